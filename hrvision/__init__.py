@@ -1,0 +1,37 @@
+"""hrvision: HRNet multi-task dense prediction (pose, segmentation, face landmarks, detection).
+
+Public API::
+
+    hrvision.list_backbones()                 # registered HRNet variant names
+    hrvision.build_backbone('hrnet_w32')      # -> HRNet returning 4 maps at strides 4/8/16/32
+    hrvision.load_weights(model, path)        # official / timm / mmpose / hrvision / safetensors
+    hrvision.from_official(yaml, checkpoint)  # official experiment config -> eval-ready model
+    hrvision.count(model, (H, W))             # params and multiply-adds (official GFLOPs)
+"""
+from __future__ import annotations
+
+__version__ = '0.1.0'
+
+from .backbones.hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
+from .flops import Count, count
+from .weights import CheckpointError, LoadReport, load_weights
+
+
+def list_backbones() -> list[str]:
+    """Names accepted by :func:`build_backbone` (official variants; timm's aliases also work)."""
+    return sorted(VARIANTS)
+
+
+def build_backbone(name: str, **overrides) -> HRNet:
+    """Build an HRNet variant by registry name; ``overrides`` go to :class:`HRNet`."""
+    return build_hrnet(name, **overrides)
+
+
+def from_official(config, checkpoint=None):
+    """Official experiment YAML (path or dict) + checkpoint -> eval-ready hrvision model."""
+    from .official import from_official as _impl
+    return _impl(config, checkpoint)
+
+
+__all__ = ['list_backbones', 'build_backbone', 'load_weights', 'from_official', 'count', 'Count',
+           'LoadReport', 'CheckpointError', 'HRNet', '__version__']

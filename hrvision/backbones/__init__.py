@@ -1,0 +1,19 @@
+"""Backbones. HRNet is registered as ``HRNet`` (by ``arch``) and under each variant name."""
+from ..registry import MODELS
+from .hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
+
+MODELS.register_module('HRNet', module=HRNet)
+
+
+def _factory(name: str):
+    def build(**overrides) -> HRNet:
+        return build_hrnet(name, **overrides)
+    build.__name__ = name
+    build.__doc__ = f'HRNet variant {name}.'
+    return build
+
+
+for _name in list(VARIANTS) + list(ALIASES):
+    MODELS.register_module(_name, module=_factory(_name))
+
+__all__ = ['HRNet', 'VARIANTS', 'ALIASES', 'build_hrnet']

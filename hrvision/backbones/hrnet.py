@@ -1,0 +1,394 @@
+"""HRNet: parallel high-to-low resolution branches with repeated multi-scale fusion.
+
+Sun, Xiao, Liu, Wang, "Deep High-Resolution Representation Learning", CVPR 2019.
+
+Module names equal the official checkpoints (``conv1 .. layer1, transition1-3, stage2-4``
+with ``branches`` and ``fuse_layers``), so official, timm and mmpose weights load 1:1.
+
+The four official code bases differ in a few details; each is a constructor argument here:
+
+* ``upsample_mode`` / ``align_corners``: pose, cls and timm fuse with nearest upsampling,
+  seg and face with bilinear. We always upsample to the *exact size* of the target branch,
+  which equals the official ``scale_factor`` path at multiples of 32 and keeps working at
+  any other input size (where the official pose/cls code crashes).
+* ``norm_momentum``: 0.1 for pose, cls and the HRNet-OCR seg branch; 0.01 for face and the
+  older seg branches (PyTorch convention).
+* ``multi_scale_output``: the official pose net builds its last module with only the
+  highest-resolution fuse row (no ``stage4.2.fuse_layers.{1,2,3}``) and returns one map.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from torch import Tensor, nn
+
+# --------------------------------------------------------------------------------------
+# Variant table: the official ``MODEL.EXTRA`` structure.  ``STAGE1`` is the layer1
+# bottleneck stack; STAGE2..4 are the parallel stages.
+# --------------------------------------------------------------------------------------
+
+
+def _stage(modules: int, blocks: Sequence[int], channels: Sequence[int], block: str = 'BASIC') -> dict:
+    return dict(NUM_MODULES=modules, NUM_BRANCHES=len(channels), BLOCK=block,
+                NUM_BLOCKS=list(blocks), NUM_CHANNELS=list(channels), FUSE_METHOD='SUM')
+
+
+def _standard(width: int) -> dict:
+    c = [width, 2 * width, 4 * width, 8 * width]
+    return dict(STAGE1=_stage(1, [4], [64], 'BOTTLENECK'),
+                STAGE2=_stage(1, [4, 4], c[:2]),
+                STAGE3=_stage(4, [4, 4, 4], c[:3]),
+                STAGE4=_stage(3, [4, 4, 4, 4], c))
+
+
+VARIANTS: dict[str, dict] = {
+    'hrnet_w18_small_v1': dict(STAGE1=_stage(1, [1], [32], 'BOTTLENECK'),
+                               STAGE2=_stage(1, [2, 2], [16, 32]),
+                               STAGE3=_stage(1, [2, 2, 2], [16, 32, 64]),
+                               STAGE4=_stage(1, [2, 2, 2, 2], [16, 32, 64, 128])),
+    'hrnet_w18_small_v2': dict(STAGE1=_stage(1, [2], [64], 'BOTTLENECK'),
+                               STAGE2=_stage(1, [2, 2], [18, 36]),
+                               STAGE3=_stage(3, [2, 2, 2], [18, 36, 72]),
+                               STAGE4=_stage(2, [2, 2, 2, 2], [18, 36, 72, 144])),
+    **{f'hrnet_w{w}': _standard(w) for w in (18, 30, 32, 40, 44, 48, 64)},
+}
+# timm's names for the small variants.
+ALIASES = {'hrnet_w18_small': 'hrnet_w18_small_v1'}
+
+
+def _tiny(width: int = 4) -> dict:
+    """Test-sized net: the official module/block counts with branch widths w, 2w, 4w, 8w."""
+    return _standard(width)
+
+
+# --------------------------------------------------------------------------------------
+# Blocks
+# --------------------------------------------------------------------------------------
+
+
+def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 momentum: float = 0.1) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes, momentum=momentum)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes, momentum=momentum)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+                 momentum: float = 0.1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes, momentum=momentum)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes, momentum=momentum)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4, momentum=momentum)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
+
+
+def make_layer(block: type, inplanes: int, planes: int, num_blocks: int, momentum: float,
+               stride: int = 1) -> nn.Sequential:
+    """A stack of residual blocks; the first one projects when the shape changes."""
+    downsample = None
+    if stride != 1 or inplanes != planes * block.expansion:
+        downsample = nn.Sequential(nn.Conv2d(inplanes, planes * block.expansion, 1, stride, bias=False),
+                                   nn.BatchNorm2d(planes * block.expansion, momentum=momentum))
+    layers = [block(inplanes, planes, stride, downsample, momentum)]
+    layers += [block(planes * block.expansion, planes, momentum=momentum) for _ in range(1, num_blocks)]
+    return nn.Sequential(*layers)
+
+
+def _conv_bn(cin: int, cout: int, momentum: float, kernel: int = 3, stride: int = 1, relu: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+                               nn.BatchNorm2d(cout, momentum=momentum)]
+    if relu:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------------------------
+# High-resolution module: parallel branches + exchange unit (fuse)
+# --------------------------------------------------------------------------------------
+
+
+class HighResolutionModule(nn.Module):
+    """Runs each branch, then lets every output resolution sum all inputs (the exchange unit).
+
+    Lower->higher resolution: 1x1 conv + BN, then upsampling to the exact target size.
+    Higher->lower: a chain of stride-2 3x3 convs (BN+ReLU between, BN only at the end).
+    """
+
+    def __init__(self, block: type, num_blocks: Sequence[int], in_channels: Sequence[int],
+                 num_channels: Sequence[int], multi_scale_output: bool = True, momentum: float = 0.1,
+                 upsample_mode: str = 'nearest', align_corners: bool | None = None,
+                 with_cp: bool = False) -> None:
+        super().__init__()
+        nb = len(num_channels)
+        if not (len(num_blocks) == len(in_channels) == nb):
+            raise ValueError(f'branch config lengths differ: NUM_BLOCKS={list(num_blocks)}, '
+                             f'in_channels={list(in_channels)}, NUM_CHANNELS={list(num_channels)}')
+        self.num_branches = nb
+        self.upsample_mode = upsample_mode
+        self.align_corners = align_corners if upsample_mode in ('bilinear', 'bicubic') else None
+        self.with_cp = with_cp
+        self.branches = nn.ModuleList(
+            make_layer(block, in_channels[i], num_channels[i], num_blocks[i], momentum) for i in range(nb))
+        out = [c * block.expansion for c in num_channels]
+        self.out_channels = out
+        self.fuse_layers = nn.ModuleList()
+        if nb == 1:
+            return
+        for i in range(nb if multi_scale_output else 1):
+            row = nn.ModuleList()
+            for j in range(nb):
+                if j > i:
+                    row.append(_conv_bn(out[j], out[i], momentum, kernel=1, relu=False))
+                elif j == i:
+                    row.append(None)
+                else:
+                    chain = [_conv_bn(out[j], out[j], momentum, stride=2) for _ in range(i - j - 1)]
+                    chain.append(_conv_bn(out[j], out[i], momentum, stride=2, relu=False))
+                    row.append(nn.Sequential(*chain))
+            self.fuse_layers.append(row)
+        self.relu = nn.ReLU(inplace=False)
+
+    def _upsample(self, x: Tensor, ref: Tensor) -> Tensor:
+        return F.interpolate(x, size=ref.shape[-2:], mode=self.upsample_mode, align_corners=self.align_corners)
+
+    def _run_branch(self, branch: nn.Module, x: Tensor) -> Tensor:
+        if self.with_cp and x.requires_grad and self.training:
+            return cp.checkpoint(branch, x, use_reentrant=False)
+        return branch(x)
+
+    def forward(self, xs: list[Tensor]) -> list[Tensor]:
+        xs = [self._run_branch(b, x) for b, x in zip(self.branches, xs)]
+        if self.num_branches == 1:
+            return xs
+        outs = []
+        for i, row in enumerate(self.fuse_layers):
+            y = xs[0] if i == 0 else row[0](xs[0])
+            for j in range(1, self.num_branches):
+                if j == i:
+                    y = y + xs[j]
+                elif j > i:
+                    y = y + self._upsample(row[j](xs[j]), xs[i])
+                else:
+                    y = y + row[j](xs[j])
+            outs.append(self.relu(y))
+        return outs
+
+
+# --------------------------------------------------------------------------------------
+# The backbone
+# --------------------------------------------------------------------------------------
+
+
+def resolve_arch(arch: str) -> dict:
+    """Variant name -> official EXTRA dict (deep copy). Unknown names list the known ones."""
+    name = ALIASES.get(arch, arch)
+    if name not in VARIANTS:
+        raise KeyError(f'unknown HRNet variant {arch!r}; available: {", ".join(sorted(VARIANTS))}')
+    return copy.deepcopy(VARIANTS[name])
+
+
+def _normalise_extra(extra: dict) -> dict:
+    """Accept the official yaml structure (upper-case keys), fill the hard-coded pose/face STAGE1."""
+    extra = {k.upper(): v for k, v in extra.items()}
+    missing = [s for s in ('STAGE2', 'STAGE3', 'STAGE4') if s not in extra]
+    if missing:
+        raise KeyError(f'HRNet stage config lacks {missing}; expected the official EXTRA.STAGE2..4 structure')
+    extra.setdefault('STAGE1', _stage(1, [4], [64], 'BOTTLENECK'))  # pose/face hard-code 4x Bottleneck(64)
+    for name in ('STAGE1', 'STAGE2', 'STAGE3', 'STAGE4'):
+        st = {k.upper(): v for k, v in extra[name].items()}
+        for key in ('NUM_BLOCKS', 'NUM_CHANNELS'):
+            if key not in st:
+                raise KeyError(f'HRNet {name} lacks {key}')
+        st.setdefault('BLOCK', 'BASIC' if name != 'STAGE1' else 'BOTTLENECK')
+        st.setdefault('NUM_MODULES', 1)
+        if st['BLOCK'] not in BLOCKS:
+            raise ValueError(f'HRNet {name}.BLOCK must be one of {list(BLOCKS)}, got {st["BLOCK"]!r}')
+        extra[name] = st
+    return extra
+
+
+class HRNet(nn.Module):
+    """HRNet backbone returning the parallel representations at strides 4, 8, 16, 32.
+
+    Args:
+        arch: variant name from :data:`VARIANTS` (ignored when ``extra`` is given).
+        extra: the official ``MODEL.EXTRA`` dict (``STAGE1`` optional, ``STAGE2..4`` required).
+        in_channels: image channels.
+        out_indices: which branches to return (0 = stride 4).
+        norm_momentum: BatchNorm momentum (PyTorch convention).
+        upsample_mode / align_corners: fuse upsampling (see module docstring).
+        multi_scale_output: False builds the official pose net's last module (branch 0 only).
+        frozen_stages: -1 none; 0 stem; k>=1 also layer1/transition/stage up to stage k.
+        norm_eval: keep BatchNorm in eval mode while training (frozen statistics).
+        with_cp: gradient checkpointing of each branch (saves memory, costs a re-forward).
+    """
+
+    strides_all = (4, 8, 16, 32)
+
+    def __init__(self, arch: str = 'hrnet_w32', extra: dict | None = None, in_channels: int = 3,
+                 out_indices: Sequence[int] = (0, 1, 2, 3), norm_momentum: float = 0.1,
+                 upsample_mode: str = 'nearest', align_corners: bool | None = None,
+                 multi_scale_output: bool = True, frozen_stages: int = -1, norm_eval: bool = False,
+                 with_cp: bool = False) -> None:
+        super().__init__()
+        self.arch = arch if extra is None else 'custom'
+        extra = _normalise_extra(resolve_arch(arch) if extra is None else extra)
+        self.extra = extra
+        self.in_channels = in_channels
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.multi_scale_output = multi_scale_output
+        self.upsample_mode = upsample_mode
+        self.align_corners = align_corners
+        m = norm_momentum
+
+        self.conv1 = nn.Conv2d(in_channels, 64, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64, momentum=m)
+        self.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64, momentum=m)
+        self.relu = nn.ReLU(inplace=True)
+
+        s1 = extra['STAGE1']
+        block1 = BLOCKS[s1['BLOCK']]
+        self.layer1 = make_layer(block1, 64, s1['NUM_CHANNELS'][0], s1['NUM_BLOCKS'][0], m)
+        pre = [s1['NUM_CHANNELS'][0] * block1.expansion]
+
+        kw = dict(momentum=m, upsample_mode=upsample_mode, align_corners=align_corners, with_cp=with_cp)
+        for s in (2, 3, 4):
+            cfg = extra[f'STAGE{s}']
+            block = BLOCKS[cfg['BLOCK']]
+            cur = [c * block.expansion for c in cfg['NUM_CHANNELS']]
+            setattr(self, f'transition{s - 1}', self._make_transition(pre, cur, m))
+            modules, cin = [], cur
+            for k in range(cfg['NUM_MODULES']):
+                last = s == 4 and k == cfg['NUM_MODULES'] - 1
+                mod = HighResolutionModule(block, cfg['NUM_BLOCKS'], cin, cfg['NUM_CHANNELS'],
+                                           multi_scale_output=multi_scale_output or not last, **kw)
+                modules.append(mod)
+                cin = mod.out_channels
+            setattr(self, f'stage{s}', nn.Sequential(*modules))
+            pre = cin
+        self.branch_channels = pre
+        n_out = len(pre) if multi_scale_output else 1
+        out_indices = tuple(out_indices)
+        bad = [i for i in out_indices if not 0 <= i < n_out]
+        if bad or not out_indices:
+            raise ValueError(f'out_indices {out_indices} out of range: this backbone has {n_out} output(s)')
+        self.out_indices = out_indices
+        self.out_channels = [pre[i] for i in out_indices]
+        self.strides = [self.strides_all[i] for i in out_indices]
+        self._freeze_stages()
+
+    # ---- contract ---------------------------------------------------------------------
+    size_divisibility = 1  # any input size works; fusion upsamples to exact sizes
+
+    @staticmethod
+    def _make_transition(pre: list[int], cur: list[int], m: float) -> nn.ModuleList:
+        layers = nn.ModuleList()
+        for i, c in enumerate(cur):
+            if i < len(pre):
+                layers.append(_conv_bn(pre[i], c, m) if pre[i] != c else None)
+            else:  # a new, lower-resolution branch from the previous lowest one
+                chain = [_conv_bn(pre[-1], pre[-1], m, stride=2) for _ in range(i - len(pre))]
+                chain.append(_conv_bn(pre[-1], c, m, stride=2))
+                layers.append(nn.Sequential(*chain))
+        return layers
+
+    @staticmethod
+    def _apply_transition(trans: nn.ModuleList, xs: list[Tensor]) -> list[Tensor]:
+        n_pre = len(xs)
+        out = []
+        for i, t in enumerate(trans):
+            src = xs[i] if i < n_pre else xs[-1]
+            out.append(src if t is None else t(src))
+        return out
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 4:
+            raise ValueError(f'HRNet expects a 4-D image batch (N, C, H, W); got shape {tuple(x.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'HRNet was built for {self.in_channels} input channels; got {x.shape[1]} '
+                             f'(input shape {tuple(x.shape)})')
+
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """All final-stage branch outputs (4, or 1 for the pose net's single-scale last module)."""
+        self._check_input(x)
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        xs = [self.layer1(x)]
+        xs = self.stage2(self._apply_transition(self.transition1, xs))
+        xs = self.stage3(self._apply_transition(self.transition2, xs))
+        xs = self.stage4(self._apply_transition(self.transition3, xs))
+        return xs
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        xs = self.forward_stages(x)
+        return [xs[i] for i in self.out_indices]
+
+    # ---- training options ---------------------------------------------------------------
+    def _stage_modules(self, k: int) -> list[nn.Module]:
+        if k == 0:
+            return [self.conv1, self.bn1, self.conv2, self.bn2]
+        if k == 1:
+            return [self.layer1]
+        return [getattr(self, f'transition{k - 1}'), getattr(self, f'stage{k}')]
+
+    def _freeze_stages(self) -> None:
+        for k in range(0, min(self.frozen_stages, 4) + 1):
+            for mod in self._stage_modules(k):
+                mod.eval()
+                for p in mod.parameters():
+                    p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> 'HRNet':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for mod in self.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                    mod.eval()
+        return self
+
+
+def build_hrnet(name: str, **overrides: Any) -> HRNet:
+    """Build a registered variant by name; ``overrides`` go to :class:`HRNet`."""
+    resolve_arch(name)  # raises with the list of names
+    return HRNet(arch=ALIASES.get(name, name), **overrides)

@@ -1,0 +1,85 @@
+"""HRNetV2 and HRNetV2p views of the four HRNet branches.
+
+* :class:`HRNetV2Concat` (HRNetV2): upsample branches 2..4 to the stride-4 map and concatenate.
+  The official seg/face heads do exactly this before their 1x1 convs.
+* :class:`HRNetV2p` (HRNetV2p / HRFPN): HRNetV2 concat, a 1x1 reduction, then average pooling
+  to a feature pyramid (strides 4, 8, 16, 32, 64 by default) with a 3x3 conv per level.
+
+Both upsample to the exact target size (never ``scale_factor``), so any input size works.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..registry import MODELS
+
+
+def resize_concat(feats: Sequence[Tensor], mode: str = 'bilinear', align_corners: bool | None = False) -> Tensor:
+    """Upsample every map to the first one's size and concatenate along channels."""
+    ref = feats[0]
+    size = ref.shape[-2:]
+    ac = align_corners if mode in ('bilinear', 'bicubic') else None
+    ups = [ref] + [f if f.shape[-2:] == size else F.interpolate(f, size=size, mode=mode, align_corners=ac)
+                   for f in feats[1:]]
+    return torch.cat(ups, dim=1)
+
+
+@MODELS.register_module()
+class HRNetV2Concat(nn.Module):
+    """HRNetV2 view: one stride-4 map with ``sum(in_channels)`` channels (no parameters).
+
+    ``align_corners`` follows the official family: seg Cityscapes yaml False (config default
+    True), face False.
+    """
+
+    def __init__(self, in_channels: Sequence[int] = (), mode: str = 'bilinear',
+                 align_corners: bool | None = False) -> None:
+        super().__init__()
+        self.mode = mode
+        self.align_corners = align_corners
+        self.out_channels = sum(in_channels)
+        self.strides = [4]
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        return resize_concat(feats, self.mode, self.align_corners)
+
+
+@MODELS.register_module()
+class HRNetV2p(nn.Module):
+    """HRNetV2p pyramid: concat -> 1x1 conv -> avg-pool 2^i -> 3x3 conv per level.
+
+    Returns an ``OrderedDict`` ``{'p2': ..., 'p3': ..., ...}`` (what torchvision detectors take)
+    and states ``out_channels`` (an int, as torchvision expects) and ``strides``.
+    """
+
+    def __init__(self, in_channels: Sequence[int], out_channels: int = 256, num_outs: int = 5,
+                 pooling: str = 'avg', align_corners: bool | None = False) -> None:
+        super().__init__()
+        if pooling not in ('avg', 'max'):
+            raise ValueError(f"HRNetV2p pooling must be 'avg' or 'max', got {pooling!r}")
+        self.align_corners = align_corners
+        self.num_outs = num_outs
+        self.pool = F.avg_pool2d if pooling == 'avg' else F.max_pool2d
+        self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
+        self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, padding=1) for _ in range(num_outs))
+        self.out_channels = out_channels
+        self.strides = [4 * 2 ** i for i in range(num_outs)]
+        self.names = [f'p{i + 2}' for i in range(num_outs)]
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, a=1)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, feats: Sequence[Tensor]) -> 'OrderedDict[str, Tensor]':
+        x = self.reduction_conv(resize_concat(feats, 'bilinear', self.align_corners))
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        for i, (name, conv) in enumerate(zip(self.names, self.fpn_convs)):
+            # ceil_mode keeps a level for every stride, also at sizes that are not multiples of 2^i
+            level = x if i == 0 else self.pool(x, kernel_size=2 ** i, stride=2 ** i, ceil_mode=True)
+            out[name] = conv(level)
+        return out

@@ -1,0 +1,41 @@
+"""mmengine child registries under the ``hrvision`` scope.
+
+One child per mmengine root (the mmpose/mmdet pattern): the Runner searches mmengine's roots,
+and with ``default_scope='hrvision'`` it descends into these children. ``locations`` are
+imported lazily on the first build/get, so ``import hrvision`` stays cheap.
+"""
+from mmengine import registry as _root
+from mmengine.registry import Registry
+
+_MODEL_LOCATIONS = ['hrvision.backbones', 'hrvision.necks', 'hrvision.heads', 'hrvision.tasks',
+                    'hrvision.engine']
+_DATA_LOCATIONS = ['hrvision.tasks', 'hrvision.data']
+
+
+def _child(name: str, parent: Registry, locations: list[str] | None = None) -> Registry:
+    return Registry(name, parent=parent, scope='hrvision', locations=locations or ['hrvision.engine'])
+
+
+RUNNERS = _child('runner', _root.RUNNERS)
+RUNNER_CONSTRUCTORS = _child('runner constructor', _root.RUNNER_CONSTRUCTORS)
+LOOPS = _child('loop', _root.LOOPS)
+HOOKS = _child('hook', _root.HOOKS)
+STRATEGIES = _child('strategy', _root.STRATEGIES)
+DATASETS = _child('dataset', _root.DATASETS, _DATA_LOCATIONS)
+DATA_SAMPLERS = _child('data sampler', _root.DATA_SAMPLERS, _DATA_LOCATIONS)
+TRANSFORMS = _child('transform', _root.TRANSFORMS, _DATA_LOCATIONS)
+MODELS = _child('model', _root.MODELS, _MODEL_LOCATIONS)
+MODEL_WRAPPERS = _child('model_wrapper', _root.MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child('weight initializer', _root.WEIGHT_INITIALIZERS)
+OPTIMIZERS = _child('optimizer', _root.OPTIMIZERS)
+OPTIM_WRAPPERS = _child('optim_wrapper', _root.OPTIM_WRAPPERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor', _root.OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child('parameter scheduler', _root.PARAM_SCHEDULERS)
+METRICS = _child('metric', _root.METRICS, ['hrvision.tasks'])
+EVALUATOR = _child('evaluator', _root.EVALUATOR, ['hrvision.tasks'])
+TASK_UTILS = _child('task util', _root.TASK_UTILS, ['hrvision.codecs', 'hrvision.tasks'])
+VISUALIZERS = _child('visualizer', _root.VISUALIZERS, ['hrvision.visualization'])
+VISBACKENDS = _child('vis_backend', _root.VISBACKENDS)
+LOG_PROCESSORS = _child('log_processor', _root.LOG_PROCESSORS)
+INFERENCERS = _child('inferencer', _root.INFERENCERS)
+FUNCTIONS = _child('function', _root.FUNCTIONS, _DATA_LOCATIONS)

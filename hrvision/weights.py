@@ -1,0 +1,196 @@
+"""Load checkpoints of every HRNet family into hrvision models, and say what was dropped and why.
+
+Recognised layouts (detected from the keys, no flag needed):
+
+* ``official``  -- plain official keys (pose ``final_layer``, seg ``last_layer``, face ``head``,
+  cls ``incre_modules``/``classifier``); also wrapped as ``module.`` (DataParallel) or ``model.``
+  (the official seg ``FullModel``, which also stores ``loss.criterion.weight``).
+* ``timm``      -- identical to the official classification keys.
+* ``mmpose``    -- ``backbone.`` / ``keypoint_head.`` / ``head.`` prefixes (also mmseg/mmdet).
+* ``hrvision``  -- our own task models (``backbone.``, ``head.``, ...).
+* safetensors files.
+
+Files are read with ``torch.load(weights_only=True)``: untrusted checkpoints cannot run code.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor, nn
+
+_WRAPPER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'module', 'net', 'params')
+_STRIP_PREFIXES = ('module.', 'model.', '_orig_mod.')
+
+# Why a key of a checkpoint may have no place in the target model.
+_UNEXPECTED_CAUSES = [
+    (re.compile(r'^(incre_modules|downsamp_modules|final_layer\.\d|classifier)\.'),
+     'ImageNet classification head (cls/timm): not part of a dense-prediction model'),
+    (re.compile(r'^loss\.'), 'training-loss state saved by the official seg FullModel'),
+    (re.compile(r'^(final_layer|keypoint_head|head\.final_layer)'), 'pose keypoint head (final_layer)'),
+    (re.compile(r'^(last_layer|decode_head|head\.last_layer)'), 'segmentation head (last_layer)'),
+    (re.compile(r'^head\.'), 'task head (face landmark head or hrvision head)'),
+    (re.compile(r'^stage4\.\d+\.fuse_layers\.[123]\.'),
+     'lower-resolution fuse rows of the last module (the pose net builds only row 0)'),
+    (re.compile(r'^(neck|necks?)\.'), 'neck'),
+    (re.compile(r'^data_preprocessor\.'), 'data preprocessor buffers'),
+]
+_MISSING_CAUSES = [
+    (re.compile(r'(^|\.)stage4\.\d+\.fuse_layers\.[123]\.'),
+     'pose checkpoints have no lower-resolution fuse rows in the last module (official multi_scale_output=False)'),
+    (re.compile(r'(^|\.)(head|last_layer|final_layer|decode_head)'), 'task head not in the checkpoint (backbone-only weights)'),
+    (re.compile(r'^backbone\.'), 'backbone key absent from the checkpoint'),
+]
+
+
+class CheckpointError(RuntimeError):
+    """A file or object that is not a usable state dict."""
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_weights` did. ``missing_keys``/``unexpected_keys`` use the model's / file's names."""
+    format: str
+    loaded_keys: list[str] = field(default_factory=list)
+    missing_keys: list[str] = field(default_factory=list)
+    unexpected_keys: list[str] = field(default_factory=list)
+    source: str = '<state dict>'
+
+    def explain(self) -> dict[str, dict[str, list[str]]]:
+        """Group missing and unexpected keys by cause."""
+        return {'missing': _group(self.missing_keys, _MISSING_CAUSES),
+                'unexpected': _group(self.unexpected_keys, _UNEXPECTED_CAUSES)}
+
+    def __str__(self) -> str:
+        lines = [f'loaded {len(self.loaded_keys)} tensors from {self.source} (format: {self.format})']
+        for kind, groups in self.explain().items():
+            for cause, keys in groups.items():
+                shown = ', '.join(keys[:3]) + (' ...' if len(keys) > 3 else '')
+                lines.append(f'  {kind} {len(keys)}: {cause} [{shown}]')
+        return '\n'.join(lines)
+
+
+def _group(keys: list[str], causes) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k in keys:
+        cause = next((c for rx, c in causes if rx.search(k)), 'other')
+        out.setdefault(cause, []).append(k)
+    return out
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
+    """Read a checkpoint file safely and return a flat ``{key: tensor}`` dict."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        try:
+            return dict(load_file(path))
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f'cannot read safetensors checkpoint {path}: {e}') from e
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if 'Weights only load failed' in str(e):
+            hint = ('it pickles Python objects (e.g. a whole model); hrvision only loads plain state dicts '
+                    'with weights_only=True. Re-save it as model.state_dict() from trusted code')
+        else:
+            hint = 'the file is truncated, corrupt or not a PyTorch checkpoint'
+        raise CheckpointError(f'cannot read checkpoint {path}: {hint} ({msg})') from e
+    return extract_state_dict(obj, path)
+
+
+def extract_state_dict(obj: Any, source: str = '<object>') -> dict[str, Tensor]:
+    """Unwrap ``{'state_dict': ...}``-style containers; fail clearly if no tensors are found."""
+    for _ in range(3):
+        if isinstance(obj, Mapping) and not _is_tensor_dict(obj):
+            inner = next((obj[k] for k in _WRAPPER_KEYS if k in obj and isinstance(obj[k], Mapping)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, Mapping) or not _is_tensor_dict(obj):
+        kind = type(obj).__name__
+        keys = list(obj)[:5] if isinstance(obj, Mapping) else []
+        raise CheckpointError(f'{source} is not a state dict: expected a mapping of parameter names to tensors '
+                              f'(optionally under "state_dict"), got {kind}' + (f' with keys {keys}' if keys else ''))
+    return {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+
+
+def _is_tensor_dict(d: Mapping) -> bool:
+    return len(d) > 0 and sum(isinstance(v, Tensor) for v in d.values()) >= max(1, len(d) // 2)
+
+
+def detect_format(sd: Mapping[str, Tensor]) -> str:
+    keys = list(sd)
+    if any(k.startswith(('keypoint_head.', 'decode_head.')) for k in keys):
+        return 'mmpose'
+    if any(k.startswith('backbone.') for k in keys):
+        return 'hrvision' if any(k.startswith('head.') for k in keys) else 'mmpose'
+    if any(k.startswith(('incre_modules.', 'classifier.')) for k in keys):
+        return 'timm/official-cls'
+    if any(k.startswith(('module.', 'model.')) for k in keys):
+        return 'official(wrapped)'
+    return 'official'
+
+
+def _strip(sd: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    out = {}
+    for k, v in sd.items():
+        for p in _STRIP_PREFIXES:
+            if k.startswith(p):
+                k = k[len(p):]
+        out[k] = v
+    return out
+
+
+def _candidates(key: str) -> list[str]:
+    """Names a checkpoint key may have in an hrvision model, most specific first."""
+    c = [key, 'backbone.' + key, 'head.' + key]
+    for p in ('backbone.', 'keypoint_head.', 'decode_head.', 'head.'):
+        if key.startswith(p):
+            rest = key[len(p):]
+            c += [rest, 'head.' + rest, 'backbone.' + rest] if p != 'backbone.' else [rest]
+    return c
+
+
+def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module) -> tuple[dict[str, Tensor], list[str]]:
+    """Rename checkpoint keys to the model's names. Returns (mapped, unexpected source keys)."""
+    target = model.state_dict()
+    mapped: dict[str, Tensor] = {}
+    unexpected = []
+    for k, v in _strip(sd).items():
+        name = next((c for c in _candidates(k) if c in target), None)
+        if name is None or name in mapped:
+            unexpected.append(k)
+            continue
+        want = tuple(target[name].shape)
+        if tuple(v.shape) != want:
+            raise ValueError(f'shape mismatch for {name!r} (checkpoint key {k!r}): checkpoint has '
+                             f'{tuple(v.shape)}, model expects {want}')
+        mapped[name] = v
+    return mapped, unexpected
+
+
+def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False) -> LoadReport:
+    """Load ``source`` (path or state dict, any supported layout) into ``model``.
+
+    Shape mismatches always raise (naming the key and both shapes). With ``strict=True``
+    any missing or unexpected key raises too; otherwise they are returned in the report.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        sd, src = read_checkpoint(source), os.fspath(source)
+    else:
+        sd, src = extract_state_dict(source), '<state dict>'
+    fmt = detect_format(sd)
+    mapped, unexpected = map_state_dict(sd, model)
+    result = model.load_state_dict(mapped, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith('num_batches_tracked')]
+    report = LoadReport(fmt, sorted(mapped), missing, unexpected, src)
+    if strict and (missing or unexpected):
+        raise KeyError(f'strict load of {src} failed:\n{report}')
+    return report

@@ -1,0 +1,26 @@
+"""hrvision: HRNet multi-task dense prediction toolkit.
+
+``heads/`` and ``tasks/`` live at the repository root (the design card's layout) and are
+reached through the symlinks ``hrvision/heads`` and ``hrvision/tasks``, so they install as
+``hrvision.heads`` / ``hrvision.tasks`` only: no generic top-level package lands in
+site-packages. Exact pins live in constraints.txt.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name='hrvision',
+    version='0.1.0',
+    description='HRNet backbones, heads and tasks (pose, segmentation, face landmarks, detection) on mmengine',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.10',
+    packages=find_packages(include=['hrvision', 'hrvision.*']),
+    package_data={'hrvision': ['configs/*.py', 'configs/*/*.py', 'configs/*/*/*.py']},
+    include_package_data=False,
+    install_requires=[
+        'torch>=2.14.1', 'torchvision>=0.29.1', 'timm>=1.0.31', 'segmentation-models-pytorch>=0.6.0',
+        'mmengine-lite>=0.10.7,<0.11', 'opencv-python-headless>=5.0.0.93', 'matplotlib>=3.11.2',
+        'numpy>=2.4.6', 'scikit-image>=0.26.0', 'pycocotools>=2.0.11', 'pyyaml', 'safetensors',
+    ],
+    entry_points={'console_scripts': ['hrvision = hrvision.cli:main']},
+)
