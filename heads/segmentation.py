@@ -1,0 +1,123 @@
+"""HRNetV2 segmentation head (official ``last_layer``) with CE / OHEM-CE / smp losses.
+
+Layers: HRNetV2 concat (a neck) -> 1x1 conv(15C->15C, bias) -> BN -> ReLU -> 1x1 conv(->classes).
+The Sequential is called ``last_layer`` so official checkpoint keys map to ``head.last_layer.*``.
+Logits stay at stride 4; the loss and prediction upsample them to label size (bilinear,
+``align_corners`` as configured), as the official code does.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hrvision.registry import MODELS
+
+
+def concat_head_layers(in_channels: int, out_channels: int, kernel: int = 1, momentum: float = 0.1) -> nn.Sequential:
+    """1x1 conv-BN-ReLU then a ``kernel`` conv to ``out_channels``: the official seg/face head."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, 1, 1, 0, bias=True),
+        nn.BatchNorm2d(in_channels, momentum=momentum),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(in_channels, out_channels, kernel, 1, kernel // 2, bias=True),
+    )
+
+
+def ohem_cross_entropy(logits: Tensor, labels: Tensor, weight: Tensor | None, thresh: float, min_kept: int,
+                       ignore_index: int = 255) -> Tensor:
+    """Official ``OhemCrossEntropy``: keep pixels whose target probability is below a threshold.
+
+    threshold = max(sorted_p[min(min_kept, n_valid - 1)], thresh); the loss is the *plain mean*
+    of the class-weighted per-pixel CE of kept pixels (not weight-normalised).
+    """
+    pixel_loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, reduction='none').flatten()
+    with torch.no_grad():
+        prob = logits.softmax(1)
+        valid = labels != ignore_index
+        tgt = labels.clone()
+        tgt[~valid] = 0
+        p = prob.gather(1, tgt.unsqueeze(1)).squeeze(1)[valid]
+        if p.numel() == 0:
+            return logits.sum() * 0
+        sorted_p, _ = p.sort()
+        threshold = max(sorted_p[min(min_kept, p.numel() - 1)].item(), thresh)
+    kept = pixel_loss[valid.flatten()][p < threshold]
+    if kept.numel() == 0:
+        return logits.sum() * 0
+    return kept.mean()
+
+
+@MODELS.register_module()
+class SegmentationHead(nn.Module):
+    """HRNetV2 segmentation head. Input: the HRNetV2 concat map; output: (N, classes, H/4, W/4).
+
+    Args:
+        in_channels: channels of the concat map (15C for HRNet-WC).
+        num_classes: 19 for Cityscapes.
+        align_corners: upsampling of logits to label size (official Cityscapes yaml: False).
+        loss: 'ce' (class-weighted CE) or 'ohem' (official OHEM CE).
+        class_weight: per-class CE weights (the official Cityscapes weights by default: None = unweighted).
+        ohem_thresh / ohem_min_kept: OHEM settings (official: 0.9 / 131072).
+        aux_loss: optional dict(type='lovasz'|'dice', weight=w) from segmentation_models_pytorch.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int = 19, kernel: int = 1, momentum: float = 0.1,
+                 align_corners: bool = False, loss: str = 'ce', class_weight: Sequence[float] | None = None,
+                 ohem_thresh: float = 0.9, ohem_min_kept: int = 131072, ignore_index: int = 255,
+                 aux_loss: dict | None = None) -> None:
+        super().__init__()
+        if loss not in ('ce', 'ohem'):
+            raise ValueError(f"SegmentationHead loss must be 'ce' or 'ohem', got {loss!r}")
+        if class_weight is not None and len(class_weight) != num_classes:
+            raise ValueError(f'class_weight has {len(class_weight)} entries, expected num_classes={num_classes}')
+        self.last_layer = concat_head_layers(in_channels, num_classes, kernel, momentum)
+        self.num_classes = num_classes
+        self.align_corners = align_corners
+        self.loss_type = loss
+        self.ohem_thresh = ohem_thresh
+        self.ohem_min_kept = ohem_min_kept
+        self.ignore_index = ignore_index
+        if class_weight is not None:
+            self.register_buffer('class_weight', torch.tensor(class_weight, dtype=torch.float32), persistent=False)
+        else:
+            self.class_weight = None
+        self.aux = self._build_aux(aux_loss)
+
+    def _build_aux(self, cfg: dict | None):
+        if not cfg:
+            return None
+        import segmentation_models_pytorch as smp
+        kind = cfg.get('type', '').lower()
+        if kind == 'lovasz':
+            fn = smp.losses.LovaszLoss('multiclass', ignore_index=self.ignore_index)
+        elif kind == 'dice':
+            fn = smp.losses.DiceLoss('multiclass', ignore_index=self.ignore_index)
+        else:
+            raise ValueError(f"aux_loss.type must be 'lovasz' or 'dice', got {cfg.get('type')!r}")
+        self.aux_weight = float(cfg.get('weight', 1.0))
+        self.aux_name = f'loss_{kind}'
+        return fn
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.last_layer(x)
+
+    def upsample(self, logits: Tensor, size) -> Tensor:
+        if tuple(logits.shape[-2:]) == tuple(size):
+            return logits
+        return F.interpolate(logits, size=size, mode='bilinear', align_corners=self.align_corners)
+
+    def loss(self, x: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """``labels``: (N, H, W) long train ids, 255 ignored."""
+        logits = self.upsample(self.forward(x), labels.shape[-2:]).float()
+        if self.loss_type == 'ohem':
+            main = ohem_cross_entropy(logits, labels, self.class_weight, self.ohem_thresh, self.ohem_min_kept,
+                                      self.ignore_index)
+        else:
+            main = F.cross_entropy(logits, labels, weight=self.class_weight, ignore_index=self.ignore_index)
+        losses = {'loss_ce' if self.loss_type == 'ce' else 'loss_ohem': main}
+        if self.aux is not None:
+            losses[self.aux_name] = self.aux_weight * self.aux(logits, labels)
+        return losses

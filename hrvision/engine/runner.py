@@ -1,0 +1,149 @@
+"""Building mmengine's Runner with the torch 2.14 / mmengine 0.10.7 breakages fixed inside hrvision.
+
+Fixes (../shared/notes/dependencies.md):
+
+* resume: mmengine loads checkpoints with torch's default ``weights_only=True``, which rejects
+  its own ``message_hub``. We load our *own* run's files (under the work dir) with
+  ``weights_only=False``; anything else stays ``weights_only=True`` (see :mod:`.checkpoint`).
+* checkpoints are written atomically (temp file + ``os.replace``): a killed run never leaves a
+  half-written ``iter_N.pth``.
+* CPU distributed: mmengine calls ``torch.cuda.set_device`` and passes ``device_ids`` to DDP;
+  we initialise gloo ourselves and configure the wrapper with ``device_ids=None``.
+* AMP: ``AmpOptimWrapper`` refuses CPUs; ``--amp`` picks fp16 (or bf16) on CUDA and our bf16
+  autocast wrapper on CPU.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import os.path as osp
+from typing import Any, Sequence
+
+import torch
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401  (DictAction re-exported for the CLI)
+
+from .checkpoint import install_checkpoint_fixes, trust_directory
+
+RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
+               'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
+               'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
+               'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
+               'randomness', 'experiment_name', 'custom_imports', 'cfg')
+
+
+def check_config_keys(cfg: Config) -> None:
+    """Top-level keys that look like a misspelt Runner key are errors (mmengine ignores them)."""
+    for key in cfg.keys():
+        if key in RUNNER_KEYS or key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
+        if close:
+            raise KeyError(f'config key {key!r} is not a Runner setting; did you mean {close[0]!r}? '
+                           f'(config: {cfg.filename or "<dict>"})')
+    if 'model' not in cfg:
+        raise KeyError(f'config {cfg.filename or "<dict>"} has no "model" entry')
+
+
+def _is_distributed_launch(launcher: str) -> bool:
+    return launcher != 'none'
+
+
+def setup_distributed(cfg: Config) -> None:
+    """Initialise the process group before the Runner does, so that CPU runs use gloo."""
+    import torch.distributed as dist
+    if not _is_distributed_launch(cfg.get('launcher', 'none')):
+        return
+    cuda = torch.cuda.is_available()
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'nccl' if cuda else 'gloo')
+    if not cuda:
+        backend = 'gloo'
+        cfg.setdefault('env_cfg', ConfigDict()).setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
+        wrapper = dict(type='MMDistributedDataParallel', device_ids=None, forward_sync_buffers=False)
+        user = cfg.get('model_wrapper_cfg') or {}
+        cfg['model_wrapper_cfg'] = ConfigDict({**wrapper, **user})
+    if not dist.is_initialized():
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+        dist.init_process_group(backend)
+
+
+def apply_amp(cfg: Config, dtype: str | None = None) -> None:
+    """Switch the optimiser wrapper to mixed precision for the current device."""
+    ow = cfg.get('optim_wrapper')
+    if ow is None:
+        raise KeyError('--amp needs an "optim_wrapper" in the config')
+    if torch.cuda.is_available():
+        ow['type'] = 'AmpOptimWrapper'
+        ow['dtype'] = dtype or 'float16'
+    else:
+        if dtype not in (None, 'bfloat16'):
+            raise ValueError(f'CPU autocast supports only bfloat16, not {dtype}')
+        ow['type'] = 'CPUBf16OptimWrapper'
+
+
+def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp: bool = False,
+                   amp_dtype: str | None = None, resume: bool | str = False, launcher: str = 'none',
+                   cfg_options: dict | None = None) -> Config:
+    """Load a config (path / dict / Config) and apply command-line choices."""
+    if isinstance(config, Config):
+        cfg = config
+    elif isinstance(config, dict):
+        cfg = Config(config)
+    else:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_config_keys(cfg)
+    cfg.setdefault('default_scope', 'hrvision')
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'run'
+        cfg.work_dir = osp.join('work_dirs', name)
+    if amp:
+        apply_amp(cfg, amp_dtype)
+    if resume:
+        cfg.resume = True
+        if isinstance(resume, str):
+            cfg.load_from = resume
+    cfg.launcher = launcher
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Runner.from_cfg with hrvision's fixes installed."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    import hrvision.engine  # noqa: F401  (registers hooks, optimiser wrappers)
+    install_checkpoint_fixes()
+    init_default_scope(cfg.get('default_scope', 'hrvision'))
+    setup_distributed(cfg)
+    trust_directory(cfg.work_dir)
+    runner = Runner.from_cfg(cfg)
+    return runner
+
+
+def train(config: Any, **kwargs: Any):
+    """Train from a config; returns the Runner (its ``model`` is the trained model)."""
+    runner = build_runner(prepare_config(config, **kwargs))
+    runner.train()
+    return runner
+
+
+def test(config: Any, checkpoint: str, **kwargs: Any) -> dict:
+    """Evaluate ``checkpoint`` with the config's test loop; returns the metrics."""
+    cfg = prepare_config(config, **kwargs)
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    runner = build_runner(cfg)
+    return runner.test()
+
+
+def pick_device() -> str:
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
+__all__: Sequence[str] = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys']

@@ -1,0 +1,29 @@
+"""Shared test fixtures: reference vectors, tiny models, threads."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+REF = Path(os.environ.get('HRVISION_REFERENCE', REPO.parent / 'shared' / 'reference'))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def ref_path(name: str) -> Path:
+    p = REF / name
+    if not p.exists():
+        pytest.fail(f'reference file missing: {p} (set HRVISION_REFERENCE to the shared/reference folder)')
+    return p
+
+
+def load_ref(name: str):
+    return torch.load(ref_path(name), map_location='cpu', weights_only=True)
+
+
+@pytest.fixture(autouse=True)
+def _default_scope():
+    from mmengine.registry import init_default_scope
+    init_default_scope('hrvision')
+    yield
