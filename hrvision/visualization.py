@@ -5,18 +5,17 @@ Tasks compose these into their own pictures (``tasks/<task>/vis.py``).
 """
 from __future__ import annotations
 
-import os
 from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
 
+from .data.io import write_image
+
 
 def save_png(path: str, image: np.ndarray) -> str:
     """Write an RGB uint8 image as PNG (creating folders); returns the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, np.ascontiguousarray(image[..., ::-1])):
-        raise OSError(f'could not write PNG {path}')
+    write_image(path, image)
     return path
 
 

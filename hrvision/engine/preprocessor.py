@@ -62,3 +62,19 @@ class HRVDataPreprocessor(BaseDataPreprocessor):
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return {'inputs': batch, 'data_samples': data.get('data_samples')}
+
+
+def build_module(cfg):
+    """A module, or a config built from hrvision's registry (works without a default scope)."""
+    if cfg is None or isinstance(cfg, torch.nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+def build_data_preprocessor(cfg=None) -> BaseDataPreprocessor:
+    """``None`` -> the default :class:`HRVDataPreprocessor`; dicts are built from hrvision's registry.
+
+    mmengine's ``BaseModel`` would build a dict from its *root* registry, which cannot see
+    hrvision's classes unless a default scope is set; passing the module avoids that.
+    """
+    return build_module(cfg) if cfg is not None else HRVDataPreprocessor()

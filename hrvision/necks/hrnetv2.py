@@ -55,21 +55,26 @@ class HRNetV2p(nn.Module):
 
     Returns an ``OrderedDict`` ``{'p2': ..., 'p3': ..., ...}`` (what torchvision detectors take)
     and states ``out_channels`` (an int, as torchvision expects) and ``strides``.
+    ``stride=2`` makes the 3x3 convs strided (mmdet HRFPN's option, used by FCOS): levels p3..p7.
     """
 
     def __init__(self, in_channels: Sequence[int], out_channels: int = 256, num_outs: int = 5,
-                 pooling: str = 'avg', align_corners: bool | None = False) -> None:
+                 pooling: str = 'avg', align_corners: bool | None = False, stride: int = 1) -> None:
         super().__init__()
         if pooling not in ('avg', 'max'):
             raise ValueError(f"HRNetV2p pooling must be 'avg' or 'max', got {pooling!r}")
+        if stride not in (1, 2):
+            raise ValueError(f'HRNetV2p stride must be 1 or 2, got {stride!r}')
         self.align_corners = align_corners
         self.num_outs = num_outs
         self.pool = F.avg_pool2d if pooling == 'avg' else F.max_pool2d
         self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
-        self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, padding=1) for _ in range(num_outs))
+        self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1)
+                                       for _ in range(num_outs))
         self.out_channels = out_channels
-        self.strides = [4 * 2 ** i for i in range(num_outs)]
-        self.names = [f'p{i + 2}' for i in range(num_outs)]
+        self.strides = [4 * stride * 2 ** i for i in range(num_outs)]
+        first = 2 + (stride == 2)
+        self.names = [f'p{i + first}' for i in range(num_outs)]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, a=1)

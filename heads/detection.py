@@ -1,0 +1,165 @@
+"""Detection on HRNetV2p with torchvision's FCOS / Faster R-CNN (anchors, matching, NMS, losses).
+
+We only supply the backbone (HRNet + HRNetV2p -> ``OrderedDict`` of levels with ``out_channels``)
+and a batching-only transform: images reach the detector already resized by our pipeline and
+normalised by ``HRVDataPreprocessor``, so torchvision must neither resize nor normalise again.
+Labels given to :class:`TorchvisionDetector` are 0-based; the Faster R-CNN background shift is
+handled here.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+import torch
+from torch import Tensor, nn
+from torchvision.models.detection import FCOS, FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops import MultiScaleRoIAlign
+
+from hrvision.backbones.hrnet import HRNet
+from hrvision.necks import HRNetV2p
+from hrvision.registry import MODELS
+
+
+class HRNetV2pBackbone(nn.Module):
+    """HRNet branches -> HRNetV2p pyramid; ``out_channels`` for torchvision, ``names``/``strides`` per level."""
+
+    def __init__(self, body: HRNet, neck: HRNetV2p, channels_last: bool = False) -> None:
+        super().__init__()
+        self.body = body
+        self.neck = neck
+        self.out_channels = neck.out_channels
+        self.names = list(neck.names)
+        self.strides = list(neck.strides)
+        self.channels_last = channels_last
+
+    def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
+        if self.channels_last:  # torchvision's batching returns NCHW; oneDNN/cuDNN prefer NHWC
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.neck(self.body(x))
+
+
+class BatchOnlyTransform(GeneralizedRCNNTransform):
+    """GeneralizedRCNNTransform minus normalisation and resizing: only pads and batches."""
+
+    def __init__(self, size_divisible: int = 32) -> None:
+        super().__init__(min_size=1, max_size=1, image_mean=[0.0, 0.0, 0.0], image_std=[1.0, 1.0, 1.0],
+                         size_divisible=size_divisible)
+
+    def normalize(self, image: Tensor) -> Tensor:
+        return image
+
+    def resize(self, image: Tensor, target: dict | None = None):
+        return image, target
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(size_divisible={self.size_divisible})'
+
+
+def _anchor_generator(sizes: Sequence[Sequence[int]], ratios: Sequence[float], n_levels: int) -> AnchorGenerator:
+    if len(sizes) != n_levels:
+        raise ValueError(f'anchor_sizes has {len(sizes)} tuples but the backbone returns {n_levels} pyramid '
+                         'levels; torchvision needs one size tuple per level')
+    return AnchorGenerator(tuple(tuple(int(s) for s in t) for t in sizes), (tuple(ratios),) * n_levels)
+
+
+@MODELS.register_module()
+class TorchvisionDetector(nn.Module):
+    """A torchvision FCOS or Faster R-CNN around a pyramid backbone, exposing forward/loss/predict.
+
+    Args:
+        backbone: module returning an ``OrderedDict`` of levels with an int ``out_channels``.
+        num_classes: object classes (no background).
+        kind: ``'fcos'`` or ``'faster_rcnn'``.
+        anchor_sizes: one tuple per pyramid level (default: the level strides for FCOS, 8x stride
+            for Faster R-CNN, as in the FCOS / FPN papers).
+        size_divisible: batch padding multiple (the coarsest level's stride is safe).
+        **det_kwargs: passed to the torchvision constructor (score_thresh, nms_thresh, ...).
+    """
+
+    def __init__(self, backbone: nn.Module, num_classes: int, kind: str = 'fcos',
+                 anchor_sizes: Sequence[Sequence[int]] | None = None, aspect_ratios: Sequence[float] | None = None,
+                 roi_levels: Sequence[str] | None = None, size_divisible: int = 32, **det_kwargs) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        names = list(getattr(backbone, 'names', []))
+        strides = list(getattr(backbone, 'strides', []))
+        if not names or len(names) != len(strides):
+            raise ValueError('the detection backbone must state its pyramid level `names` and `strides`')
+        self.kind = kind
+        self.num_classes = num_classes
+        # torchvision's constructors want min/max sizes; our transform ignores them
+        if kind == 'fcos':
+            sizes = anchor_sizes or [(s,) for s in strides]
+            anchors = _anchor_generator(sizes, aspect_ratios or (1.0,), len(names))
+            self.detector = FCOS(backbone, num_classes, min_size=1, max_size=1,
+                                 anchor_generator=anchors, **det_kwargs)
+            self.label_offset = 0
+        elif kind == 'faster_rcnn':
+            sizes = anchor_sizes or [(8 * s,) for s in strides]
+            anchors = _anchor_generator(sizes, aspect_ratios or (0.5, 1.0, 2.0), len(names))
+            levels = list(roi_levels or names[:4])
+            bad = [lv for lv in levels if lv not in names]
+            if bad:
+                raise ValueError(f'roi_levels {bad} are not backbone levels {names}')
+            roi_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2)
+            self.detector = FasterRCNN(backbone, num_classes + 1, min_size=1, max_size=1,
+                                       rpn_anchor_generator=anchors, box_roi_pool=roi_pool, **det_kwargs)
+            self.label_offset = 1  # torchvision reserves label 0 for background
+        else:
+            raise ValueError(f"detector kind must be 'fcos' or 'faster_rcnn', got {kind!r}")
+        self.detector.transform = BatchOnlyTransform(size_divisible)
+
+    @contextmanager
+    def _mode(self, training: bool) -> Iterator[None]:
+        """Pick torchvision's loss or inference branch without touching BatchNorm's mode."""
+        d = self.detector
+        mods = [d, d.transform] + [m for m in (getattr(d, 'rpn', None), getattr(d, 'roi_heads', None)) if m is not None]
+        old = [m.training for m in mods]
+        for m in mods:
+            m.training = training
+        try:
+            yield
+        finally:
+            for m, t in zip(mods, old):
+                m.training = t
+
+    def forward(self, images: Tensor) -> dict:
+        """Raw outputs: pyramid features and the dense head outputs (FCOS head / RPN head)."""
+        feats = self.detector.backbone(images)
+        if self.kind == 'fcos':
+            out = self.detector.head(list(feats.values()))
+        else:
+            objectness, deltas = self.detector.rpn.head(list(feats.values()))
+            out = {'objectness': objectness, 'rpn_bbox_deltas': deltas}
+        return {'features': feats, **out}
+
+    def loss(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``images``: normalised CHW tensors at their valid size; targets: 0-based ``labels``, xyxy ``boxes``."""
+        shifted = [{'boxes': t['boxes'].float(), 'labels': t['labels'].long() + self.label_offset} for t in targets]
+        with self._mode(True):
+            return self.detector(images, shifted)
+
+    @torch.no_grad()
+    def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
+        """Boxes (xyxy, input-image coordinates), 0-based labels and scores per image."""
+        with self._mode(False):
+            dets = self.detector(images)
+        for d in dets:
+            d['labels'] = d['labels'] - self.label_offset
+        return dets
+
+
+def build_hrnetv2p_backbone(backbone: dict, neck: dict, channels_last: bool = False) -> HRNetV2pBackbone:
+    """Config dicts -> HRNet + HRNetV2p (the neck's ``in_channels`` default to the HRNet branches)."""
+    body = HRNet(**backbone)
+    neck = dict(neck)
+    neck.setdefault('in_channels', body.out_channels)
+    return HRNetV2pBackbone(body, HRNetV2p(**neck), channels_last=channels_last)
+
+
+__all__ = ['HRNetV2pBackbone', 'BatchOnlyTransform', 'TorchvisionDetector', 'build_hrnetv2p_backbone']

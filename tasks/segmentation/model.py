@@ -1,0 +1,143 @@
+"""HRNetV2 semantic segmentation model on the common runner.
+
+data preprocessor -> HRNet -> HRNetV2Concat -> SegmentationHead -> (loss | official test-time inference).
+
+Test-time inference follows the official Cityscapes ``multi_scale_inference`` (SPEC §4.2):
+for each scale the image is resized (long side ``base_size * s``); images larger than
+``crop_size`` are processed by a sliding window with ``stride`` (official: stride = window,
+windows at the border shifted back inside, overlaps averaged); logits are upsampled to the window,
+flip-averaged, exponentiated, upsampled to the original size and summed over scales.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from hrvision.engine.preprocessor import build_data_preprocessor, build_module as _build
+from hrvision.registry import MODELS
+from hrvision.structures import DataSample
+
+from .labels import IGNORE_INDEX
+
+
+@MODELS.register_module()
+class SegmentationModel(BaseModel):
+    """Args:
+        backbone / neck / head: module configs (or modules).
+        test_cfg: ``scales`` (list of floats, 1.0 = native size), ``flip`` (bool), ``base_size``
+            (long side at scale 1; None = the image's own long side), ``crop_size`` / ``stride``
+            ((H, W) sliding window; None = whole image), ``align_corners`` (resizes of the input).
+    """
+
+    def __init__(self, backbone, neck, head, data_preprocessor=None, test_cfg: dict | None = None,
+                 init_cfg=None) -> None:
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        self.backbone = _build(backbone)
+        self.neck = _build(neck)
+        self.head = _build(head)
+        self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
+        self.test_cfg.update(test_cfg or {})
+
+    # ---- plain forward: what the official model returns ------------------------------------
+    def extract(self, inputs: Tensor) -> Tensor:
+        return self.neck(self.backbone(inputs))
+
+    def logits(self, inputs: Tensor) -> Tensor:
+        """Stride-4 logits (N, C, H/4, W/4), the official model's output."""
+        return self.head(self.extract(inputs))
+
+    def forward(self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = 'tensor'):
+        if mode == 'tensor':
+            return self.logits(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+    # ---- training -----------------------------------------------------------------------------
+    @staticmethod
+    def stack_labels(data_samples: Sequence[DataSample], size) -> Tensor:
+        """(N, H, W) labels padded with ignore to the batch input size."""
+        labels = []
+        for s in data_samples:
+            lab = s.gt_sem_seg
+            dh, dw = size[0] - lab.shape[-2], size[1] - lab.shape[-1]
+            if dh or dw:
+                lab = F.pad(lab, (0, dw, 0, dh), value=IGNORE_INDEX)
+            labels.append(lab)
+        return torch.stack(labels).long()
+
+    def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
+        labels = self.stack_labels(data_samples, inputs.shape[-2:])
+        return self.head.loss(self.extract(inputs), labels)
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _window_probs(self, img: Tensor, flip: bool) -> Tensor:
+        """exp of (flip-averaged) logits upsampled to the window size."""
+        size = img.shape[-2:]
+        pred = self.head.upsample(self.logits(img), size)
+        if flip:
+            pred = (pred + self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)) * 0.5
+        return pred.exp()
+
+    def _slide(self, img: Tensor, flip: bool) -> Tensor:
+        crop = self.test_cfg.get('crop_size')
+        h, w = img.shape[-2:]
+        if not crop or (h <= crop[0] and w <= crop[1]):
+            return self._window_probs(img, flip)
+        ch, cw = crop
+        sh, sw = self.test_cfg.get('stride') or crop
+        rows = max(math.ceil((h - ch) / sh), 0) + 1
+        cols = max(math.ceil((w - cw) / sw), 0) + 1
+        out = img.new_zeros((img.shape[0], self.head.num_classes, h, w))
+        count = img.new_zeros((1, 1, h, w))
+        for r in range(rows):
+            for c in range(cols):
+                y0 = min(r * sh, max(h - ch, 0))
+                x0 = min(c * sw, max(w - cw, 0))
+                y1, x1 = min(y0 + ch, h), min(x0 + cw, w)
+                out[..., y0:y1, x0:x1] += self._window_probs(img[..., y0:y1, x0:x1], flip)
+                count[..., y0:y1, x0:x1] += 1
+        return out / count
+
+    def inference(self, img: Tensor, out_size) -> Tensor:
+        """Summed per-scale scores (N, C, *out_size) for images of one size (official protocol)."""
+        cfg = self.test_cfg
+        h, w = img.shape[-2:]
+        base = cfg.get('base_size') or max(h, w)
+        ac = self.head.align_corners
+        total = None
+        for s in cfg.get('scales') or [1.0]:
+            long_side = int(base * s + 0.5)
+            scale = long_side / max(h, w)
+            size = (int(h * scale + 0.5), int(w * scale + 0.5))
+            x = img if size == (h, w) else F.interpolate(img, size=size, mode='bilinear', align_corners=ac)
+            probs = self._slide(x, cfg.get('flip', False))
+            if tuple(probs.shape[-2:]) != tuple(out_size):
+                probs = F.interpolate(probs, size=out_size, mode='bilinear', align_corners=ac)
+            total = probs if total is None else total + probs
+        return total
+
+    def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
+        """Per image: crop the batch padding, run the official inference at label / original size."""
+        if data_samples is None:
+            data_samples = [DataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]),
+                                                     ori_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
+        out = []
+        for img, sample in zip(inputs, data_samples):
+            ih, iw = sample.metainfo.get('img_shape', inputs.shape[-2:])
+            if 'gt_sem_seg' in sample:
+                size = tuple(sample.gt_sem_seg.shape[-2:])
+            else:
+                size = tuple(sample.metainfo.get('ori_shape', (ih, iw)))
+            scores = self.inference(img[None, :, :ih, :iw], size)[0]
+            sample.seg_logits = scores
+            sample.pred_sem_seg = scores.argmax(0)
+            out.append(sample)
+        return out

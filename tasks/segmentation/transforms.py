@@ -1,0 +1,150 @@
+"""Segmentation transforms, as the official Cityscapes pipeline (SPEC §2.2).
+
+Training: load -> random rescale of the long side to ``base_size * s`` (image bilinear, label
+nearest) -> pad to the crop (image 0, label 255) -> random crop -> random flip -> pack.
+Normalisation (ImageNet mean/std) happens in the data preprocessor, after cropping, as officially.
+"""
+from __future__ import annotations
+
+import warnings
+
+import cv2
+import numpy as np
+import torch
+
+from hrvision.data.io import read_image, read_label
+from hrvision.registry import TRANSFORMS
+from hrvision.structures import DataSample
+
+from .labels import IGNORE_INDEX, NUM_LABEL_IDS, label_ids_to_train_ids
+
+_warned_ids: set[str] = set()
+
+
+@TRANSFORMS.register_module()
+class LoadCityscapes:
+    """Read the RGB image and the label map; labelIds are mapped to train ids.
+
+    Label ids outside 0-33 are mapped to ignore with one warning per run; a label whose size
+    differs from its image is an error naming both files.
+    """
+
+    def __call__(self, results: dict) -> dict:
+        img = read_image(results['img_path'])
+        results['img'] = img
+        results['ori_shape'] = img.shape[:2]
+        seg_path = results.get('seg_path')
+        if seg_path is None:
+            return results
+        lab = read_label(seg_path)
+        if lab.shape != img.shape[:2]:
+            raise ValueError(f'label {seg_path} is {lab.shape[1]}x{lab.shape[0]} (WxH) but its image '
+                             f'{results["img_path"]} is {img.shape[1]}x{img.shape[0]}')
+        if results.get('seg_is_train_ids'):
+            seg = lab.astype(np.uint8)
+        else:
+            if lab.max() >= NUM_LABEL_IDS and 'ids' not in _warned_ids:
+                _warned_ids.add('ids')
+                bad = sorted(set(np.unique(lab[lab >= NUM_LABEL_IDS]).tolist()))[:10]
+                warnings.warn(f'{seg_path}: label ids {bad} are outside 0-{NUM_LABEL_IDS - 1}; mapped to ignore '
+                              f'({IGNORE_INDEX}). (warned once)')
+            seg = label_ids_to_train_ids(lab)
+        results['gt_seg'] = seg
+        return results
+
+
+def _resize_long_side(results: dict, long_side: int) -> None:
+    h, w = results['img'].shape[:2]
+    scale = long_side / max(h, w)
+    nh, nw = int(h * scale + 0.5), int(w * scale + 0.5)
+    if (nh, nw) == (h, w):
+        return
+    results['img'] = cv2.resize(results['img'], (nw, nh), interpolation=cv2.INTER_LINEAR)
+    if 'gt_seg' in results:
+        results['gt_seg'] = cv2.resize(results['gt_seg'], (nw, nh), interpolation=cv2.INTER_NEAREST)
+
+
+@TRANSFORMS.register_module()
+class RandomRescale:
+    """Long side -> ``int(base_size * s + 0.5)``, s drawn from ``{lo, lo+step, ..., hi}``.
+
+    The official recipe uses base 2048 and s in 0.5..2.1 in steps of 0.1 (SPEC §2.2).
+    """
+
+    def __init__(self, base_size: int = 2048, scale_range: tuple[float, float] = (0.5, 2.1), step: float = 0.1) -> None:
+        self.base_size = base_size
+        n = int(round((scale_range[1] - scale_range[0]) / step))
+        self.scales = [scale_range[0] + i * step for i in range(n + 1)]
+
+    def __call__(self, results: dict) -> dict:
+        s = self.scales[np.random.randint(len(self.scales))]
+        _resize_long_side(results, int(self.base_size * s + 0.5))
+        return results
+
+
+@TRANSFORMS.register_module()
+class ResizeLongSide:
+    """Deterministic long-side resize (test time); ``None`` keeps the image size."""
+
+    def __init__(self, long_side: int | None = None) -> None:
+        self.long_side = long_side
+
+    def __call__(self, results: dict) -> dict:
+        if self.long_side:
+            _resize_long_side(results, self.long_side)
+        return results
+
+
+@TRANSFORMS.register_module()
+class PadRandomCrop:
+    """Pad to ``crop_size`` (H, W) with image 0 / label 255, then take a random crop."""
+
+    def __init__(self, crop_size: tuple[int, int]) -> None:
+        self.crop_size = tuple(crop_size)
+
+    def __call__(self, results: dict) -> dict:
+        ch, cw = self.crop_size
+        img, seg = results['img'], results['gt_seg']
+        h, w = img.shape[:2]
+        ph, pw = max(ch - h, 0), max(cw - w, 0)
+        if ph or pw:
+            img = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            seg = cv2.copyMakeBorder(seg, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=IGNORE_INDEX)
+            h, w = img.shape[:2]
+        y = np.random.randint(0, h - ch + 1)
+        x = np.random.randint(0, w - cw + 1)
+        results['img'] = img[y:y + ch, x:x + cw]
+        results['gt_seg'] = seg[y:y + ch, x:x + cw]
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomHorizontalFlip:
+    """Flip image and label together with probability ``prob``."""
+
+    def __init__(self, prob: float = 0.5) -> None:
+        self.prob = prob
+
+    def __call__(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        if flip:
+            results['img'] = results['img'][:, ::-1]
+            if 'gt_seg' in results:
+                results['gt_seg'] = results['gt_seg'][:, ::-1]
+        return results
+
+
+@TRANSFORMS.register_module()
+class PackSegInputs:
+    """-> ``{'inputs': (3, H, W) uint8 RGB tensor, 'data_samples': DataSample}``."""
+
+    META = ('img_path', 'seg_path', 'img_id', 'ori_shape', 'flip')
+
+    def __call__(self, results: dict) -> dict:
+        img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))
+        sample = DataSample(metainfo={k: results[k] for k in self.META if k in results})
+        sample.set_metainfo(dict(img_shape=tuple(img.shape[1:])))
+        if 'gt_seg' in results:
+            sample.gt_sem_seg = torch.from_numpy(np.ascontiguousarray(results['gt_seg']).astype(np.int64))
+        return {'inputs': torch.from_numpy(img), 'data_samples': sample}
