@@ -76,13 +76,14 @@ class TorchvisionDetector(nn.Module):
         kind: ``'fcos'`` or ``'faster_rcnn'``.
         anchor_sizes: one tuple per pyramid level (default: the level strides for FCOS, 8x stride
             for Faster R-CNN, as in the FCOS / FPN papers).
-        size_divisible: batch padding multiple (the coarsest level's stride is safe).
+        size_divisible: batch padding multiple; default the coarsest stride, because torchvision's
+            AnchorGenerator derives each level's stride as ``image_size // feature_size``.
         **det_kwargs: passed to the torchvision constructor (score_thresh, nms_thresh, ...).
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int, kind: str = 'fcos',
                  anchor_sizes: Sequence[Sequence[int]] | None = None, aspect_ratios: Sequence[float] | None = None,
-                 roi_levels: Sequence[str] | None = None, size_divisible: int = 32, **det_kwargs) -> None:
+                 roi_levels: Sequence[str] | None = None, size_divisible: int | None = None, **det_kwargs) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
@@ -112,7 +113,7 @@ class TorchvisionDetector(nn.Module):
             self.label_offset = 1  # torchvision reserves label 0 for background
         else:
             raise ValueError(f"detector kind must be 'fcos' or 'faster_rcnn', got {kind!r}")
-        self.detector.transform = BatchOnlyTransform(size_divisible)
+        self.detector.transform = BatchOnlyTransform(size_divisible or max(strides))
 
     @contextmanager
     def _mode(self, training: bool) -> Iterator[None]:
@@ -142,7 +143,9 @@ class TorchvisionDetector(nn.Module):
         """``images``: normalised CHW tensors at their valid size; targets: 0-based ``labels``, xyxy ``boxes``."""
         shifted = [{'boxes': t['boxes'].float(), 'labels': t['labels'].long() + self.label_offset} for t in targets]
         with self._mode(True):
-            return self.detector(images, shifted)
+            losses = self.detector(images, shifted)
+        # mmengine sums the entries whose name contains 'loss'; FCOS names them 'classification', ...
+        return {k if k.startswith('loss') else f'loss_{k}': v for k, v in losses.items()}
 
     @torch.no_grad()
     def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:

@@ -1,0 +1,45 @@
+# Shared COCO 2017 detection data, evaluation and 1x schedule for the HRNetV2p detectors.
+# Layout: data/coco/{train2017,val2017}/ and data/coco/annotations/instances_{train,val}2017.json
+_base_ = ['../_base_/default_runtime.py']
+custom_imports = dict(imports=['hrvision.tasks.detection'], allow_failed_imports=False)
+
+data_root = 'data/coco/'
+train_pipeline = [
+    dict(type='LoadDetImage'),
+    dict(type='DetResize', scale=(1333, 800)),  # keep aspect: long side <= 1333, short side <= 800
+    dict(type='DetRandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadDetImage'),
+    dict(type='DetResize', scale=(1333, 800)),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=2, persistent_workers=True,  # 8 GPUs x 2 images = batch 16
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_train2017.json',
+                 data_prefix=dict(img_path='train2017/'), filter_empty_gt=True, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_val2017.json',
+                 data_prefix=dict(img_path='val2017/'), test_mode=True, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CocoDetMetric')  # ann_file comes from the dataset's metainfo
+test_evaluator = val_evaluator
+
+# 1x schedule = 12 epochs of COCO train2017 (117,266 images with boxes) at batch 16:
+# 7,330 iterations per epoch -> 87,960 iterations; LR steps after epochs 8 and 11 (58,640 / 80,630).
+iters_per_epoch = 7330
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=12 * iters_per_epoch, val_interval=iters_per_epoch)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),  # linear warmup
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=12 * iters_per_epoch,
+         milestones=[8 * iters_per_epoch, 11 * iters_per_epoch], gamma=0.1),
+]
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=iters_per_epoch,
+                                     max_keep_ckpts=3),
+                     logger=dict(type='LoggerHook', interval=50))

@@ -1,0 +1,138 @@
+"""COCO instances (``instances_{train,val}2017.json``) as an mmengine dataset of boxes.
+
+* crowd annotations (``iscrowd=1``) are ignored; images with no usable box are kept for
+  evaluation and dropped for training only when ``filter_empty_gt=True``;
+* boxes are clipped to the image; boxes with no area left (zero-size, or entirely outside the
+  image) are skipped; every such case is counted in :attr:`CocoDetectionDataset.stats` and logged;
+* category ids map to contiguous labels ``0..C-1`` in increasing id order (``metainfo['cat_ids']``);
+  an annotation with an id missing from ``categories`` is an error naming the file and annotation.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os.path as osp
+from collections import Counter
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from hrvision.registry import DATASETS
+
+
+def load_coco(ann_file: str):
+    """pycocotools ``COCO`` with its stdout chatter silenced; a clear error for a missing/invalid file."""
+    from pycocotools.coco import COCO
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'COCO annotation file not found: {ann_file}')
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO(ann_file)
+    except ValueError as e:
+        raise ValueError(f'{ann_file} is not valid JSON: {e}') from e
+    for key in ('images', 'annotations', 'categories'):
+        if key not in coco.dataset:
+            raise KeyError(f'{ann_file}: missing top-level field "{key}" (expected COCO instances format)')
+    return coco
+
+
+def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
+    """Sorted category ids and their names; duplicate ids are an error."""
+    cats = coco.dataset['categories']
+    ids = [c['id'] for c in cats]
+    dup = [i for i, n in Counter(ids).items() if n > 1]
+    if dup:
+        raise ValueError(f'{ann_file}: duplicate category ids {dup} in "categories"')
+    order = sorted(range(len(cats)), key=lambda i: ids[i])
+    return [ids[i] for i in order], [cats[i].get('name', str(ids[i])) for i in order]
+
+
+def clip_xywh(bbox, width: int, height: int) -> tuple[np.ndarray | None, bool]:
+    """COCO ``[x, y, w, h]`` -> clipped xyxy (or None when no area is left) and whether it was clipped."""
+    x, y, w, h = (float(v) for v in bbox)
+    x1, y1, x2, y2 = x, y, x + w, y + h
+    cx1, cy1 = min(max(x1, 0.0), width), min(max(y1, 0.0), height)
+    cx2, cy2 = min(max(x2, 0.0), width), min(max(y2, 0.0), height)
+    if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
+        return None, False
+    clipped = (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2)
+    return np.array([cx1, cy1, cx2, cy2], np.float32), clipped
+
+
+@DATASETS.register_module()
+class CocoDetectionDataset(BaseDataset):
+    """COCO boxes. ``data_prefix=dict(img_path='val2017/')`` (relative to ``data_root``).
+
+    Args:
+        filter_empty_gt: drop images without usable boxes (training only; never in ``test_mode``).
+        min_size: boxes whose clipped width or height is below this (pixels) are skipped and counted.
+        check_images: verify every image file exists when loading (fails fast, naming the path).
+    """
+
+    METAINFO: dict = dict(classes=())
+
+    def __init__(self, *args, filter_empty_gt: bool = False, min_size: float = 0.0, check_images: bool = True,
+                 **kwargs) -> None:
+        self.filter_empty_gt = filter_empty_gt
+        self.min_size = min_size
+        self.check_images = check_images
+        self.stats: Counter = Counter()
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        ann_file = self.ann_file
+        coco = load_coco(ann_file)
+        cat_ids, names = category_mapping(coco, ann_file)
+        cat2label = {c: i for i, c in enumerate(cat_ids)}
+        self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)
+        img_dir = self.data_prefix.get('img_path', '') or ''
+        stats: Counter = Counter()
+        data_list = []
+        for img_id in sorted(coco.imgs):
+            info = coco.imgs[img_id]
+            for key in ('file_name', 'width', 'height'):
+                if key not in info:
+                    raise KeyError(f'{ann_file}: image id {img_id} lacks field "{key}"')
+            path = osp.join(img_dir, info['file_name'])
+            if self.check_images and not osp.isfile(path):
+                raise FileNotFoundError(f'image not found: {path} (image id {img_id} in {ann_file})')
+            W, H = int(info['width']), int(info['height'])
+            boxes, labels = [], []
+            for ann in coco.imgToAnns.get(img_id, []):
+                cid = ann.get('category_id')
+                if cid not in cat2label:
+                    raise KeyError(f'{ann_file}: annotation id {ann.get("id")} (image id {img_id}) has '
+                                   f'category_id {cid!r}, not among the declared category ids {cat_ids}')
+                if ann.get('iscrowd', 0):
+                    stats['crowd_ignored'] += 1
+                    continue
+                bbox = ann.get('bbox')
+                if bbox is None or len(bbox) != 4:
+                    raise ValueError(f'{ann_file}: annotation id {ann.get("id")} has bbox {bbox!r}; '
+                                     'expected [x, y, width, height]')
+                box, clipped = clip_xywh(bbox, W, H)
+                if box is None or min(box[2] - box[0], box[3] - box[1]) < self.min_size:
+                    stats['skipped_no_area' if box is None else 'skipped_too_small'] += 1
+                    continue
+                stats['clipped'] += int(clipped)
+                boxes.append(box)
+                labels.append(cat2label[cid])
+            if not boxes:
+                stats['empty_images'] += 1
+                if self.filter_empty_gt and not self.test_mode:
+                    stats['empty_images_dropped'] += 1
+                    continue
+            data_list.append(dict(
+                img_path=path, img_id=int(img_id), height=H, width=W,
+                gt_bboxes=np.stack(boxes) if boxes else np.zeros((0, 4), np.float32),
+                gt_labels=np.asarray(labels, np.int64)))
+        stats['images'] = len(data_list)
+        stats['boxes'] = sum(len(d['gt_labels']) for d in data_list)
+        self.stats = stats
+        print_log(f'CocoDetectionDataset {ann_file}: ' + ', '.join(f'{k}={v}' for k, v in sorted(stats.items())),
+                  logger='current')
+        return data_list
+
+
+__all__ = ['CocoDetectionDataset', 'load_coco', 'category_mapping', 'clip_xywh']
