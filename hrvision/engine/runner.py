@@ -28,7 +28,8 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_
                'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
                'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
                'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
-               'randomness', 'experiment_name', 'custom_imports', 'cfg')
+               'randomness', 'experiment_name', 'custom_imports', 'cfg', 'sync_bn', 'model_wrapper_cfg',
+               'compile', 'strategy')
 
 
 def check_config_keys(cfg: Config) -> None:

@@ -15,11 +15,13 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from hrvision.engine.preprocessor import build_data_preprocessor, build_module as _build
 from hrvision.registry import MODELS
+from hrvision.weights import load_weights
 from hrvision.structures import DataSample
 
 from .labels import IGNORE_INDEX
@@ -31,17 +33,21 @@ class SegmentationModel(BaseModel):
         backbone / neck / head: module configs (or modules).
         test_cfg: ``scales`` (list of floats, 1.0 = native size), ``flip`` (bool), ``base_size``
             (long side at scale 1; None = the image's own long side), ``crop_size`` / ``stride``
-            ((H, W) sliding window; None = whole image), ``align_corners`` (resizes of the input).
+            ((H, W) sliding window; None = whole image).
+        pretrained: weights for the backbone (ImageNet or any supported checkpoint format).
     """
 
     def __init__(self, backbone, neck, head, data_preprocessor=None, test_cfg: dict | None = None,
-                 init_cfg=None) -> None:
+                 pretrained: str | None = None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
         self.backbone = _build(backbone)
         self.neck = _build(neck)
         self.head = _build(head)
         self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
         self.test_cfg.update(test_cfg or {})
+        if pretrained:
+            report = load_weights(self.backbone, pretrained)
+            MMLogger.get_current_instance().info(f'backbone weights: {report}')
 
     # ---- plain forward: what the official model returns ------------------------------------
     def extract(self, inputs: Tensor) -> Tensor:

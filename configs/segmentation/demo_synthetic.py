@@ -1,0 +1,41 @@
+# The README's main job: a small HRNetV2 (W18-Small-v1 widths) trained on synthetic Cityscapes-format
+# scenes (`hrvision data synth-cityscapes`), 128x256 images, CPU-friendly. Not the official recipe
+# (see hrnetv2_w48_cityscapes_512x1024.py for that): AdamW and a short poly schedule converge in minutes.
+_base_ = ['../_base_/default_runtime.py']
+data_root = 'work_dirs/demo/data'
+crop_size = (128, 256)
+max_iters = 300
+branch_channels = [16, 32, 64, 128]
+model = dict(
+    type='SegmentationModel',
+    data_preprocessor=dict(type='HRVDataPreprocessor'),
+    backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', upsample_mode='bilinear', align_corners=False),
+    neck=dict(type='HRNetV2Concat', in_channels=branch_channels, mode='bilinear', align_corners=False),
+    head=dict(type='SegmentationHead', in_channels=sum(branch_channels), num_classes=19, align_corners=False,
+              loss='ce'),
+    test_cfg=dict(scales=[1.0], flip=False),
+)
+train_pipeline = [
+    dict(type='LoadCityscapes'),
+    dict(type='RandomRescale', base_size=256, scale_range=(0.8, 1.4), step=0.1),
+    dict(type='PadRandomCrop', crop_size=crop_size),
+    dict(type='RandomHorizontalFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
+train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(type='CityscapesDataset', data_root=data_root, split='train',
+                                     pipeline=train_pipeline))
+val_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(type='CityscapesDataset', data_root=data_root, split='val', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CityscapesMetric', num_classes=19)
+test_evaluator = val_evaluator
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=30, by_epoch=False),
+                   dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=30, end=max_iters, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(logger=dict(type='LoggerHook', interval=25),
+                     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
