@@ -1,0 +1,115 @@
+"""Top-down pose model on the common runner: HRNet (stride-4 branch) -> KeypointHead -> HeatmapCodec.
+
+``forward(inputs, data_samples, mode)``:
+
+* ``'tensor'``: heatmaps (N, K, H/4, W/4), exactly what the official ``PoseHighResolutionNet`` returns;
+* ``'loss'``: ``{'loss_kpt', 'acc_pose'}`` against the codec targets packed per sample;
+* ``'predict'``: data samples with ``pred_keypoints`` (K, 2) in original-image pixels and ``keypoint_scores``
+  (K,), decoded by the codec from the (flip-averaged) heatmaps through each crop's center/scale.
+
+The flip test runs the original and the flipped batch through the network as *one* batch (BatchNorm is
+in eval mode at test time, so the numbers are those of two separate calls, at one call's overhead).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from hrvision.codecs import HeatmapCodec
+from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.registry import MODELS, TASK_UTILS
+from hrvision.structures import DataSample
+
+
+def build_codec(cfg: dict | HeatmapCodec | None) -> HeatmapCodec:
+    if isinstance(cfg, HeatmapCodec):
+        return cfg
+    cfg = dict(cfg or {})
+    cfg.setdefault('type', 'HeatmapCodec')
+    return TASK_UTILS.build(cfg)
+
+
+@MODELS.register_module()
+class PoseModel(BaseModel):
+    """Args:
+        backbone: HRNet config/module (pose family: nearest fuse upsampling, ``multi_scale_output=False``,
+            ``out_indices=(0,)``, BN momentum 0.1).
+        head: :class:`~hrvision.heads.keypoint.KeypointHead` config/module (``in_channels`` filled in).
+        codec: :class:`~hrvision.codecs.HeatmapCodec` config (pose convention).
+        test_cfg: ``flip_test`` (official True), ``channels_last`` (CPU speed).
+        data_preprocessor: ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std, RGB).
+    """
+
+    def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module, codec: dict | HeatmapCodec | None = None,
+                 test_cfg: dict | None = None, data_preprocessor: dict | nn.Module | None = None,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        self.backbone = build_module(backbone)
+        if isinstance(head, dict):
+            head = dict(head)
+            head.setdefault('in_channels', self.backbone.out_channels[0])
+        self.head = build_module(head)
+        self.codec = build_codec(codec)
+        self.test_cfg = dict(flip_test=True)
+        self.test_cfg.update(test_cfg or {})
+
+    # ---- official output ------------------------------------------------------------------------
+    def heatmaps(self, inputs: Tensor) -> Tensor:
+        return self.head(self.backbone(inputs))
+
+    def forward(self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = 'tensor'):
+        if mode == 'tensor':
+            return self.heatmaps(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+    # ---- training -------------------------------------------------------------------------------
+    @staticmethod
+    def stack_targets(data_samples: Sequence[DataSample], device) -> tuple[Tensor, Tensor]:
+        missing = [i for i, s in enumerate(data_samples) if 'gt_heatmaps' not in s]
+        if missing:
+            raise KeyError(f'data samples {missing} carry no gt_heatmaps: the training pipeline needs '
+                           f'GenerateHeatmapTarget before PackPoseInputs')
+        target = torch.stack([torch.as_tensor(s.gt_heatmaps) for s in data_samples]).to(device)
+        weight = torch.stack([torch.as_tensor(s.target_weight) for s in data_samples]).to(device)
+        return target, weight
+
+    def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
+        target, weight = self.stack_targets(data_samples, inputs.device)
+        return self.head.loss(self.backbone(inputs), target, weight)
+
+    # ---- inference ------------------------------------------------------------------------------
+    def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None) -> Tensor:
+        """(Flip-averaged) heatmaps; the flipped copy shares the forward pass with the original."""
+        flip = self.test_cfg.get('flip_test', True) if flip_test is None else flip_test
+        if self.test_cfg.get('channels_last'):
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        if not flip:
+            return self.heatmaps(inputs)
+        both = self.heatmaps(torch.cat([inputs, inputs.flip(3)]))
+        n = inputs.shape[0]
+        return self.head.flip_average(both[:n], both[n:])
+
+    def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
+        heatmaps = self.predict_heatmaps(inputs)
+        n = inputs.shape[0]
+        if data_samples is None:
+            data_samples = [DataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(n)]
+        if all('center' in s.metainfo and 'scale' in s.metainfo for s in data_samples):
+            center = np.stack([np.asarray(s.metainfo['center'], np.float32) for s in data_samples])
+            scale = np.stack([np.asarray(s.metainfo['scale'], np.float32) for s in data_samples])
+            kpts, scores = self.codec.decode(heatmaps, center, scale)
+        else:   # no crop information: input-image pixels
+            kpts, scores = self.codec.decode(heatmaps)
+            kpts = kpts * torch.as_tensor(self.codec.stride, dtype=kpts.dtype, device=kpts.device)
+        for i, s in enumerate(data_samples):
+            s.pred_keypoints = kpts[i].cpu()
+            s.keypoint_scores = scores[i].cpu()
+        return list(data_samples)

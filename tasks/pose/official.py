@@ -1,0 +1,29 @@
+"""Official deep-high-resolution-net config (``MODEL.NAME: pose_hrnet``) -> :class:`PoseModel`.
+
+Pose-family conventions (SPEC §1.2): nearest fuse upsampling, BN momentum 0.1, the last stage-4
+module fuses only the highest-resolution row (``multi_scale_output=False``), head ``final_layer``
+(-> ``head.final_layer.*``). ``model(images)`` returns the official heatmaps (N, K, H/4, W/4).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hrvision.backbones.hrnet import HRNet
+from hrvision.heads.keypoint import KeypointHead
+
+from .model import PoseModel
+
+
+def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
+    m = cfg.get('MODEL')
+    if not isinstance(m, Mapping) or 'EXTRA' not in m:
+        raise KeyError('official pose config needs MODEL.EXTRA (the STAGE2..4 structure)')
+    extra = dict(m['EXTRA'])
+    image_size = tuple(int(v) for v in m.get('IMAGE_SIZE', (192, 256)))
+    heatmap_size = tuple(int(v) for v in m.get('HEATMAP_SIZE', (image_size[0] // 4, image_size[1] // 4)))
+    backbone = HRNet(extra=extra, multi_scale_output=False, out_indices=(0,), upsample_mode='nearest',
+                     norm_momentum=0.1)
+    head = KeypointHead(backbone.out_channels[0], int(m.get('NUM_JOINTS', 17)),
+                        kernel=int(extra.get('FINAL_CONV_KERNEL', 1)))
+    codec = dict(input_size=image_size, heatmap_size=heatmap_size, sigma=float(m.get('SIGMA', 2)))
+    return PoseModel(backbone=backbone, head=head, codec=codec).eval()

@@ -1,0 +1,44 @@
+"""Skeleton overlays as PNG: ``ground truth | prediction`` per image (COCO links, joints above a score)."""
+from __future__ import annotations
+
+import os.path as osp
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+
+from hrvision.data.io import read_image
+from hrvision.visualization import draw_skeleton, hstack, put_text, save_png
+
+from .dataset import COCO_SKELETON
+
+
+def draw_people(image: np.ndarray, people: Sequence[np.ndarray], score_thr: float = 0.2,
+                color=(255, 128, 0)) -> np.ndarray:
+    """Each person is (K, 3) ``x, y, score/visibility``; joints at or below ``score_thr`` are not drawn."""
+    out = image
+    for kp in people:
+        kp = np.asarray(kp, np.float64)
+        out = draw_skeleton(out, kp[:, :2], COCO_SKELETON, visible=(kp[:, 2] > score_thr).astype(np.float32),
+                            color=color)
+    return out
+
+
+def save_overlays(results: Sequence[dict], coco, out_dir: str, max_images: int = 4,
+                  score_thr: float = 0.2) -> list[str]:
+    """PNG panels for the first ``max_images`` images of ``results`` (metric result dicts); returns paths."""
+    by_img: dict[int, list[dict]] = defaultdict(list)
+    for r in results:
+        by_img[r['img_id']].append(r)
+    paths = []
+    for img_id in sorted(by_img)[:max_images]:
+        path = by_img[img_id][0].get('img_path')
+        if not path or not osp.isfile(path):
+            continue
+        img = read_image(path)
+        gts = [np.asarray(a['keypoints'], np.float64).reshape(-1, 3) for a in coco.imgToAnns.get(img_id, [])
+               if a.get('num_keypoints', 1) > 0 and 'keypoints' in a]
+        gt_panel = put_text(draw_people(img, gts, 0.0, color=(0, 200, 255)), 'ground truth')
+        pred_panel = put_text(draw_people(img, [r['keypoints'] for r in by_img[img_id]], score_thr), 'prediction')
+        paths.append(save_png(osp.join(out_dir, f'{img_id:012d}.png'), hstack([gt_panel, pred_panel])))
+    return paths
