@@ -60,9 +60,11 @@ VARIANTS: dict[str, dict] = {
 ALIASES = {'hrnet_w18_small': 'hrnet_w18_small_v1'}
 
 
-def _tiny(width: int = 4) -> dict:
-    """Test-sized net: the official module/block counts with branch widths w, 2w, 4w, 8w."""
-    return _standard(width)
+def tiny_extra(width: int = 4) -> dict:
+    """A test-sized net (widths w..8w, one block per branch, 1/1/2 modules): fast on a CPU."""
+    c = [width, 2 * width, 4 * width, 8 * width]
+    return dict(STAGE1=_stage(1, [1], [8], 'BOTTLENECK'), STAGE2=_stage(1, [1, 1], c[:2]),
+                STAGE3=_stage(1, [1, 1, 1], c[:3]), STAGE4=_stage(2, [1, 1, 1, 1], c))
 
 
 # --------------------------------------------------------------------------------------
