@@ -1,0 +1,29 @@
+# Official w48_384x288_adam_lr1e-3.yaml (SPEC §2.1): input 288x384, heatmaps 72x96, sigma 3; batch 24/GPU x 4
+# -> ceil(149813 / 96) = 1561 iterations/epoch; 210 epochs = 327,810 iterations; steps at 170 / 200 epochs.
+_base_ = ['./hrnet_w32_coco_256x192.py']
+input_size = (288, 384)
+heatmap_size = (72, 96)
+sigma = 3
+width = 48
+iters_per_epoch = 1561
+max_iters = 210 * iters_per_epoch
+codec = dict(type='HeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
+model = dict(backbone=dict(arch='hrnet_w48'), head=dict(in_channels=width), codec=codec)
+train_pipeline = [
+    dict(type='LoadPoseImage'),
+    dict(type='TopDownHalfBody', input_size=input_size, prob=0.3, min_visible=8),
+    dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
+    dict(type='TopDownRandomFlip', prob=0.5),
+    dict(type='TopDownAffine', input_size=input_size),
+    dict(type='GenerateHeatmapTarget', codec=codec),
+    dict(type='PackPoseInputs'),
+]
+test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=input_size),
+                 dict(type='PackPoseInputs')]
+train_dataloader = dict(batch_size=24, dataset=dict(input_size=input_size, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=24, dataset=dict(input_size=input_size, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[170 * iters_per_epoch, 200 * iters_per_epoch],
+                        gamma=0.1)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10 * iters_per_epoch)
+default_hooks = dict(checkpoint=dict(interval=10 * iters_per_epoch))
