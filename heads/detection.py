@@ -8,14 +8,17 @@ handled here.
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from contextlib import contextmanager
+from functools import partial
 from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 from torchvision.models.detection import FCOS, FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.fcos import FCOSClassificationHead, FCOSHead, FCOSRegressionHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import MultiScaleRoIAlign
 
@@ -59,6 +62,16 @@ class BatchOnlyTransform(GeneralizedRCNNTransform):
         return f'{self.__class__.__name__}(size_divisible={self.size_divisible})'
 
 
+def fcos_head(channels: int, num_classes: int, num_convs: int = 4, norm_groups: int = 32) -> FCOSHead:
+    """torchvision's FCOS head with GroupNorm groups that divide ``channels`` (32 for 256 channels)."""
+    groups = math.gcd(norm_groups, channels)
+    head = FCOSHead(channels, 1, num_classes, num_convs=0)
+    norm = partial(nn.GroupNorm, groups)
+    head.classification_head = FCOSClassificationHead(channels, 1, num_classes, num_convs, norm_layer=norm)
+    head.regression_head = FCOSRegressionHead(channels, 1, num_convs, norm_layer=norm)
+    return head
+
+
 def _anchor_generator(sizes: Sequence[Sequence[int]], ratios: Sequence[float], n_levels: int) -> AnchorGenerator:
     if len(sizes) != n_levels:
         raise ValueError(f'anchor_sizes has {len(sizes)} tuples but the backbone returns {n_levels} pyramid '
@@ -76,6 +89,7 @@ class TorchvisionDetector(nn.Module):
         kind: ``'fcos'`` or ``'faster_rcnn'``.
         anchor_sizes: one tuple per pyramid level (default: the level strides for FCOS, 8x stride
             for Faster R-CNN, as in the FCOS / FPN papers).
+        head_convs / head_norm_groups: FCOS tower depth and GroupNorm groups (gcd with the channels).
         size_divisible: batch padding multiple; default the coarsest stride, because torchvision's
             AnchorGenerator derives each level's stride as ``image_size // feature_size``.
         **det_kwargs: passed to the torchvision constructor (score_thresh, nms_thresh, ...).
@@ -83,7 +97,8 @@ class TorchvisionDetector(nn.Module):
 
     def __init__(self, backbone: nn.Module, num_classes: int, kind: str = 'fcos',
                  anchor_sizes: Sequence[Sequence[int]] | None = None, aspect_ratios: Sequence[float] | None = None,
-                 roi_levels: Sequence[str] | None = None, size_divisible: int | None = None, **det_kwargs) -> None:
+                 roi_levels: Sequence[str] | None = None, head_convs: int = 4, head_norm_groups: int = 32,
+                 size_divisible: int | None = None, **det_kwargs) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
@@ -97,8 +112,9 @@ class TorchvisionDetector(nn.Module):
         if kind == 'fcos':
             sizes = anchor_sizes or [(s,) for s in strides]
             anchors = _anchor_generator(sizes, aspect_ratios or (1.0,), len(names))
+            head = fcos_head(backbone.out_channels, num_classes, head_convs, head_norm_groups)
             self.detector = FCOS(backbone, num_classes, min_size=1, max_size=1,
-                                 anchor_generator=anchors, **det_kwargs)
+                                 anchor_generator=anchors, head=head, **det_kwargs)
             self.label_offset = 0
         elif kind == 'faster_rcnn':
             sizes = anchor_sizes or [(8 * s,) for s in strides]
