@@ -5,6 +5,7 @@ import os.path as osp
 from collections import defaultdict
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from hrvision.data.io import read_image
@@ -25,7 +26,7 @@ def draw_people(image: np.ndarray, people: Sequence[np.ndarray], score_thr: floa
 
 
 def save_overlays(results: Sequence[dict], coco, out_dir: str, max_images: int = 4,
-                  score_thr: float = 0.2) -> list[str]:
+                  score_thr: float = 0.2, min_height: int = 320) -> list[str]:
     """PNG panels for the first ``max_images`` images of ``results`` (metric result dicts); returns paths."""
     by_img: dict[int, list[dict]] = defaultdict(list)
     for r in results:
@@ -36,9 +37,14 @@ def save_overlays(results: Sequence[dict], coco, out_dir: str, max_images: int =
         if not path or not osp.isfile(path):
             continue
         img = read_image(path)
-        gts = [np.asarray(a['keypoints'], np.float64).reshape(-1, 3) for a in coco.imgToAnns.get(img_id, [])
+        f = max(1, -(-min_height // img.shape[0]))     # small pictures are enlarged so the skeleton stays legible
+        if f > 1:
+            img = cv2.resize(img, (img.shape[1] * f, img.shape[0] * f), interpolation=cv2.INTER_LINEAR)
+        zoom = np.array([f, f, 1.0])
+        gts = [np.asarray(a['keypoints'], np.float64).reshape(-1, 3) * zoom for a in coco.imgToAnns.get(img_id, [])
                if a.get('num_keypoints', 1) > 0 and 'keypoints' in a]
+        preds = [np.asarray(r['keypoints'], np.float64) * zoom for r in by_img[img_id]]
         gt_panel = put_text(draw_people(img, gts, 0.0, color=(0, 200, 255)), 'ground truth')
-        pred_panel = put_text(draw_people(img, [r['keypoints'] for r in by_img[img_id]], score_thr), 'prediction')
+        pred_panel = put_text(draw_people(img, preds, score_thr), 'prediction')
         paths.append(save_png(osp.join(out_dir, f'{img_id:012d}.png'), hstack([gt_panel, pred_panel])))
     return paths
