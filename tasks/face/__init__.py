@@ -1,0 +1,17 @@
+"""Face alignment (WFLW; 300W/COFW/AFLW metrics): dataset, official crop, model, NME metric, benchmark.
+
+Importing this package registers ``WFLWDataset``, the face transforms, ``FaceLandmarkModel``,
+``LandmarkHead`` and ``FaceNMEMetric`` in hrvision's registries (configs list it in
+``custom_imports``).
+"""
+from hrvision.heads.landmark import LandmarkHead
+
+from .dataset import ATTRIBUTES, SUBSETS, WFLWDataset
+from .metric import FaceNMEMetric, compute_nme, summarize
+from .model import FaceLandmarkModel, build_face_codec
+from .transforms import (WFLW_FLIP_PAIRS, FaceCrop, FaceHeatmapTargets, FaceRandomAugment, LoadFaceImage,
+                         PackFaceInputs, face_crop)
+
+__all__ = ['ATTRIBUTES', 'SUBSETS', 'WFLWDataset', 'FaceNMEMetric', 'compute_nme', 'summarize', 'FaceLandmarkModel',
+           'build_face_codec', 'LandmarkHead', 'WFLW_FLIP_PAIRS', 'FaceCrop', 'FaceHeatmapTargets',
+           'FaceRandomAugment', 'LoadFaceImage', 'PackFaceInputs', 'face_crop']

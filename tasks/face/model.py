@@ -1,0 +1,91 @@
+"""Face alignment model on the runner: HRNet -> HRNetV2 concat -> landmark head -> face codec.
+
+``forward(inputs, data_samples, mode)``:
+* ``'tensor'``: the raw heatmaps (N, K, 64, 64), what the official model returns;
+* ``'loss'``: ``{'loss_heatmap'}``, the official MSE against the codec targets packed per sample;
+* ``'predict'``: data samples with ``pred_keypoints`` (K, 2) in original-image pixels (the official
+  ``decode_preds``: integers, SPEC §3.2) and ``keypoint_scores`` (K,) = heatmap maxima.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from hrvision.codecs import HeatmapCodec
+from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.registry import MODELS
+
+
+
+def build_face_codec(cfg: dict | HeatmapCodec | None = None) -> HeatmapCodec:
+    """The shared heatmap codec with the official face defaults (256 -> 64, sigma 1.5)."""
+    if isinstance(cfg, HeatmapCodec):
+        return cfg
+    cfg = {k: v for k, v in (cfg or {}).items() if k != 'type'}
+    cfg = dict(dict(input_size=(256, 256), heatmap_size=(64, 64), sigma=1.5), **cfg, convention='face')
+    return HeatmapCodec(**cfg)
+
+
+@MODELS.register_module()
+class FaceLandmarkModel(BaseModel):
+    """Top-down face landmark model.
+
+    Args:
+        backbone: HRNet config or module (face family: ``upsample_mode='bilinear'``,
+            ``align_corners=False``, ``norm_momentum=0.01``).
+        neck: HRNetV2 concat config or module.
+        head: :class:`~hrvision.heads.landmark.LandmarkHead` config or module; ``in_channels``
+            is filled from the backbone when missing.
+        codec: :class:`~hrvision.codecs.HeatmapCodec` arguments (face convention: input 256,
+            heatmap 64, sigma 1.5 by default).
+        data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
+    """
+
+    def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module,
+                 neck: dict | nn.Module | None = None, codec: dict | None = None,
+                 data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        self.backbone = build_module(backbone)
+        if neck is None:
+            neck = dict(type='HRNetV2Concat', align_corners=False)
+        if isinstance(neck, dict):
+            neck = dict(neck)
+            neck.setdefault('in_channels', self.backbone.out_channels)
+        self.neck = build_module(neck)
+        if isinstance(head, dict):
+            head = dict(head)
+            head.setdefault('in_channels', sum(self.backbone.out_channels))
+        self.head = build_module(head)
+        self.codec = build_face_codec(codec)
+
+    def extract_feat(self, inputs: Tensor) -> Tensor:
+        return self.neck(self.backbone(inputs))
+
+    def forward(self, inputs: Tensor, data_samples: Sequence[Any] | None = None, mode: str = 'tensor'):
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        if mode == 'loss':
+            if not data_samples:
+                raise ValueError("mode='loss' needs data_samples carrying gt_heatmaps")
+            target = torch.stack([ds.gt_heatmaps for ds in data_samples]).to(inputs.device)
+            return self.head.loss(self.extract_feat(inputs), target)
+        if mode == 'predict':
+            if not data_samples:
+                raise ValueError("mode='predict' needs data_samples with center/scale metainfo")
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: Sequence[Any]) -> list:
+        heatmaps = self.head(self.extract_feat(inputs)).float()
+        center = torch.as_tensor(
+            [[float(v) for v in ds.metainfo['center']] for ds in data_samples], dtype=torch.float64)
+        scale = torch.as_tensor([float(ds.metainfo['scale']) for ds in data_samples], dtype=torch.float64)
+        preds, maxvals = self.codec.decode(heatmaps, center.to(heatmaps.device), scale.to(heatmaps.device))
+        for ds, p, m in zip(data_samples, preds.cpu(), maxvals.cpu()):
+            ds.pred_keypoints = p.float()
+            ds.keypoint_scores = m.float()
+        return list(data_samples)
