@@ -23,10 +23,10 @@ model = dict(
     head=dict(type='KeypointHead', in_channels=width, num_keypoints=17, use_target_weight=True),
     codec=codec,
     test_cfg=dict(flip_test=True),
+    # ImageNet initialisation as officially; the loader reports the dropped classification-head keys.
+    # Set model.pretrained=None to train from scratch.
+    pretrained=f'models/pytorch/imagenet/hrnet_w{width}-' + {32: '36af842e', 48: '8ef0771d'}[width] + '.pth',
 )
-# ImageNet initialisation as officially (hrnet_w32-36af842e.pth, official cls / timm keys):
-# load_from is not used for that; set model.init_cfg=dict(type='Pretrained', checkpoint=...) or call
-# hrvision.load_weights(model.backbone, path) -- the loader reports the dropped classification head keys.
 train_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='TopDownHalfBody', input_size=input_size, prob=0.3, min_visible=8),

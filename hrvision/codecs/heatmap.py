@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hrvision.data.keypoints import face_transform, get_affine_transform, transform_pixel
+from hrvision.data.keypoints import face_transform, flip_permutation, get_affine_transform, transform_pixel
 from hrvision.registry import TASK_UTILS
 
 CONVENTIONS = ('pose', 'face')
@@ -227,10 +227,7 @@ def face_heatmap_to_image(coords: Tensor, center, scale, heatmap_size: Sequence[
 def flip_back(heatmaps: Tensor, flip_pairs: Sequence[Sequence[int]]) -> Tensor:
     """Heatmaps of a horizontally flipped input -> the unflipped layout: reverse W, swap pairs."""
     hm = _check_heatmaps(heatmaps).flip(-1)
-    perm = list(range(hm.shape[1]))
-    for a, b in flip_pairs:
-        perm[a], perm[b] = b, a
-    return hm[:, perm]
+    return hm[:, flip_permutation(hm.shape[1], flip_pairs)]
 
 
 def shift_right(heatmaps: Tensor) -> Tensor:

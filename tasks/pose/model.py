@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
@@ -23,6 +24,7 @@ from hrvision.codecs import HeatmapCodec
 from hrvision.engine.preprocessor import build_data_preprocessor, build_module
 from hrvision.registry import MODELS, TASK_UTILS
 from hrvision.structures import DataSample
+from hrvision.weights import load_weights
 
 
 def build_codec(cfg: dict | HeatmapCodec | None) -> HeatmapCodec:
@@ -41,12 +43,14 @@ class PoseModel(BaseModel):
         head: :class:`~hrvision.heads.keypoint.KeypointHead` config/module (``in_channels`` filled in).
         codec: :class:`~hrvision.codecs.HeatmapCodec` config (pose convention).
         test_cfg: ``flip_test`` (official True), ``channels_last`` (CPU speed).
+        pretrained: backbone weights loaded by :func:`hrvision.load_weights` in ``init_weights`` (the official
+            recipe starts from ImageNet ``hrnet_w32-36af842e.pth``; official/timm/mmpose layouts are detected).
         data_preprocessor: ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std, RGB).
     """
 
     def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module, codec: dict | HeatmapCodec | None = None,
-                 test_cfg: dict | None = None, data_preprocessor: dict | nn.Module | None = None,
-                 init_cfg: dict | None = None) -> None:
+                 test_cfg: dict | None = None, pretrained: str | None = None,
+                 data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
         self.backbone = build_module(backbone)
         if isinstance(head, dict):
@@ -56,6 +60,16 @@ class PoseModel(BaseModel):
         self.codec = build_codec(codec)
         self.test_cfg = dict(flip_test=True)
         self.test_cfg.update(test_cfg or {})
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """Official head init (normal 0.001); backbone weights from ``pretrained`` when given."""
+        super().init_weights()
+        if hasattr(self.head, 'init_weights'):
+            self.head.init_weights()
+        if self.pretrained:
+            report = load_weights(self.backbone, self.pretrained)
+            print_log(f'backbone initialised from {self.pretrained}: {report}', logger='current')
 
     # ---- official output ------------------------------------------------------------------------
     def heatmaps(self, inputs: Tensor) -> Tensor:
