@@ -1,8 +1,8 @@
-"""Checkpoint I/O for the Runner: safe by default, trusted only for this run's own files, atomic writes.
+"""Checkpoint I/O for the Runner: ``weights_only=True`` loads and atomic writes.
 
-* ``torch.load(weights_only=True)`` for every file, except files inside a directory that a run
-  registered with :func:`trust_directory` (its work dir: our own resume checkpoints, which carry
-  mmengine's ``message_hub`` objects). An untrusted file that needs unpickling gets a clear error.
+* Every file is read with ``torch.load(weights_only=True)``; our checkpoints stay loadable that way
+  because :class:`~hrvision.engine.hooks.SafeCheckpointHook` stores mmengine's message hub as plain
+  data. A file that needs unpickling gets a clear error instead.
 * ``save_checkpoint`` writes to a temporary file in the same folder and renames it into place.
 """
 from __future__ import annotations
@@ -14,33 +14,21 @@ import pickle
 
 import torch
 
-_TRUSTED: set[str] = set()
 _INSTALLED = False
 
 
-def trust_directory(path: str) -> None:
-    """Files under ``path`` (this run's work dir) may be unpickled in full when resuming."""
-    _TRUSTED.add(osp.realpath(path))
-
-
-def is_trusted(filename: str) -> bool:
-    real = osp.realpath(filename)
-    return any(real == d or real.startswith(d + os.sep) for d in _TRUSTED)
-
-
 def load_local(filename: str, map_location=None):
+    """``torch.load(weights_only=True)`` with errors naming the file."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint not found: {filename}')
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if is_trusted(filename):
-            return torch.load(filename, map_location=map_location, weights_only=False)
         raise RuntimeError(
-            f'{filename} holds pickled Python objects and is not from this run\'s work dir, so it is not '
-            'unpickled (weights_only=True). Load plain weights with hrvision.load_weights or resume from '
-            f'inside the work dir. ({str(e).splitlines()[0]})') from e
+            f'{filename} holds pickled Python objects, so it is not unpickled (weights_only=True). hrvision\'s '
+            'own checkpoints never need that; load plain weights with hrvision.load_weights. '
+            f'({str(e).splitlines()[0]})') from e
     except (EOFError, RuntimeError) as e:
         raise RuntimeError(f'cannot read checkpoint {filename}: truncated or not a PyTorch file ({e})') from e
 

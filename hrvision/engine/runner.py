@@ -2,9 +2,9 @@
 
 Fixes (../shared/notes/dependencies.md):
 
-* resume: mmengine loads checkpoints with torch's default ``weights_only=True``, which rejects
-  its own ``message_hub``. We load our *own* run's files (under the work dir) with
-  ``weights_only=False``; anything else stays ``weights_only=True`` (see :mod:`.checkpoint`).
+* resume: mmengine pickles its ``message_hub``, which torch's default ``weights_only=True`` rejects.
+  We save it as plain data (:class:`.hooks.SafeCheckpointHook`), so every checkpoint, ours or
+  anyone's, is loaded with ``weights_only=True`` (see :mod:`.checkpoint`).
 * checkpoints are written atomically (temp file + ``os.replace``): a killed run never leaves a
   half-written ``iter_N.pth``.
 * CPU distributed: mmengine calls ``torch.cuda.set_device`` and passes ``device_ids`` to DDP;
@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import torch
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401  (DictAction re-exported for the CLI)
 
-from .checkpoint import install_checkpoint_fixes, trust_directory
+from .checkpoint import install_checkpoint_fixes
 
 RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
                'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
@@ -122,8 +122,10 @@ def build_runner(cfg: Config):
     install_checkpoint_fixes()
     init_default_scope(cfg.get('default_scope', 'hrvision'))
     setup_distributed(cfg)
-    trust_directory(cfg.work_dir)
     runner = Runner.from_cfg(cfg)
+    from .hooks import SafeCheckpointHook
+    if not any(isinstance(h, SafeCheckpointHook) for h in runner.hooks):
+        runner.register_hook(SafeCheckpointHook())
     return runner
 
 
