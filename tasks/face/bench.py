@@ -1,0 +1,149 @@
+"""``hrvision bench wflw``: evaluate a checkpoint on WFLW test and its six subsets, paper-style.
+
+One inference pass over the full test list; the subsets are looked up in the official subset
+lists (``list_98pt_test_<subset>.txt``, or ``<csv stem>_<subset>.csv`` next to an HRNet CSV) and
+matched to the full list by image and landmarks; without those files the attribute flags of the
+full list are used. Writes ``wflw_results.json``, ``wflw_table.txt``, ``ced.png`` and
+``landmarks.png`` (predicted red vs ground truth green) to ``out_dir``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .dataset import ATTRIBUTES, SUBSETS, find_subset_indices, read_hrnet_csv, read_wflw_list, subset_file
+from .metric import compute_nme, plot_ced, summarize
+
+COLUMNS = (('test', 'Test'), ('largepose', 'Pose'), ('expression', 'Expression'), ('illumination', 'Illumination'),
+           ('makeup', 'Make-up'), ('occlusion', 'Occlusion'), ('blur', 'Blur'))
+AUC_RULE = ('AUC@t = (1/t) * integral_0^t CED(e) de, exact for the empirical CED: mean_i max(0, 1 - NME_i/t)')
+
+
+def build_from_config(config: str, data_root: str | None, checkpoint: str | None):
+    """(model in eval mode, test dataset) from an mmengine config; ``data_root`` overrides the config's."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import hrvision.tasks.face  # noqa: F401  (registrations)
+    from hrvision.registry import DATASETS, MODELS
+    from hrvision.weights import load_weights
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    init_default_scope('hrvision')
+    model = MODELS.build(cfg.model)
+    report = load_weights(model, checkpoint) if checkpoint else None  # hrvision, official or runner files
+    if report is not None and report.missing_keys:
+        raise KeyError(f'checkpoint {checkpoint} lacks {len(report.missing_keys)} weights of the model, e.g. '
+                       f'{report.missing_keys[:5]}')
+    ds_cfg = dict(cfg.test_dataloader.dataset)
+    if data_root is not None:
+        ds_cfg['data_root'] = data_root
+    ds_cfg['test_mode'] = True
+    dataset = DATASETS.build(ds_cfg)
+    batch = int(cfg.test_dataloader.get('batch_size', 16))
+    return model.eval(), dataset, batch
+
+
+@torch.no_grad()
+def predict_dataset(model, dataset, batch_size: int = 16, device: str | None = None) -> tuple[list[dict], float]:
+    """Run ``model`` over ``dataset``; returns per-image records and the images/s of the whole loop."""
+    from mmengine.dataset import pseudo_collate
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    model.to(device)
+    records = []
+    t0 = time.perf_counter()
+    for start in range(0, len(dataset), batch_size):
+        data = pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+        for ds in model.test_step(data):
+            meta = ds.metainfo
+            records.append(dict(img_path=meta['img_path'], img_id=meta.get('img_id'), center=meta['center'],
+                                scale=float(meta['scale']), gt=np.asarray(meta['ori_keypoints'], np.float64),
+                                pred=ds.pred_keypoints.cpu().numpy().astype(np.float64),
+                                attributes=np.asarray(meta.get('attributes', []), np.int64),
+                                box_size=meta.get('box_size')))
+    elapsed = time.perf_counter() - t0
+    return records, len(records) / max(elapsed, 1e-9)
+
+
+def subset_indices(dataset, records: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Positions of each subset's faces in the full test list (official lists, else attribute flags)."""
+    ann = dataset.ann_file
+    full = [dict(img_rel=r['img_id'], keypoints=r['gt']) for r in records]
+    out = {}
+    for j, name in enumerate(SUBSETS):
+        if ann.lower().endswith('.csv'):
+            path = osp.splitext(ann)[0] + f'_{name}.csv'
+            reader = lambda p: read_hrnet_csv(p, dataset.num_landmarks)  # noqa: E731
+        else:
+            path = osp.join(dataset.data_root, subset_file(name))
+            reader = lambda p: read_wflw_list(p, dataset.num_landmarks)  # noqa: E731
+        if osp.isfile(path) and os.path.getsize(path) > 0:
+            out[name] = find_subset_indices(full, reader(path), path)
+        elif osp.isfile(path):
+            out[name] = np.zeros(0, np.int64)   # an empty subset list
+        elif all(len(r['attributes']) == len(ATTRIBUTES) for r in records):
+            flags = np.array([r['attributes'][j] for r in records], bool)
+            out[name] = np.flatnonzero(flags)
+    return out
+
+
+def format_table(metrics: dict[str, dict], title: str = 'WFLW') -> str:
+    """Rows NME (%), FR@0.10 (%), AUC@0.10 over the columns Test, Pose, ..., Blur (paper layout)."""
+    cols = [(k, h) for k, h in COLUMNS if k in metrics]
+    w = 13
+    lines = [f'{title:<16}' + ''.join(f'{h:>{w}}' for _, h in cols)]
+    rows = (('NME (%)', 'NME', 100, '.2f'), ('FR@0.10 (%)', 'FR@0.10', 100, '.2f'), ('AUC@0.10', 'AUC@0.10', 1, '.4f'),
+            ('images', 'count', 1, 'd'))
+    for label, key, mult, fmt in rows:
+        cells = []
+        for k, _ in cols:
+            v = metrics[k].get(key, float('nan'))
+            cells.append(f'{v * mult:>{w}{fmt}}' if not (isinstance(v, float) and np.isnan(v)) else f'{"-":>{w}}')
+        lines.append(f'{label:<16}' + ''.join(cells))
+    return '\n'.join(lines)
+
+
+def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = None, out_dir: str | None = None,
+                   num_vis: int = 8, device: str | None = None) -> dict:
+    """Evaluate, print the table, write JSON/PNGs; returns the result dict."""
+    model, dataset, batch = build_from_config(config, data_root, checkpoint)
+    records, ips = predict_dataset(model, dataset, batch, device)
+    if not records:
+        raise ValueError(f'the test set of {config} under {data_root} is empty')
+    k = records[0]['gt'].shape[0]
+    box = [r['box_size'] for r in records] if k == 19 else None
+    nme = compute_nme(np.stack([r['pred'] for r in records]), np.stack([r['gt'] for r in records]), box)
+    groups = {'test': np.arange(len(records))}
+    groups.update(subset_indices(dataset, records) if k == 98 else {})
+    metrics = {name: summarize(nme[idx]) for name, idx in groups.items()}
+    table = format_table(metrics, title=f'{k}-point')
+    print(table)
+    result = dict(config=config, checkpoint=checkpoint, data_root=dataset.data_root, num_images=len(records),
+                  num_landmarks=k, normalisation='inter-ocular (outer eye corners 60/72)' if k == 98 else 'official',
+                  metrics=metrics, eval_images_per_s=ips, auc_rule=AUC_RULE,
+                  per_image=[dict(img_id=r['img_id'], nme=float(e)) for r, e in zip(records, nme)])
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(osp.join(out_dir, 'wflw_results.json'), 'w') as f:
+            json.dump(result, f, indent=1)
+        with open(osp.join(out_dir, 'wflw_table.txt'), 'w') as f:
+            f.write(table + '\n')
+        curves = {h: nme[groups[n]] for n, h in COLUMNS if n in groups and len(groups[n])}
+        plot_ced(curves, 0.10, osp.join(out_dir, 'ced.png'), title=f'CED on {k}-point test')
+        from hrvision.data.io import read_image
+        from .vis import save_landmark_grid
+        pick = np.linspace(0, len(records) - 1, min(num_vis, len(records))).round().astype(int)
+        items = [dict(image=read_image(records[i]['img_path']), pred=records[i]['pred'], gt=records[i]['gt'],
+                      center=records[i]['center'], scale=records[i]['scale'], title=f'NME {nme[i] * 100:.1f}%')
+                 for i in pick]
+        save_landmark_grid(osp.join(out_dir, 'landmarks.png'), items)
+        result['files'] = {n: osp.join(out_dir, n) for n in ('wflw_results.json', 'wflw_table.txt', 'ced.png',
+                                                             'landmarks.png')}
+    return result
