@@ -27,8 +27,10 @@ def run_demo(work_dir: str = 'work_dirs/demo', iters: int | None = None, quick: 
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
     cfg.train_cfg.max_iters = max_iters
-    cfg.train_cfg.val_interval = max_iters + 1  # evaluate once, in the test pass below
-    cfg.param_scheduler[-1].end = max_iters
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # evaluate once, in the test pass below
+    warmup = min(cfg.param_scheduler[0].end, max(1, max_iters // 5))
+    cfg.param_scheduler[0].end = warmup
+    cfg.param_scheduler[-1].begin, cfg.param_scheduler[-1].end = warmup, max_iters
     cfg.default_hooks.checkpoint.interval = max_iters
     pred_dir = osp.join(work_dir, 'predictions')
     cfg.test_evaluator.out_dir = pred_dir
