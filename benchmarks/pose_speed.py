@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -44,6 +45,17 @@ def time_rows(fns: dict, device: str, warmup: int, iters: int) -> dict:
             wall[k].append(time.perf_counter() - t)
             cpu[k].append(time.process_time() - c)
     return {k: (float(np.median(wall[k])), float(np.median(cpu[k]))) for k in fns}
+
+
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def build_pose(device: str, dtype: torch.dtype, channels_last: bool):
@@ -115,7 +127,7 @@ def main(argv=None) -> dict:
     timings = time_rows(fns, dev, args.warmup, args.iters)
     rows = [dict(model=k, images=n, sec_per_batch=w, cpu_sec_per_batch=c, images_per_s=n / w,
                  images_per_cpu_s=n / c) for k, (w, c) in timings.items()]
-    info = dict(device=dev if not dev.startswith('cuda') else torch.cuda.get_device_name(), cpu=platform.processor(),
+    info = dict(device=dev if not dev.startswith('cuda') else torch.cuda.get_device_name(), cpu=cpu_name(), cores=os.cpu_count(),
                 threads=torch.get_num_threads(), dtype=args.dtype, channels_last=args.channels_last,
                 compiled=args.compile, batch=n, input='256x192', torch=torch.__version__)
     print(json.dumps(info))

@@ -12,7 +12,15 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 def test_short_training_raises_ap(tmp_path):
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a busy 2-core machine: one thread avoids OpenMP spin-waiting
+    try:
+        _train_and_check(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_and_check(tmp_path):
     data = str(tmp_path / 'data')
     write_dataset(data, n=48, n_val=8, seed=5)
     cfg = prepare_config(

@@ -5,7 +5,6 @@ import argparse
 import json
 import os.path as osp
 import runpy
-import sys
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -16,11 +15,15 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    script = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'benchmarks', 'pose_speed.py')
+    script = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.realpath(__file__)))), 'benchmarks', 'pose_speed.py')
     if not osp.isfile(script):
         raise FileNotFoundError(f'benchmark script not found: {script} (run from a source checkout)')
-    sys.argv = [script] + list(args.bench_args)
-    runpy.run_path(script, run_name='__main__')
+    argv = ['--device', args.device, '--batch', str(args.batch), '--iters', str(args.iters), '--warmup',
+            str(args.warmup), '--dtype', args.dtype]
+    argv += ['--threads', str(args.threads)] if args.threads else []
+    argv += [flag for flag, on in (('--channels-last', args.channels_last), ('--compile', args.compile),
+                                   ('--no-timm', args.no_timm)) if on]
+    runpy.run_path(script)['main'](argv)
     return 0
 
 
@@ -32,5 +35,13 @@ def register(data_sub, bench_sub) -> None:
     p.add_argument('--seed', type=int, default=0)
     p.set_defaults(func=_synth)
     p = bench_sub.add_parser('pose', help='W32 256x192 inference with flip test: images/s (vs timm hrnet_w32)')
-    p.add_argument('bench_args', nargs=argparse.REMAINDER, help='arguments of benchmarks/pose_speed.py')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--iters', type=int, default=5)
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--compile', action='store_true')
+    p.add_argument('--no-timm', action='store_true')
     p.set_defaults(func=_bench)
