@@ -174,3 +174,24 @@ def test_pose_single_scale_last_module_has_no_lower_fuse_rows():
     assert any(k.startswith('stage4.1.fuse_layers.0.') for k in keys)
     with pytest.raises(ValueError, match='out_indices'):
         hrvision.HRNet(multi_scale_output=False, out_indices=(0, 1), **TINY)
+
+
+def test_fuse_conv_bn_keeps_outputs():
+    from hrvision.fuse import fuse_conv_bn
+    torch.manual_seed(0)
+    m = hrvision.HRNet(**TINY)
+    for b in m.modules():
+        if isinstance(b, nn.BatchNorm2d):
+            b.running_mean.uniform_(-0.2, 0.2)
+            b.running_var.uniform_(0.5, 2.0)
+            b.weight.data.uniform_(0.5, 1.5)
+    m.eval()
+    x = torch.randn(1, 3, 64, 80)
+    with torch.no_grad():
+        ref = m(x)
+        fused = fuse_conv_bn(m)(x)
+    assert not any(isinstance(b, nn.BatchNorm2d) for b in m.modules())
+    for a, b in zip(ref, fused):
+        torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
+    with pytest.raises(RuntimeError, match='eval'):
+        fuse_conv_bn(hrvision.HRNet(**TINY).train())
