@@ -17,22 +17,28 @@ def tiny():
 
 
 def test_parity_output_flipped_and_flip_test(tiny):
-    """One forward of [input, flipped input]: both halves match the official outputs, and the
-    flip-test average of the model equals the official validate() average."""
+    """PoseModel.predict on the official input (one forward of [input, flipped input]): both halves equal the
+    official outputs, the flip-test average equals validate()'s, and the keypoints equal get_final_preds."""
+    from hrvision.structures import DataSample
     cfg, _, io = tiny
     model = hrvision.from_official(cfg, ref_path('pose_tiny_state.pt'))
     assert isinstance(model, PoseModel) and not model.training
     assert not model.load_report.missing_keys and not model.load_report.unexpected_keys
-    x = io['input']
+    ref = np.load(ref_path('pose_pipeline.npz'))
+    seen = []
+    model.head.register_forward_hook(lambda m, i, o: seen.append(o))
+    samples = [DataSample(metainfo=dict(center=ref['val_center'][i], scale=ref['val_scale'][i])) for i in range(2)]
     with torch.no_grad():
-        both = model(torch.cat([x, x.flip(3)]))
+        out = model.predict(io['input'], samples)
+    (both,) = seen
     torch.testing.assert_close(both[:2], io['output'], atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(both[2:], io['output_of_flipped_input'], atol=1e-4, rtol=1e-4)
-    ref = np.load(ref_path('pose_pipeline.npz'))
     avg = model.head.flip_average(both[:2], both[2:])
     np.testing.assert_allclose(avg.numpy(), ref['val_averaged'], atol=1e-4, rtol=1e-4)
-    kp, sc = model.codec.decode(avg, ref['val_center'], ref['val_scale'])
-    np.testing.assert_allclose(kp.numpy(), ref['val_preds'], atol=1e-3)
+    kp = torch.stack([s.pred_keypoints for s in out]).numpy()
+    np.testing.assert_allclose(kp, ref['val_preds'], atol=1e-3)
+    sc = torch.stack([s.keypoint_scores for s in out]).numpy()
+    np.testing.assert_allclose(sc, ref['val_maxvals'][..., 0], atol=1e-4)
 
 
 def test_mmpose_prefixed_checkpoint_loads(tiny):

@@ -98,6 +98,8 @@ def _check_heatmaps(heatmaps: Tensor) -> Tensor:
         heatmaps = torch.as_tensor(np.asarray(heatmaps))
     if heatmaps.dim() != 4:
         raise ValueError(f'heatmaps must be (N, K, H, W); got shape {tuple(heatmaps.shape)}')
+    if heatmaps.dtype in (torch.float16, torch.bfloat16):   # coordinates need more than 8-11 mantissa bits
+        heatmaps = heatmaps.float()
     return heatmaps
 
 
