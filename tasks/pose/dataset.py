@@ -74,6 +74,8 @@ def load_coco(path: str, num_keypoints: int = 17):
             _check_number_list(ann.get('keypoints'), 3 * num_keypoints, path, where, 'keypoints')
         ann.setdefault('iscrowd', 0)
         ann.setdefault('area', float(ann['bbox'][2] * ann['bbox'][3]))
+        if isinstance(ann.get('keypoints'), list):   # COCOeval reads it to ignore people without joints
+            ann.setdefault('num_keypoints', sum(1 for v in ann['keypoints'][2::3] if v > 0))
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):
