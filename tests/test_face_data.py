@@ -145,3 +145,16 @@ def test_landmarks_outside_image_are_fine(synth, tmp_path):
         out = ds[0]
         assert out['inputs'].shape == (3, 64, 64)
         assert np.isfinite(out['data_samples'].gt_heatmaps.numpy()).all()
+
+
+def test_cli_synth_wflw_and_bench_errors(tmp_path, capsys):
+    from hrvision.cli import main
+    out = str(tmp_path / 'cli_wflw')
+    assert main(['data', 'synth-wflw', out, '--train', '2', '--test', '6', '--seed', '5', '--size', '64']) == 0
+    assert len(_lines(osp.join(out, LIST_DIR, 'list_98pt_rect_attr_test.txt'))) == 6
+    for name in SUBSETS:
+        assert osp.isfile(osp.join(out, SUBSET_DIR, f'list_98pt_test_{name}.txt'))
+    assert main(['data', 'synth-wflw', out, '--train', '0']) == 2
+    assert '--train and --test must be >= 1' in capsys.readouterr().err
+    assert main(['bench', 'wflw', '--config', str(tmp_path / 'nope.py'), '--data-root', out]) == 2
+    assert 'config file not found' in capsys.readouterr().err

@@ -41,7 +41,9 @@ def register(data_sub, bench_sub) -> None:
 
     p = bench_sub.add_parser('wflw', help='NME / FR@0.10 / AUC@0.10 on WFLW test and its six subsets')
     p.add_argument('--config', required=True, help='mmengine config (e.g. configs/face/hrnetv2_w18_wflw.py)')
-    p.add_argument('--checkpoint', required=True, help='hrvision/runner checkpoint or official state dict (HR18-WFLW.pth)')
+    p.add_argument('--checkpoint', default=None,
+                   help='hrvision/runner checkpoint or official state dict (HR18-WFLW.pth); omit to score the '
+                        'untrained initialisation (a baseline)')
     p.add_argument('--data-root', default=None, help='WFLW root (default: the config\'s data_root)')
     p.add_argument('--out', default=None, help='folder for wflw_results.json, wflw_table.txt, ced.png, landmarks.png')
     p.add_argument('--num-vis', type=int, default=8, help='faces in landmarks.png')
