@@ -80,3 +80,28 @@ def test_flip_then_crop_keeps_targets_on_the_joints():
     want = np.trunc(s.gt_keypoints.numpy() / 4 + 0.5)
     np.testing.assert_allclose(peaks[0].numpy()[inside], want[inside], atol=0.25 + 1e-6)
     assert s.metainfo['flip'] and s.metainfo['rotation'] == 20.0
+
+
+def test_random_scale_rotation_ranges():
+    from hrvision.tasks.pose.transforms import TopDownRandomScaleRotation
+    np.random.seed(0)
+    t = TopDownRandomScaleRotation()
+    out = [t(dict(scale=np.array([1.0, 1.0], np.float32))) for _ in range(2000)]
+    f = np.array([o['scale'][0] for o in out])
+    r = np.array([o['rotation'] for o in out])
+    assert f.min() >= 0.65 - 1e-6 and f.max() <= 1.35 + 1e-6 and (f == np.float32(1.35)).any()
+    assert np.abs(r).max() <= 90 and (np.abs(r) == 90).any()
+    assert 0.55 < (r != 0).mean() < 0.65
+
+
+def test_half_body_only_with_enough_visible_joints(ref):
+    from hrvision.tasks.pose.transforms import TopDownHalfBody
+    t = TopDownHalfBody(prob=1.0)
+    res = dict(keypoints=ref['hb_joints'][:, :2], keypoints_visible=ref['hb_vis'][:, 0],
+               center=np.zeros(2, np.float32), scale=np.ones(2, np.float32))
+    np.random.seed(0)
+    out = t(dict(res))
+    assert not np.allclose(out['center'], 0)
+    few = dict(res, keypoints_visible=np.r_[np.ones(8), np.zeros(9)].astype(np.float32))
+    out = t(few)
+    np.testing.assert_array_equal(out['center'], 0)

@@ -1,4 +1,12 @@
-"""Top-down human pose on COCO keypoints (deep-high-resolution-net protocol on the common runner)."""
+"""Top-down human pose on COCO keypoints (deep-high-resolution-net protocol on the common runner).
+
+    hrvision data synth-coco-pose work_dirs/pose_demo/data --n 256          # synthetic people, COCO format
+    hrvision train configs/pose/demo_synthetic.py                            # CPU demo (about a minute)
+    hrvision train configs/pose/hrnet_w32_coco_256x192.py                    # official recipe on data/coco/
+    hrvision test configs/pose/hrnet_w32_coco_256x192.py CKPT                # flip test, OKS-NMS, COCOeval
+    hrvision.from_official('w32_256x192_adam_lr1e-3.yaml', 'pose_hrnet_w32_256x192.pth')   # official weights
+    hrvision bench pose                                                      # W32 256x192 images/s vs timm
+"""
 from .dataset import CocoKeypointDataset
 from .metric import CocoKeypointMetric
 from .model import PoseModel
