@@ -89,7 +89,7 @@ def test_random_scale_rotation_ranges():
     out = [t(dict(scale=np.array([1.0, 1.0], np.float32))) for _ in range(2000)]
     f = np.array([o['scale'][0] for o in out])
     r = np.array([o['rotation'] for o in out])
-    assert f.min() >= 0.65 - 1e-6 and f.max() <= 1.35 + 1e-6 and (f == np.float32(1.35)).any()
+    assert f.min() >= 0.65 - 1e-6 and f.max() <= 1.35 + 1e-6 and np.isclose(f, 1.35).any()
     assert np.abs(r).max() <= 90 and (np.abs(r) == 90).any()
     assert 0.55 < (r != 0).mean() < 0.65
 
