@@ -10,6 +10,7 @@ import os.path as osp
 
 from mmengine.dataset import BaseDataset
 
+from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
 from .labels import CLASS_NAMES, PALETTE
@@ -36,7 +37,7 @@ class CityscapesDataset(BaseDataset):
                  **kwargs) -> None:
         self.split = split
         self.prefer_train_ids = prefer_train_ids
-        super().__init__(data_root=data_root, pipeline=list(pipeline), serialize_data=False, **kwargs)
+        super().__init__(data_root=data_root, pipeline=build_pipeline(pipeline), serialize_data=False, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         img_dir = osp.join(self.data_root, 'leftImg8bit', self.split)
