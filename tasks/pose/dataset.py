@@ -22,6 +22,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
+from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
 COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -111,7 +112,7 @@ class CocoKeypointDataset(BaseDataset):
         self.num_keypoints = num_keypoints
         self.skipped: Counter = Counter()
         super().__init__(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix or dict(img=''),
-                         pipeline=list(pipeline), test_mode=test_mode, serialize_data=False, **kwargs)
+                         pipeline=build_pipeline(pipeline), test_mode=test_mode, serialize_data=False, **kwargs)
 
     # ---- loading ----------------------------------------------------------------------------------
     def _img_path(self, img: dict) -> str:
