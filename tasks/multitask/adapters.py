@@ -1,0 +1,320 @@
+"""Task adapters: how each single-task head is built, fed, trained and decoded inside :class:`MultiTaskModel`.
+
+An adapter holds no parameters; the head module itself lives in ``MultiTaskModel.heads[name]`` with exactly
+the key layout it has in its single-task model (``head.*`` there, ``heads.<name>.*`` here), which is what makes
+weights move both ways (:mod:`hrvision.tasks.multitask.weights`).
+
+Which shared feature each head reads (computed once per batch by the model):
+
+* ``SegmentationHead`` / ``LandmarkHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
+* ``KeypointHead``: the stride-4 branch.
+* ``TorchvisionDetector``: the HRNetV2p pyramid; its neck is built inside the head (so its weights are the
+  single-task ``head.detector.backbone.neck.*``) and is fed the shared concat map when the alignment agrees.
+
+Keypoints (design): the single-task pose model is top-down (one person per crop). With one backbone pass over
+the *whole image*, the KeypointHead's 1x1 conv runs on the whole stride-4 map and is trained on whole-image
+targets: every labelled person's Gaussians (the pose codec's encoding on the stride-4 grid), merged by
+maximum. At test time each person box (detected by the ``det`` head, or the ground-truth person boxes when
+there is no detection head) is turned into the top-down crop's center/scale (1.25 padding, the codec's
+aspect), the whole-image heatmaps are RoI-aligned to the codec's heatmap size over that crop, and the pose
+codec decodes them exactly as a top-down crop. Because a 1x1 conv commutes with bilinear sampling, this is the
+same as running the head on RoI-aligned features. Limitation: in a crowd, a neighbour's joint inside a box can
+win the argmax (no person association beyond the box).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torchvision.ops import roi_align
+
+from hrvision.codecs import HeatmapCodec
+from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
+from hrvision.engine.preprocessor import build_module
+from hrvision.heads.detection import TorchvisionDetector
+from hrvision.necks import HRNetV2p
+from hrvision.structures import DataSample, InstanceData
+
+
+def zero_loss(module: nn.Module) -> Tensor:
+    """A loss of exactly 0 connected to every parameter: gradients are zeros, never ``None`` (DDP-safe)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        return torch.zeros(())
+    return sum(p.sum() for p in params) * 0.0
+
+
+def _scale_factor(sample: DataSample) -> tuple[float, float]:
+    sx, sy = sample.metainfo.get('scale_factor', (1.0, 1.0))
+    return float(sx), float(sy)
+
+
+class TaskAdapter:
+    """Base: ``kind`` names the single-task family; ``feature`` the shared map the head reads."""
+
+    kind = ''
+    feature = 'concat'
+    head_type = ''
+
+    def __init__(self, name: str, cfg: dict) -> None:
+        self.name = name
+        self.cfg = cfg
+
+    def build(self, backbone_channels: Sequence[int], concat_align_corners) -> nn.Module:
+        raise NotImplementedError
+
+    def tensor(self, head: nn.Module, feat, inputs: Tensor) -> Tensor | dict:
+        return head(feat)
+
+    def loss(self, head: nn.Module, feat, inputs: Tensor, samples: Sequence[DataSample]) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def predict(self, head: nn.Module, feat, inputs: Tensor, samples: Sequence[DataSample], context: dict) -> None:
+        """Write predictions into ``samples``; ``context['dets'][name]`` holds detections in input pixels."""
+        raise NotImplementedError
+
+    def single_task_layout(self) -> dict[str, str]:
+        """single-task module path -> multi-task module path (``@backbone``, ``@head``)."""
+        return {'backbone': '@backbone', 'head': '@head'}
+
+
+class SegAdapter(TaskAdapter):
+    """``SegmentationHead`` on the concat map; labels ``gt_sem_seg``; ``pred_sem_seg`` at label/original size."""
+
+    kind = 'seg'
+    head_type = 'SegmentationHead'
+
+    def build(self, backbone_channels, concat_align_corners):
+        cfg = dict(self.cfg)
+        cfg.setdefault('in_channels', sum(backbone_channels))
+        return build_module(cfg)
+
+    def loss(self, head, feat, inputs, samples):
+        from hrvision.tasks.segmentation.model import SegmentationModel
+        labels = SegmentationModel.stack_labels(samples, inputs.shape[-2:]).to(feat.device)
+        return head.loss(feat, labels)
+
+    def predict(self, head, feat, inputs, samples, context):
+        logits = head.upsample(head(feat), inputs.shape[-2:])
+        for lg, s in zip(logits, samples):
+            ih, iw = s.metainfo.get('img_shape', inputs.shape[-2:])[:2]
+            size = tuple(s.gt_sem_seg.shape[-2:]) if 'gt_sem_seg' in s else tuple(s.metainfo.get('ori_shape',
+                                                                                               (ih, iw))[:2])
+            lg = head.upsample(lg[None, :, :ih, :iw], size)[0]
+            s.pred_sem_seg = lg.argmax(0).cpu()
+
+
+class LandmarkAdapter(SegAdapter):
+    """``LandmarkHead`` on the concat map, whole-image landmark heatmaps (one face per image, ``gt_face``)."""
+
+    kind = 'face'
+    head_type = 'LandmarkHead'
+
+    def loss(self, head, feat, inputs, samples):
+        target = whole_image_targets(samples, 'gt_face', feat.shape[-2:], inputs.shape[-2:],
+                                     self.cfg.get('sigma', 1.5), head.num_landmarks)
+        return head.loss(feat, target.to(feat.device))
+
+    def predict(self, head, feat, inputs, samples, context):
+        hm = head(feat)
+        stride = inputs.shape[-1] / hm.shape[-1]
+        codec = HeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1], decode_mode='quarter')
+        kp, sc = codec.decode(hm)
+        for i, s in enumerate(samples):
+            sx, sy = _scale_factor(s)
+            s.pred_keypoints = (kp[i] * stride / kp.new_tensor([sx, sy])).cpu()
+            s.keypoint_scores = sc[i].cpu()
+
+
+def whole_image_targets(samples: Sequence[DataSample], field: str, hm_size, in_size, sigma: float,
+                        num_keypoints: int) -> Tensor:
+    """Max-merged pose-codec Gaussians of every labelled instance on the whole-image stride-4 grid: (N, K, h, w)."""
+    h, w = int(hm_size[0]), int(hm_size[1])
+    codec = HeatmapCodec(input_size=(int(in_size[1]), int(in_size[0])), heatmap_size=(w, h), sigma=sigma)
+    out = np.zeros((len(samples), num_keypoints, h, w), np.float32)
+    for i, s in enumerate(samples):
+        inst = s.get(field)
+        if inst is None or len(inst) == 0:
+            continue
+        kps = np.asarray(inst.keypoints, np.float32).reshape(len(inst), num_keypoints, 2)
+        vis = np.asarray(inst.keypoints_visible, np.float32).reshape(len(inst), num_keypoints)
+        for kp, v in zip(kps, vis):   # per instance (a handful), not per keypoint
+            np.maximum(out[i], codec.encode(kp, v)['heatmaps'], out=out[i])
+    return torch.from_numpy(out)
+
+
+class KeypointAdapter(TaskAdapter):
+    """``KeypointHead`` on the stride-4 branch; whole-image targets from ``gt_pose``; RoI decoding per person box.
+
+    Config keys besides the head's: ``codec`` (the top-down codec used to decode each box, default
+    192x256 -> 48x64), ``sigma`` (training Gaussians, default the codec's), ``boxes`` (``'det'``: detected persons
+    when a detection head exists, else ``'gt'``), ``person_label`` (detection label of persons, 0), ``box_thr``.
+    """
+
+    kind = 'pose'
+    feature = 'branch0'
+    head_type = 'KeypointHead'
+    EXTRA = ('codec', 'sigma', 'boxes', 'person_label', 'box_thr')
+
+    def __init__(self, name, cfg):
+        super().__init__(name, cfg)
+        codec = dict(cfg.get('codec') or {})
+        codec.pop('type', None)
+        self.codec = HeatmapCodec(**codec)
+        self.sigma = float(cfg.get('sigma', self.codec.sigma))
+
+    def build(self, backbone_channels, concat_align_corners):
+        cfg = {k: v for k, v in self.cfg.items() if k not in self.EXTRA}
+        cfg.setdefault('in_channels', backbone_channels[0])
+        head = build_module(cfg)
+        return head
+
+    def loss(self, head, feat, inputs, samples):
+        target = whole_image_targets(samples, 'gt_pose', feat.shape[-2:], inputs.shape[-2:], self.sigma,
+                                     head.num_keypoints).to(feat.device)
+        weight = target.new_ones(target.shape[:2])
+        return head.loss(feat, target, weight)
+
+    def person_boxes(self, sample: DataSample, det: dict | None) -> tuple[Tensor, Tensor]:
+        """(P, 4) xyxy boxes in input pixels and their scores."""
+        if self.cfg.get('boxes', 'det') == 'det' and det is not None:
+            keep = (det['labels'] == int(self.cfg.get('person_label', 0))) & \
+                   (det['scores'] >= float(self.cfg.get('box_thr', 0.0)))
+            return det['boxes'][keep].float(), det['scores'][keep].float()
+        gt = sample.get('gt_pose')
+        if gt is None or len(gt) == 0:
+            return torch.zeros((0, 4)), torch.zeros((0,))
+        boxes = torch.as_tensor(gt.bboxes).float().reshape(-1, 4)
+        return boxes, torch.ones(len(boxes))
+
+    def predict(self, head, feat, inputs, samples, context):
+        hm = head(feat).float()
+        dets = next(iter(context.get('dets', {}).values()), None)
+        stride_x = inputs.shape[-1] / hm.shape[-1]
+        stride_y = inputs.shape[-2] / hm.shape[-2]
+        cw, ch = self.codec.input_size
+        hw, hh = self.codec.heatmap_size
+        for i, s in enumerate(samples):
+            boxes, scores = self.person_boxes(s, None if dets is None else dets[i])
+            boxes, scores = boxes.cpu(), scores.cpu()
+            sx, sy = _scale_factor(s)
+            k = head.num_keypoints
+            if len(boxes) == 0:
+                s.pred_pose = InstanceData(bboxes=torch.zeros((0, 4)), scores=torch.zeros((0,)),
+                                           keypoints=torch.zeros((0, k, 2)), keypoint_scores=torch.zeros((0, k)),
+                                           areas=torch.zeros((0,)))
+                continue
+            cs = [box_to_center_scale([b[0], b[1], b[2] - b[0], b[3] - b[1]], cw / ch) for b in boxes.tolist()]
+            center = np.stack([c for c, _ in cs]).astype(np.float32)
+            scale = np.stack([sc for _, sc in cs]).astype(np.float32)
+            size = torch.from_numpy(scale * PIXEL_STD)                  # crop (w, h) in input pixels
+            x0 = torch.from_numpy(center) - size / 2
+            bin_w, bin_h = size[:, 0] / hw, size[:, 1] / hh
+            # roi_align(aligned=False, sampling_ratio=1) samples bin centres: shift by half a bin so output
+            # pixel j samples crop position j * bin, the position the codec's inverse affine assigns to it.
+            rois = torch.stack([torch.zeros(len(size)), (x0[:, 0] - bin_w / 2) / stride_x,
+                                (x0[:, 1] - bin_h / 2) / stride_y,
+                                (x0[:, 0] + size[:, 0] - bin_w / 2) / stride_x,
+                                (x0[:, 1] + size[:, 1] - bin_h / 2) / stride_y], 1)
+            crops = roi_align(hm[i:i + 1].cpu(), rois.float(), output_size=(hh, hw), spatial_scale=1.0,
+                              sampling_ratio=1, aligned=False)
+            kp, ks = self.codec.decode(crops, center, scale)
+            div = kp.new_tensor([sx, sy])
+            s.pred_pose = InstanceData(bboxes=boxes / div.repeat(2), scores=scores, keypoints=kp / div,
+                                       keypoint_scores=ks,
+                                       areas=torch.from_numpy(np.prod(scale * PIXEL_STD, 1) / (sx * sy)).float())
+
+
+class SharedPyramid(nn.Module):
+    """The detector's "backbone": the HRNetV2p neck over features the multi-task model computed already.
+
+    ``feed(feats)`` stores the input of the neck (shared concat map or the branches); the detector's call
+    then runs only the neck. The image batch torchvision forms must have the size the features came from.
+    """
+
+    def __init__(self, neck: HRNetV2p) -> None:
+        super().__init__()
+        self.neck = neck
+        self.out_channels = neck.out_channels
+        self.names = list(neck.names)
+        self.strides = list(neck.strides)
+        self._feats = None
+        self._size = None
+
+    def feed(self, feats: Sequence[Tensor], image_size) -> None:
+        self._feats = feats
+        self._size = tuple(image_size)
+
+    def forward(self, images: Tensor):
+        if self._feats is None:
+            raise RuntimeError('SharedPyramid has no features: MultiTaskModel feeds them before calling the detector')
+        if tuple(images.shape[-2:]) != self._size:
+            raise ValueError(f'the detector batched the images to {tuple(images.shape[-2:])} but the shared features '
+                             f'come from {self._size}: set data_preprocessor.pad_size_divisor to a multiple of the '
+                             'detector size_divisible (the coarsest pyramid stride)')
+        feats, self._feats = self._feats, None
+        return self.neck(feats)
+
+
+class DetAdapter(TaskAdapter):
+    """``TorchvisionDetector`` (FCOS / Faster R-CNN) on a :class:`SharedPyramid`; config ``neck`` = HRNetV2p kwargs."""
+
+    kind = 'det'
+    feature = 'concat'
+    head_type = 'TorchvisionDetector'
+
+    def build(self, backbone_channels, concat_align_corners):
+        cfg = {k: v for k, v in self.cfg.items() if k != 'type'}
+        neck = dict(cfg.pop('neck', None) or {})
+        neck.setdefault('in_channels', list(backbone_channels))
+        neck_mod = HRNetV2p(**neck)
+        # the neck's own resize-concat equals the shared concat map when both align the same way
+        self.feature = 'concat' if neck_mod.align_corners == concat_align_corners else 'branches'
+        return TorchvisionDetector(SharedPyramid(neck_mod), **cfg)
+
+    @staticmethod
+    def _feed(head, feat, inputs) -> list[Tensor]:
+        """Hand the shared features to the detector; images stay at the padded batch size (see SharedPyramid)."""
+        head.detector.backbone.feed([feat] if isinstance(feat, Tensor) else list(feat), inputs.shape[-2:])
+        return list(inputs)
+
+    def tensor(self, head, feat, inputs):
+        self._feed(head, feat, inputs)
+        return head(inputs)
+
+    def loss(self, head, feat, inputs, samples):
+        images = self._feed(head, feat, inputs)
+        targets = [{'boxes': s.gt_instances.bboxes.to(inputs.device).reshape(-1, 4),
+                    'labels': s.gt_instances.labels.to(inputs.device).reshape(-1)} for s in samples]
+        return head.loss(images, targets)
+
+    def predict(self, head, feat, inputs, samples, context):
+        dets = head.predict(self._feed(head, feat, inputs))
+        context.setdefault('dets', {})[self.name] = dets
+        for det, s in zip(dets, samples):
+            sx, sy = _scale_factor(s)
+            boxes = det['boxes'] / det['boxes'].new_tensor([sx, sy, sx, sy])
+            h, w = s.metainfo.get('ori_shape', inputs.shape[-2:])[:2]
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            s.pred_instances = InstanceData(bboxes=boxes.cpu(), labels=det['labels'].cpu(), scores=det['scores'].cpu())
+
+    def single_task_layout(self):
+        # HRNetDetector keeps HRNet at head.detector.backbone.body and the neck inside the head
+        return {'head.detector.backbone.body': '@backbone', 'head': '@head'}
+
+
+ADAPTERS: dict[str, type[TaskAdapter]] = {a.head_type: a for a in (SegAdapter, KeypointAdapter, LandmarkAdapter,
+                                                                     DetAdapter)}
+
+
+def build_adapter(name: str, cfg: dict | None) -> TaskAdapter:
+    """The adapter for ``cfg['type']``; unknown types name the registered task heads."""
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise ValueError(f'heads.{name} must be a dict with a "type" (one of {sorted(ADAPTERS)}); got {cfg!r}')
+    kind = cfg['type']
+    if kind not in ADAPTERS:
+        raise KeyError(f'heads.{name}: unknown head type {kind!r}; registered task heads: {sorted(ADAPTERS)}')
+    return ADAPTERS[kind](name, dict(cfg))

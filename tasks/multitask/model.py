@@ -1,0 +1,158 @@
+"""``MultiTaskModel``: one HRNet, several single-task heads, one backbone forward per batch.
+
+    backbone (4 branches) --+-- branch 0 (stride 4) ------------------> KeypointHead           (pose)
+                            +-- HRNetV2Concat (once) --+--------------> SegmentationHead/LandmarkHead
+                                                       +-- HRNetV2p --> TorchvisionDetector    (det)
+
+Heads are the single-task classes, built by their adapters (:mod:`.adapters`, also the keypoint design notes).
+Config: ``heads=dict(seg=dict(type='SegmentationHead', ...), pose=dict(type='KeypointHead', ...), ...)``;
+``loss_weights=dict(seg=1.0, ...)`` (missing = 1, negative = error); ``uncertainty=True`` adds learned
+log-variances ``s_t`` (Kendall, Gal & Cipolla, CVPR 2018): ``L = sum_t w_t * L_t * exp(-s_t) + s_t``.
+
+Partial labels: ``sample.metainfo['tasks']`` lists the head names the sample is labelled for. A head's loss sees
+only those samples; a batch with none gives its parameters an exactly-zero gradient (a zero loss tied to them).
+Losses are logged per task: ``seg.loss_ce``, ``pose.loss_kpt``, ``det.loss_classification``, ...
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.necks import HRNetV2Concat
+from hrvision.registry import MODELS
+from hrvision.structures import DataSample
+from hrvision.weights import load_weights
+
+from .adapters import TaskAdapter, build_adapter, zero_loss
+
+
+def sample_tasks(sample: DataSample) -> set[str]:
+    """The head names a sample is labelled for (``metainfo['tasks']``)."""
+    return set(sample.metainfo.get('tasks', ()))
+
+
+def _subset(feat, idx: Tensor):
+    return feat[idx] if isinstance(feat, Tensor) else [f[idx] for f in feat]
+
+
+@MODELS.register_module()
+class MultiTaskModel(BaseModel):
+    """Args:
+        backbone: HRNet config (all four branches: ``multi_scale_output=True``, ``out_indices=(0, 1, 2, 3)``).
+        heads: ``{name: head config}``; ``type`` one of the registered task heads (see :data:`.adapters.ADAPTERS`).
+        loss_weights: ``{name: weight >= 0}``.
+        uncertainty: learn one log-variance per task (Kendall et al. 2018).
+        concat_align_corners: alignment of the shared HRNetV2 concat map.
+        pretrained: backbone weights (any format :func:`hrvision.load_weights` reads).
+    """
+
+    def __init__(self, backbone: dict | nn.Module, heads: dict, loss_weights: dict | None = None,
+                 uncertainty: bool = False, concat_align_corners: bool | None = False,
+                 pretrained: str | None = None, data_preprocessor: dict | nn.Module | None = None,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        if not heads:
+            raise ValueError('MultiTaskModel needs at least one head in `heads`')
+        self.backbone = build_module(backbone)
+        channels = list(self.backbone.out_channels)
+        if len(channels) != 4 or not getattr(self.backbone, 'multi_scale_output', True):
+            raise ValueError('MultiTaskModel needs all four HRNet branches: build the backbone with '
+                             f'multi_scale_output=True and out_indices=(0, 1, 2, 3); it returns {len(channels)}')
+        self.concat = HRNetV2Concat(channels, align_corners=concat_align_corners)
+        self.adapters: dict[str, TaskAdapter] = {name: build_adapter(name, cfg) for name, cfg in heads.items()}
+        self.heads = nn.ModuleDict({name: a.build(channels, concat_align_corners) for name, a in self.adapters.items()})
+        self.loss_weights = self._check_weights(loss_weights or {})
+        self.uncertainty = uncertainty
+        if uncertainty:
+            self.log_vars = nn.ParameterDict({n: nn.Parameter(torch.zeros(())) for n in self.adapters})
+        self.pretrained = pretrained
+
+    def _check_weights(self, weights: dict) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(self.adapters))
+        if unknown:
+            raise KeyError(f'loss_weights name heads {unknown} that are not configured; heads: {sorted(self.adapters)}')
+        out = {}
+        for name in self.adapters:
+            w = float(weights.get(name, 1.0))
+            if not w >= 0:
+                raise ValueError(f'loss_weights.{name} = {weights.get(name)!r}: loss weights must be >= 0')
+            out[name] = w
+        return out
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        for head in self.heads.values():
+            if hasattr(head, 'init_weights'):
+                head.init_weights()
+        if self.pretrained:
+            report = load_weights(self.backbone, self.pretrained)
+            print_log(f'backbone initialised from {self.pretrained}: {report}', logger='current')
+
+    def names_of_kind(self, kind: str) -> list[str]:
+        return [n for n, a in self.adapters.items() if a.kind == kind]
+
+    # ---- shared features: one backbone call -------------------------------------------------------
+    def extract(self, inputs: Tensor) -> dict:
+        branches = self.backbone(inputs)
+        feats = {'branches': branches, 'branch0': branches[0]}
+        if any(a.feature == 'concat' for a in self.adapters.values()):
+            feats['concat'] = self.concat(branches)
+        return feats
+
+    def forward(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None, mode: str = 'tensor'):
+        if mode == 'tensor':
+            feats = self.extract(inputs)
+            return {n: a.tensor(self.heads[n], feats[a.feature], inputs) for n, a in self.adapters.items()}
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+    # ---- training ------------------------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
+        feats = self.extract(inputs)
+        labelled = [sample_tasks(s) for s in data_samples]
+        losses: dict[str, Tensor] = {}
+        for name, adapter in self.adapters.items():
+            head = self.heads[name]
+            idx = [i for i, t in enumerate(labelled) if name in t]
+            if not idx:   # no labels for this task in the batch: zero loss, zero gradient
+                extra = [self.log_vars[name]] if self.uncertainty else []
+                losses[f'{name}.loss'] = zero_loss(head) + sum(p * 0.0 for p in extra)
+                continue
+            sel = torch.as_tensor(idx, device=inputs.device)
+            part = adapter.loss(head, _subset(feats[adapter.feature], sel), inputs[sel], [data_samples[i] for i in idx])
+            scale = self.loss_weights[name]
+            if self.uncertainty:
+                s = self.log_vars[name]
+                losses[f'{name}.loss_uncertainty'] = s
+                losses[f'{name}.log_var'] = s.detach()
+                factor = torch.exp(-s) * scale
+            else:
+                factor = scale
+            for key, value in part.items():
+                losses[f'{name}.{key}'] = value * factor if 'loss' in key else value
+        return losses
+
+    # ---- inference -----------------------------------------------------------------------------------
+    def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
+        if data_samples is None:
+            shape = tuple(inputs.shape[-2:])
+            data_samples = [DataSample(metainfo=dict(img_shape=shape, ori_shape=shape)) for _ in inputs]
+        feats = self.extract(inputs)
+        context: dict = {}
+        # detections first: the keypoint head decodes inside the detected person boxes
+        order = sorted(self.adapters, key=lambda n: self.adapters[n].kind != 'det')
+        for name in order:
+            adapter = self.adapters[name]
+            adapter.predict(self.heads[name], feats[adapter.feature], inputs, data_samples, context)
+        return list(data_samples)
+
+
+__all__ = ['MultiTaskModel', 'sample_tasks']
