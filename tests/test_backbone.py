@@ -64,7 +64,8 @@ def test_timm_parity(name):
     with torch.no_grad():
         for a, b in zip(t(x), m(x)):
             assert a.shape == b.shape
-            torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+            # multiples of 32: exact-size upsampling equals timm's scale_factor path bit for bit
+            torch.testing.assert_close(b, a, atol=0, rtol=0)
 
 
 FAMILY_KW = {
