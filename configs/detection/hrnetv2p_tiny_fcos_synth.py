@@ -1,7 +1,8 @@
-# Demo: FCOS on a tiny HRNetV2p, synthetic shapes (4 classes) at 128-192 px; learns in ~2 minutes on a CPU.
+# Demo: FCOS on a tiny HRNetV2p, synthetic shapes (4 classes), 128-192 px images resized to 128;
+# learns in ~2 minutes on a CPU (run with OMP_NUM_THREADS=1 on a shared machine).
 #   hrvision data synth-coco-det data/synth_coco_det --n 256
 #   hrvision train configs/detection/hrnetv2p_tiny_fcos_synth.py --work-dir work_dirs/det_demo
-#   hrvision test configs/detection/hrnetv2p_tiny_fcos_synth.py work_dirs/det_demo/iter_600.pth --out work_dirs/det_demo/test
+#   hrvision test configs/detection/hrnetv2p_tiny_fcos_synth.py work_dirs/det_demo/iter_150.pth --out work_dirs/det_demo/test
 _base_ = ['./_coco_det_base.py']
 
 data_root = 'data/synth_coco_det/'
@@ -19,9 +20,9 @@ model = dict(
     detector=dict(kind='fcos', num_classes=4, score_thresh=0.05, nms_thresh=0.6, detections_per_img=50,
                   topk_candidates=200),
 )
-pipeline_train = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(192, 192)),
+pipeline_train = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(128, 128)),
                   dict(type='DetRandomFlip', prob=0.5), dict(type='PackDetInputs')]
-pipeline_test = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(192, 192)), dict(type='PackDetInputs')]
+pipeline_test = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(128, 128)), dict(type='PackDetInputs')]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=pipeline_train, filter_empty_gt=True))
@@ -30,14 +31,15 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=pipeline_test))
 test_dataloader = val_dataloader
 
-max_iters = 600
+# From scratch and tiny, AdamW learns several times faster than the paper's SGD here (measured:
+# SGD 0.02 / 0.05 vs AdamW 3e-3 after 90 iterations, see benchmarks/RESULTS_detection.md).
+max_iters = 150
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4),
                      clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[450, 550], gamma=0.1),
+    dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=20),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[120, 140], gamma=0.1),
 ]
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=2),
-                     logger=dict(type='LoggerHook', interval=50))
+                     logger=dict(type='LoggerHook', interval=25))

@@ -29,15 +29,20 @@ def _captions(labels: np.ndarray, scores: np.ndarray | None, classes: Sequence[s
 
 def overlay(image: np.ndarray, pred: Any, gt: Any = None, classes: Sequence[str] | None = None,
             score_thr: float = 0.3, gt_scale: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
-    """Side-by-side GT / prediction panels on the original image (boxes in its coordinates)."""
+    """Side-by-side GT / prediction panels on the original image (boxes in its coordinates).
+
+    Small images are enlarged by an integer factor so that captions stay readable.
+    """
+    k = max(1, -(-256 // min(image.shape[:2])))
+    image = np.repeat(np.repeat(image, k, 0), k, 1)
     panels = []
     if gt is not None:
-        b = _np(_field(gt, 'bboxes')).reshape(-1, 4) / np.array([*gt_scale, *gt_scale])
+        b = _np(_field(gt, 'bboxes')).reshape(-1, 4) / np.array([*gt_scale, *gt_scale]) * k
         panels.append(put_text(draw_boxes(image, b, _captions(_np(_field(gt, 'labels')), None, classes),
                                           color=(0, 200, 0)), 'ground truth'))
     scores = _np(_field(pred, 'scores')).reshape(-1)
     keep = scores >= score_thr
-    b = _np(_field(pred, 'bboxes')).reshape(-1, 4)[keep]
+    b = _np(_field(pred, 'bboxes')).reshape(-1, 4)[keep] * k
     caps = _captions(_np(_field(pred, 'labels')).reshape(-1)[keep], scores[keep], classes)
     panels.append(put_text(draw_boxes(image, b, caps, color=(255, 40, 40)), f'prediction (score >= {score_thr})'))
     return hstack(panels)
