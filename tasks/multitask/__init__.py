@@ -4,7 +4,7 @@
     hrvision train configs/multitask/demo_synthetic.py                       # CPU demo (keypoints + det + seg)
     hrvision test configs/multitask/demo_synthetic.py CKPT --out DIR         # every task's metric in one pass
 """
-from . import model  # noqa: F401  (registration)
+from . import dataset, metric, model, sampler, transforms  # noqa: F401  (registration)
 from .model import MultiTaskModel
 from .weights import export_task, export_task_model, load_task_weights, task_view
 

@@ -1,0 +1,75 @@
+"""Evaluation pieces for the multi-task model, one per task, used together in one ``Evaluator`` pass.
+
+* bbox AP: :class:`~hrvision.tasks.detection.metric.CocoDetMetric` as it is (reads ``pred_instances``);
+* mIoU: :class:`~hrvision.tasks.segmentation.metric.CityscapesMetric` as it is (``num_classes``/``class_names``
+  of the mask, reads ``pred_sem_seg``/``gt_sem_seg``);
+* keypoint AP: :class:`MultiTaskKeypointMetric`, the pose metric fed one entry per predicted person;
+* :class:`MultiTaskOutputs`: writes per-image pictures (mask + boxes + skeletons) and predicted masks.
+
+Give each a distinct ``prefix`` (det and pose both default to ``coco``).
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+
+from hrvision.registry import METRICS
+from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir
+
+from .vis import _get, _np, save_mask, save_multitask
+
+
+@METRICS.register_module()
+class MultiTaskKeypointMetric(CocoKeypointMetric):
+    """COCO keypoint AP of the whole-image people in ``pred_pose`` (box score, joints, crop area)."""
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        people = []
+        for s in data_samples:
+            pose = _get(s, 'pred_pose')
+            if pose is None:
+                raise KeyError('MultiTaskKeypointMetric needs pred_pose in the data samples (a KeypointHead)')
+            kps, ks = _np(_get(pose, 'keypoints')), _np(_get(pose, 'keypoint_scores'))
+            boxes_scores, areas = _np(_get(pose, 'scores')), _np(_get(pose, 'areas'))
+            for p in range(len(kps)):
+                people.append(dict(img_id=_get(s, 'img_id'), img_path=_get(s, 'img_path'), pred_keypoints=kps[p],
+                                   keypoint_scores=ks[p], area=float(areas[p]), bbox_score=float(boxes_scores[p])))
+        super().process(data_batch, people)
+
+
+@METRICS.register_module()
+class MultiTaskOutputs(BaseMetric):
+    """Writes ``out_dir/vis/<img_id>.png`` (first ``max_pictures`` images) and ``out_dir/masks/<img_id>.png``.
+    Reports ``images`` (how many were written)."""
+
+    default_prefix = 'outputs'
+
+    def __init__(self, out_dir: str | None = None, max_pictures: int = 16, score_thr: float = 0.3,
+                 collect_device: str = 'cpu', prefix: str | None = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.out_dir = out_dir
+        self.max_pictures = max_pictures
+        self.score_thr = score_thr
+        self._n = 0
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        out = self.out_dir or _default_out_dir()
+        classes = (self.dataset_meta or {}).get('classes')
+        for s in data_samples:
+            img_id = int(_get(s, 'img_id'))
+            if _get(s, 'pred_sem_seg') is not None:
+                save_mask(_get(s, 'pred_sem_seg'), osp.join(out, 'masks', f'{img_id:012d}.png'))
+            if self._n < self.max_pictures and _get(s, 'img_path'):
+                save_multitask(s, osp.join(out, 'vis', f'{img_id:012d}.png'), classes, self.score_thr)
+                self._n += 1
+            self.results.append(img_id)
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        self._n = 0
+        return {'images': float(len(np.unique(results)))}
+
+
+__all__ = ['MultiTaskKeypointMetric', 'MultiTaskOutputs']

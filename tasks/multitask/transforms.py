@@ -1,0 +1,159 @@
+"""Transforms that keep every label kind of an image consistent: boxes, person keypoints and the mask.
+
+Coordinates are continuous pixels (``x' = W - x`` under a flip, as boxes and masks flip); a flip also swaps the
+left/right COCO joints. Joints leaving the image under a crop become invisible (v = 0). The packer writes
+``gt_instances`` (det), ``gt_pose`` (bboxes, keypoints, keypoints_visible) and ``gt_sem_seg`` and stamps
+``metainfo['tasks']`` (the heads the image is labelled for).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from hrvision.data.io import read_image
+from hrvision.data.keypoints import flip_permutation
+from hrvision.heads.keypoint import COCO_FLIP_PAIRS
+from hrvision.registry import TRANSFORMS
+from hrvision.structures import DataSample, InstanceData
+from hrvision.tasks.detection.transforms import rescale_size
+
+IGNORE = 255
+
+
+def rasterize(polygons, h: int, w: int, person_label: int, mode: str) -> np.ndarray:
+    """(H, W) uint8 semantic mask from ``[(label, COCO segmentation), ...]`` painted in order."""
+    from pycocotools import mask as mask_utils
+    out = np.zeros((h, w), np.uint8)
+    for label, seg in polygons:
+        rle = mask_utils.frPyObjects(seg, h, w) if isinstance(seg, list) else seg
+        m = mask_utils.decode(rle)
+        m = m.max(-1) if m.ndim == 3 else m
+        value = (1 if label == person_label else 0) if mode == 'person' else label + 1
+        if mode == 'person' and value == 0:
+            continue
+        out[m > 0] = value
+    return out
+
+
+@TRANSFORMS.register_module()
+class LoadMultiTaskInputs:
+    """Read the RGB image and paint the semantic mask from the instance polygons."""
+
+    def __call__(self, results: dict) -> dict:
+        img = read_image(results['img_path'])
+        h, w = img.shape[:2]
+        results.update(img=img, ori_shape=(h, w), img_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
+        results['gt_sem_seg'] = rasterize(results.get('gt_polygons', []), h, w, results.get('person_label', 0),
+                                          results.get('seg_mode', 'person'))
+        return results
+
+
+def _scale_points(results: dict, sx: float, sy: float) -> None:
+    results['gt_bboxes'] = results['gt_bboxes'] * np.array([sx, sy, sx, sy], np.float32)
+    results['gt_person_bboxes'] = results['gt_person_bboxes'] * np.array([sx, sy, sx, sy], np.float32)
+    kp = results['gt_keypoints'].copy()
+    kp[..., 0] *= sx
+    kp[..., 1] *= sy
+    results['gt_keypoints'] = kp
+
+
+@TRANSFORMS.register_module()
+class MultiResize:
+    """Aspect-keeping resize to fit ``scale`` = (long, short) (the detection rule); all labels follow."""
+
+    def __init__(self, scale: tuple[int, int] = (1333, 800)) -> None:
+        self.scale = tuple(scale)
+
+    def __call__(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        nh, nw, _ = rescale_size(h, w, self.scale)
+        if (nh, nw) == (h, w):
+            return results
+        results['img'] = cv2.resize(results['img'], (nw, nh), interpolation=cv2.INTER_AREA if nh < h
+                                    else cv2.INTER_LINEAR)
+        results['gt_sem_seg'] = cv2.resize(results['gt_sem_seg'], (nw, nh), interpolation=cv2.INTER_NEAREST)
+        sx, sy = nw / w, nh / h
+        _scale_points(results, sx, sy)
+        px, py = results.get('scale_factor', (1.0, 1.0))
+        results.update(img_shape=(nh, nw), scale_factor=(px * sx, py * sy))
+        return results
+
+
+@TRANSFORMS.register_module()
+class MultiRandomFlip:
+    """Horizontal flip with probability ``prob``: image, mask, boxes (x1' = W - x2), joints (pairs swapped)."""
+
+    def __init__(self, prob: float = 0.5, flip_pairs=COCO_FLIP_PAIRS, num_keypoints: int = 17) -> None:
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'MultiRandomFlip prob must be in [0, 1], got {prob}')
+        self.prob = prob
+        self.perm = flip_permutation(num_keypoints, flip_pairs)
+
+    def __call__(self, results: dict) -> dict:
+        if not np.random.rand() < self.prob:
+            return results
+        w = results['img'].shape[1]
+        results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
+        results['gt_sem_seg'] = np.ascontiguousarray(results['gt_sem_seg'][:, ::-1])
+        for key in ('gt_bboxes', 'gt_person_bboxes'):
+            b = results[key].copy()
+            b[:, 0], b[:, 2] = w - results[key][:, 2], w - results[key][:, 0]
+            results[key] = b
+        kp = results['gt_keypoints'][:, self.perm].copy()
+        kp[..., 0] = np.where(kp[..., 2] > 0, w - kp[..., 0], 0)
+        results['gt_keypoints'] = kp
+        results['flip'] = True
+        return results
+
+
+@TRANSFORMS.register_module()
+class MultiRandomCrop:
+    """Random ``crop_size`` (H, W) window (the whole image when smaller). Boxes are clipped and dropped when
+    empty; people whose box is dropped go too; joints outside the window become invisible."""
+
+    def __init__(self, crop_size: tuple[int, int]) -> None:
+        self.crop_size = tuple(int(v) for v in crop_size)
+
+    def __call__(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        ch, cw = min(self.crop_size[0], h), min(self.crop_size[1], w)
+        y0, x0 = np.random.randint(0, h - ch + 1), np.random.randint(0, w - cw + 1)
+        results['img'] = results['img'][y0:y0 + ch, x0:x0 + cw]
+        results['gt_sem_seg'] = results['gt_sem_seg'][y0:y0 + ch, x0:x0 + cw]
+        shift = np.array([x0, y0, x0, y0], np.float32)
+        lim = np.array([cw, ch, cw, ch], np.float32)
+        for key, extra in (('gt_bboxes', 'gt_labels'), ('gt_person_bboxes', 'gt_keypoints')):
+            b = np.clip(results[key] - shift, 0, lim)
+            keep = (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+            results[key], results[extra] = b[keep], results[extra][keep]
+        kp = results['gt_keypoints'].copy()
+        kp[..., 0] -= x0
+        kp[..., 1] -= y0
+        out = (kp[..., 0] < 0) | (kp[..., 0] >= cw) | (kp[..., 1] < 0) | (kp[..., 1] >= ch)
+        kp[out] = 0
+        results['gt_keypoints'] = kp
+        results['img_shape'] = (ch, cw)
+        return results
+
+
+@TRANSFORMS.register_module()
+class PackMultiTaskInputs:
+    """-> ``{'inputs': CHW uint8, 'data_samples': DataSample}`` with the labels of every kind."""
+
+    META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'tasks')
+
+    def __call__(self, results: dict) -> dict:
+        img = torch.from_numpy(np.ascontiguousarray(results['img'].transpose(2, 0, 1)))
+        ds = DataSample(metainfo={k: results[k] for k in self.META_KEYS if k in results})
+        ds.gt_instances = InstanceData(bboxes=torch.from_numpy(results['gt_bboxes']).float().reshape(-1, 4),
+                                       labels=torch.from_numpy(results['gt_labels']).long().reshape(-1))
+        kp = torch.from_numpy(results['gt_keypoints']).float().reshape(-1, 17, 3)
+        ds.gt_pose = InstanceData(bboxes=torch.from_numpy(results['gt_person_bboxes']).float().reshape(-1, 4),
+                                  keypoints=kp[..., :2], keypoints_visible=(kp[..., 2] > 0).float())
+        ds.gt_sem_seg = torch.from_numpy(np.ascontiguousarray(results['gt_sem_seg'])).long()
+        return {'inputs': img, 'data_samples': ds}
+
+
+__all__ = ['LoadMultiTaskInputs', 'MultiResize', 'MultiRandomFlip', 'MultiRandomCrop', 'PackMultiTaskInputs',
+           'rasterize']
