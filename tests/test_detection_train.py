@@ -47,7 +47,7 @@ def _opts(root, iters, batch, size, val_on_train=False, **extra):
 
 
 def test_short_training_raises_box_ap(synth, tmp_path):
-    opts = _opts(synth, iters=90, batch=8, size=128, val_on_train=True,
+    opts = _opts(synth, iters=60, batch=8, size=128, val_on_train=True,
                  **{'param_scheduler.1.milestones': [1000]})
     runner = build_runner(prepare_config(CONFIG, work_dir=str(tmp_path), cfg_options=opts))
     before = runner.val()['coco/AP']
@@ -55,7 +55,7 @@ def test_short_training_raises_box_ap(synth, tmp_path):
     after = runner.val()['coco/AP']
     print(f'box AP before {before:.4f} after {after:.4f}')
     assert before < 0.02
-    assert after > before + 0.06, (before, after)
+    assert after > before + 0.05, (before, after)
     assert (Path(runner.log_dir) / 'bbox_results.json').is_file()
 
 
