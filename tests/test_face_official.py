@@ -9,6 +9,15 @@ import hrvision
 from tests.conftest import load_ref, ref_path
 
 
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Two intra-op threads on the shared 2-core machine mostly wait on each other."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope='module')
 def tiny():
     cfg = json.loads(ref_path('face_tiny_config.json').read_text())

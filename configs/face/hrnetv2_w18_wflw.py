@@ -5,8 +5,8 @@
 # partial batch) -> 28,140 iterations, milestones 14,070 and 23,450. (The official script steps its
 # scheduler at the start of each epoch, which on PyTorch >= 1.1 decays one epoch early: after 29 and 49
 # epochs, SPEC §8.9; we use the yaml's milestones.)
-# Official init: ImageNet hrnetv2_w18_imagenet_pretrained.pth (set load_from or use hrvision.load_weights
-# on model.backbone; keys load 1:1).
+# Official init: ImageNet hrnetv2_w18_imagenet_pretrained.pth: set model.pretrained to its path
+# (--cfg-options model.pretrained=...; official, timm and hrvision layouts load 1:1).
 _base_ = ['./_wflw_base.py']
 w18 = [18, 36, 72, 144]
 model = dict(
@@ -17,6 +17,7 @@ model = dict(
     neck=dict(type='HRNetV2Concat', in_channels=w18, align_corners=False),
     head=dict(type='LandmarkHead', in_channels=sum(w18), num_landmarks=98, kernel=1, momentum=0.01),
     codec={{_base_.codec}},
+    pretrained=None,
 )
 iters_per_epoch = 469
 max_iters = 60 * iters_per_epoch

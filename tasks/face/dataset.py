@@ -195,7 +195,9 @@ class WFLWDataset(BaseDataset):
             img_path = osp.join(self.data_root, self.img_prefix, r['img_rel'])
             if self.check_images and not osp.isfile(img_path):
                 raise FileNotFoundError(f'image not found: {img_path} (annotation {path}, entry {i + 1})')
-            r = dict(r, img_path=img_path, img_id=r['img_rel'], sample_idx=i)
+            # the official loader keeps the centre as a float32 torch tensor; so do we (same integer crops)
+            center = np.asarray(r['center'], np.float32).astype(np.float64)
+            r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i)
             data.append(r)
         return data
 

@@ -96,18 +96,24 @@ def summarize(nme, thresholds: Sequence[float] = (0.08, 0.10)) -> dict[str, floa
 
 
 def plot_ced(curves: dict[str, np.ndarray], threshold: float, path: str, title: str = 'CED') -> str:
-    """Write a CED plot (one line per named NME array) as PNG with matplotlib's Agg backend."""
+    """Write a CED plot (one line per named NME array) as PNG with matplotlib's Agg backend.
+
+    The x axis runs to ``threshold`` (the AUC limit, dashed) or further when most errors are larger,
+    so that weak models still show a curve."""
     import matplotlib
     matplotlib.use('Agg', force=False)
-    from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    every = np.concatenate([_np(v).ravel() for v in curves.values()]) if curves else np.zeros(0)
+    x_max = threshold if not every.size else max(threshold, min(1.0, float(np.quantile(every, 0.95)) * 1.1))
     fig = Figure(figsize=(5.5, 4.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     for name, nme in curves.items():
-        e, c = ced_curve(nme, threshold)
-        ax.plot(e, c, label=f'{name} (AUC {auc(nme, threshold):.4f})')
-    ax.set_xlim(0, threshold)
+        e, c = ced_curve(nme, x_max)
+        ax.plot(e, c, label=f'{name} (AUC@{threshold:.2f} {auc(nme, threshold):.4f})')
+    ax.axvline(threshold, color='0.4', linestyle='--', linewidth=1)
+    ax.set_xlim(0, x_max)
     ax.set_ylim(0, 1)
     ax.set_xlabel('NME (inter-ocular)')
     ax.set_ylabel('fraction of images')

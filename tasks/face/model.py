@@ -17,14 +17,14 @@ from torch import Tensor, nn
 from hrvision.codecs import HeatmapCodec
 from hrvision.engine.preprocessor import build_data_preprocessor, build_module
 from hrvision.registry import MODELS
-
+from hrvision.weights import load_weights
 
 
 def build_face_codec(cfg: dict | HeatmapCodec | None = None) -> HeatmapCodec:
     """The shared heatmap codec with the official face defaults (256 -> 64, sigma 1.5)."""
     if isinstance(cfg, HeatmapCodec):
         return cfg
-    cfg = {k: v for k, v in (cfg or {}).items() if k != 'type'}
+    cfg = {k: v for k, v in (cfg or {}).items() if k not in ('type', 'convention')}
     cfg = dict(dict(input_size=(256, 256), heatmap_size=(64, 64), sigma=1.5), **cfg, convention='face')
     return HeatmapCodec(**cfg)
 
@@ -42,11 +42,14 @@ class FaceLandmarkModel(BaseModel):
         codec: :class:`~hrvision.codecs.HeatmapCodec` arguments (face convention: input 256,
             heatmap 64, sigma 1.5 by default).
         data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
+        pretrained: ImageNet weights for the backbone (official: ``hrnetv2_w18_imagenet_pretrained.pth``;
+            official / timm / hrvision layouts load through :func:`hrvision.load_weights`).
     """
 
     def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module,
                  neck: dict | nn.Module | None = None, codec: dict | None = None,
-                 data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
+                 data_preprocessor: dict | nn.Module | None = None, pretrained: str | None = None,
+                 init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
         self.backbone = build_module(backbone)
         if neck is None:
@@ -60,6 +63,9 @@ class FaceLandmarkModel(BaseModel):
             head.setdefault('in_channels', sum(self.backbone.out_channels))
         self.head = build_module(head)
         self.codec = build_face_codec(codec)
+        if pretrained:
+            from mmengine.logging import MMLogger
+            MMLogger.get_current_instance().info(f'backbone weights: {load_weights(self.backbone, pretrained)}')
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         return self.neck(self.backbone(inputs))

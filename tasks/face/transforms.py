@@ -109,7 +109,10 @@ def face_crop(img: np.ndarray, center, scale: float, output_size=(256, 256), rot
 
 @TRANSFORMS.register_module()
 class LoadFaceImage:
-    """Read ``img_path`` as RGB uint8; ``keypoints``/``center`` become float64 working copies."""
+    """Read ``img_path`` as RGB uint8; ``keypoints``/``center`` become float64 working copies.
+
+    Images are decoded with OpenCV (``hrvision.data.io.read_image``); the official loader uses PIL.
+    PNGs decode identically; JPEG decoders of different libjpeg builds may differ by a grey level."""
 
     def __call__(self, results: dict) -> dict:
         img = read_image(results['img_path'])
