@@ -1,0 +1,65 @@
+"""A short CPU run of the multi-task demo config on synthetic scenes raises every task's metric (bbox AP,
+keypoint AP, person mIoU) in one evaluation pass, and writes every task's outputs. Smaller than the demo
+(tiny HRNet, 96 px, evaluated on its own 16 training images) so it fits CI; the demo figures next to
+single-task runs are in benchmarks/RESULTS_multitask.md."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from hrvision.backbones.hrnet import tiny_extra
+from hrvision.engine.runner import build_runner, prepare_config
+from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
+from tests.conftest import REPO
+
+ITERS = int(os.environ.get('HRV_MT_ITERS', 60))
+
+
+def short_run_options(data: str, iters: int, heads: tuple[str, ...] = ('seg', 'pose', 'det')) -> dict:
+    """cfg options: tiny backbone, the training split also evaluated (16 images), GT person boxes for pose."""
+    ann = osp.join(data, 'annotations')
+    tasks = {h: h for h in heads}
+    train_ds = {'data_root': data, 'ann_file': 'annotations/instances_train2017.json',
+                'kpt_file': 'annotations/person_keypoints_train2017.json', 'data_prefix': dict(img='train2017/'),
+                'tasks': tasks}
+    metrics = {'det': dict(type='CocoDetMetric', ann_file=osp.join(ann, 'instances_train2017.json'), prefix='det'),
+               'pose': dict(type='MultiTaskKeypointMetric', ann_file=osp.join(ann, 'person_keypoints_train2017.json'),
+                            prefix='pose'),
+               'seg': dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'), prefix='seg')}
+    return {
+        'model.backbone': dict(type='HRNet', extra=tiny_extra(8), upsample_mode='bilinear', align_corners=False),
+        'model.heads.pose.boxes': 'gt',
+        'train_dataloader.batch_size': 4, 'train_dataloader.dataset': {**train_ds},
+        'val_dataloader.dataset': {**train_ds, 'test_mode': True},
+        'val_evaluator': [metrics[h] for h in heads] + [dict(type='MultiTaskOutputs', max_pictures=2)],
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+        'param_scheduler': [dict(type='LinearLR', start_factor=0.1, begin=0, end=10, by_epoch=False)],
+        'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': 20,
+    }
+
+
+@pytest.mark.slow
+def test_short_run_raises_every_metric(tmp_path):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # busy 2-core machine
+    try:
+        data = str(tmp_path / 'data')
+        make_synthetic_coco_multi(data, n=16, n_val=4, seed=3, size=(96, 96))
+        cfg = prepare_config(osp.join(REPO, 'configs', 'multitask', 'demo_synthetic.py'),
+                             work_dir=str(tmp_path / 'work'), cfg_options=short_run_options(data, ITERS))
+        runner = build_runner(cfg)
+        before = runner.val()
+        runner.train()
+        after = runner.val()
+    finally:
+        torch.set_num_threads(threads)
+    keys = ('det/AP50', 'pose/AP', 'seg/IoU.person')
+    print({k: (round(before[k], 3), round(after[k], 3)) for k in keys})
+    assert after['det/AP50'] > before['det/AP50'] + 0.1, (before['det/AP50'], after['det/AP50'])
+    assert after['pose/AP'] > before['pose/AP'] + 0.1, (before['pose/AP'], after['pose/AP'])
+    assert after['seg/IoU.person'] > before['seg/IoU.person'] + 0.2, (before['seg/IoU.person'], after['seg/IoU.person'])
+    work = cfg.work_dir
+    assert any(f == 'bbox_results.json' for _, _, fs in os.walk(work) for f in fs)
+    assert osp.isfile(osp.join(work, 'keypoints_results.json'))
+    assert len(os.listdir(osp.join(work, 'masks'))) == 16 and len(os.listdir(osp.join(work, 'vis'))) == 2
