@@ -7,6 +7,8 @@ left/right COCO joints. Joints leaving the image under a crop become invisible (
 """
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import torch
@@ -27,7 +29,9 @@ def rasterize(polygons, h: int, w: int, person_label: int, mode: str) -> np.ndar
     out = np.zeros((h, w), np.uint8)
     for label, seg in polygons:
         rle = mask_utils.frPyObjects(seg, h, w) if isinstance(seg, list) else seg
-        m = mask_utils.decode(rle)
+        with warnings.catch_warnings():   # pycocotools 2.0 vs numpy 2 `__array__(copy=)` deprecation, harmless
+            warnings.simplefilter('ignore', DeprecationWarning)
+            m = mask_utils.decode(rle)
         m = m.max(-1) if m.ndim == 3 else m
         value = (1 if label == person_label else 0) if mode == 'person' else label + 1
         if mode == 'person' and value == 0:
