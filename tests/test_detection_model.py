@@ -86,3 +86,23 @@ def test_anchor_tuples_must_match_levels():
         TorchvisionDetector(body, num_classes=3, kind='fcos', anchor_sizes=[(8,), (16,), (32,)])
     with pytest.raises(ValueError, match="'fcos' or 'faster_rcnn'"):
         TorchvisionDetector(body, num_classes=3, kind='retina')
+
+
+@pytest.mark.parametrize('name,kind,lr', [('hrnetv2p_w32_fcos_coco', 'fcos', 0.01),
+                                          ('hrnetv2p_w32_faster_rcnn_coco', 'faster_rcnn', 0.02)])
+def test_coco_configs_follow_the_1x_schedule(name, kind, lr):
+    from pathlib import Path
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[1] / f'configs/detection/{name}.py'))
+    ipe = cfg.iters_per_epoch
+    assert cfg.train_cfg.max_iters == 12 * ipe and cfg.train_dataloader.batch_size * 8 == 16
+    assert cfg.optim_wrapper.optimizer.lr == lr
+    steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR'][0]
+    assert steps.milestones == [8 * ipe, 11 * ipe]
+    assert cfg.param_scheduler[0].type == 'LinearLR' and cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    model = MODELS.build(cfg.model)
+    det = model.head.detector
+    gen = det.anchor_generator if kind == 'fcos' else det.rpn.anchor_generator
+    assert model.head.kind == kind and len(gen.sizes) == len(det.backbone.names) == 5
+    assert det.backbone.out_channels == 256 and det.backbone.body.out_channels == [32, 64, 128, 256]

@@ -48,7 +48,7 @@ def to_coco_results(img_id: int, bboxes, labels, scores, cat_ids: Sequence[int])
 
 
 def coco_bbox_eval(coco_gt, results: list[dict], img_ids: Sequence[int]) -> dict[str, float]:
-    """Run COCOeval(bbox) on ``img_ids`` silently; an empty result list scores 0."""
+    """Run COCOeval(bbox) on ``img_ids`` silently; an empty result list scores 0 (-1: no GT of that size)."""
     from pycocotools.cocoeval import COCOeval
     if not results:
         return {k: 0.0 for k in STAT_NAMES}
@@ -59,7 +59,8 @@ def coco_bbox_eval(coco_gt, results: list[dict], img_ids: Sequence[int]) -> dict
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    return {k: float(max(v, 0.0)) for k, v in zip(STAT_NAMES, ev.stats[:6])}
+    # pycocotools reports -1 where no ground truth falls in a size range; kept as -1 (as mmdet does)
+    return {k: float(v) for k, v in zip(STAT_NAMES, ev.stats[:6])}
 
 
 @METRICS.register_module()
