@@ -65,6 +65,35 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_model(config: str, checkpoint: str | None):
+    """An mmengine config (.py) + hrvision checkpoint, or an official experiment YAML/JSON + official checkpoint."""
+    import hrvision
+    if config.endswith(('.yaml', '.yml', '.json')):
+        cfg = config
+        if config.endswith('.json'):
+            with open(config, encoding='utf-8') as f:
+                cfg = json.load(f)
+        return hrvision.from_official(cfg, checkpoint)
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from hrvision.registry import MODELS
+    init_default_scope('hrvision')
+    model = MODELS.build(Config.fromfile(config).model)
+    if checkpoint:
+        report = hrvision.load_weights(model, checkpoint)
+        if report.missing_keys:
+            raise KeyError(f'{checkpoint} lacks {len(report.missing_keys)} keys of the model:\n{report}')
+    return model.eval()
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hrvision.export import export_model
+    model = load_model(args.config, args.checkpoint)
+    print(export_model(model, args.out, tuple(args.shape), args.format))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hrvision.tasks.segmentation.demo import run_demo
     run_demo(work_dir=args.work_dir, iters=args.iters, quick=args.quick)
@@ -99,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', help='also write predictions / pictures into this folder')
     _add_runner_args(p)
     p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser('export', help='export a model (torch.export .pt2 or TorchScript) and check it against eager')
+    p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
+    p.add_argument('checkpoint', nargs='?')
+    p.add_argument('--shape', nargs=2, type=int, required=True, metavar=('H', 'W'))
+    p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
+    p.add_argument('--format', choices=['pt2', 'torchscript'], default='pt2')
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser('demo', help='the main job: synthetic Cityscapes -> train -> evaluate -> pictures')
     p.add_argument('--work-dir', default='work_dirs/demo')
