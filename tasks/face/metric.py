@@ -151,8 +151,9 @@ class FaceNMEMetric(BaseMetric):
             gt = _np(meta['ori_keypoints'])
             box = meta.get('box_size')
             nme = compute_nme(pred[None], gt[None], None if box is None else [box])[0]
+            attrs = _np(meta.get('attributes', [])).astype(int).tolist()
             self.results.append(dict(img_id=meta.get('img_id'), sample_idx=meta.get('sample_idx'), nme=float(nme),
-                                     pred=pred.tolist(), attributes=_np(meta.get('attributes', [])).astype(int).tolist()))
+                                     pred=pred.tolist(), attributes=attrs))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         nme = np.array([r['nme'] for r in results])
