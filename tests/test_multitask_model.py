@@ -119,3 +119,36 @@ def test_backbone_without_all_branches_is_rejected():
     with pytest.raises(ValueError, match='multi_scale_output=True'):
         MultiTaskModel(backbone=dict(TINY_BACKBONE, multi_scale_output=False, out_indices=(0,)),
                        heads=dict(pose=HEADS['pose']))
+
+
+def test_coco_config_builds_one_backbone_three_heads():
+    from mmengine.config import Config
+
+    from hrvision.registry import MODELS
+    from tests.conftest import REPO
+    cfg = Config.fromfile(str(REPO / 'configs' / 'multitask' / 'hrnet_w32_coco_multitask.py'))
+    m = MODELS.build(cfg.model)
+    assert set(m.heads) == {'pose', 'det', 'seg'}
+    assert m.backbone.out_channels == [32, 64, 128, 256]
+    assert m.heads['seg'].last_layer[0].in_channels == 480 and m.heads['pose'].final_layer.in_channels == 32
+    assert m.heads['det'].detector.backbone.neck.strides == [8, 16, 32, 64, 128]
+    # parameters: one W32 backbone, not three
+    n_backbone = sum(p.numel() for p in m.backbone.parameters())
+    assert sum(p.numel() for p in m.parameters()) < 2 * n_backbone
+    evaluators = [e['type'] for e in cfg.test_evaluator['metrics']]
+    assert evaluators[:3] == ['CocoDetMetric', 'MultiTaskKeypointMetric', 'CityscapesMetric']
+
+
+def test_landmark_head_trains_on_whole_image_heatmaps_and_decodes():
+    m = tiny_model(heads=dict(face=dict(type='LandmarkHead', num_landmarks=5)))
+    s = sample(['face'])
+    pts = torch.tensor([[[20., 20.], [40., 20.], [30., 30.], [22., 42.], [38., 42.]]])
+    s.gt_face = InstanceData(keypoints=pts, keypoints_visible=torch.ones(1, 5))
+    x = torch.randn(1, 3, 64, 64)
+    losses = m(x, [s], mode='loss')
+    assert set(losses) == {'face.loss_heatmap'} and losses['face.loss_heatmap'] > 0
+    m.eval()
+    with torch.no_grad():
+        out = m(x, [s], mode='predict')[0]
+    assert out.pred_keypoints.shape == (5, 2) and out.keypoint_scores.shape == (5,)
+    assert (out.pred_keypoints >= 0).all() and (out.pred_keypoints < 64).all()

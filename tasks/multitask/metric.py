@@ -14,9 +14,9 @@ import os.path as osp
 from typing import Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
+from mmengine.evaluator import BaseMetric, Evaluator
 
-from hrvision.registry import METRICS
+from hrvision.registry import EVALUATOR, METRICS
 from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir
 
 from .vis import _get, _np, save_mask, save_multitask
@@ -72,4 +72,18 @@ class MultiTaskOutputs(BaseMetric):
         return {'images': float(len(np.unique(results)))}
 
 
-__all__ = ['MultiTaskKeypointMetric', 'MultiTaskOutputs']
+@EVALUATOR.register_module()
+class MultiTaskEvaluator(Evaluator):
+    """mmengine's ``Evaluator`` (one pass, a list of metrics) plus ``out_dir``: handed to every metric that
+    writes files (``hrvision test --out DIR`` sets ``test_evaluator.out_dir``). The Cityscapes metric keeps its
+    own (its label-id files are Cityscapes-specific; :class:`MultiTaskOutputs` writes the masks)."""
+
+    def __init__(self, metrics, out_dir: str | None = None) -> None:
+        super().__init__(metrics)
+        if out_dir:
+            for m in self.metrics:
+                if hasattr(m, 'out_dir') and type(m).__name__ != 'CityscapesMetric':
+                    m.out_dir = out_dir
+
+
+__all__ = ['MultiTaskKeypointMetric', 'MultiTaskOutputs', 'MultiTaskEvaluator']
