@@ -17,11 +17,11 @@ from typing import Sequence
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from hrvision.codecs import HeatmapCodec
-from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.engine.model import TaskModel
+from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS, TASK_UTILS
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
@@ -36,7 +36,7 @@ def build_codec(cfg: dict | HeatmapCodec | None) -> HeatmapCodec:
 
 
 @MODELS.register_module()
-class PoseModel(BaseModel):
+class PoseModel(TaskModel):
     """Args:
         backbone: HRNet config/module (pose family: nearest fuse upsampling, ``multi_scale_output=False``,
             ``out_indices=(0,)``, BN momentum 0.1).
@@ -51,7 +51,7 @@ class PoseModel(BaseModel):
     def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module, codec: dict | HeatmapCodec | None = None,
                  test_cfg: dict | None = None, pretrained: str | None = None,
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
-        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_module(backbone)
         if isinstance(head, dict):
             head = dict(head)
@@ -75,14 +75,7 @@ class PoseModel(BaseModel):
     def heatmaps(self, inputs: Tensor) -> Tensor:
         return self.head(self.backbone(inputs))
 
-    def forward(self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.heatmaps(inputs)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+    tensor_forward = heatmaps
 
     # ---- training -------------------------------------------------------------------------------
     @staticmethod

@@ -16,19 +16,19 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from torch import Tensor
 
-from hrvision.engine.preprocessor import build_data_preprocessor, build_module as _build
+from hrvision.engine.model import TaskModel
+from hrvision.engine.preprocessor import build_module as _build
 from hrvision.registry import MODELS
-from hrvision.weights import load_weights
 from hrvision.structures import DataSample
+from hrvision.weights import load_weights
 
 from .labels import IGNORE_INDEX
 
 
 @MODELS.register_module()
-class SegmentationModel(BaseModel):
+class SegmentationModel(TaskModel):
     """Args:
         backbone / neck / head: module configs (or modules).
         test_cfg: ``scales`` (list of floats, 1.0 = native size), ``flip`` (bool), ``base_size``
@@ -39,7 +39,7 @@ class SegmentationModel(BaseModel):
 
     def __init__(self, backbone, neck, head, data_preprocessor=None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg=None) -> None:
-        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = _build(backbone)
         self.neck = _build(neck)
         self.head = _build(head)
@@ -49,7 +49,7 @@ class SegmentationModel(BaseModel):
             report = load_weights(self.backbone, pretrained)
             MMLogger.get_current_instance().info(f'backbone weights: {report}')
 
-    # ---- plain forward: what the official model returns ------------------------------------
+    # ---- 'tensor' mode: what the official model returns --------------------------------------
     def extract(self, inputs: Tensor) -> Tensor:
         return self.neck(self.backbone(inputs))
 
@@ -57,14 +57,7 @@ class SegmentationModel(BaseModel):
         """Stride-4 logits (N, C, H/4, W/4), the official model's output."""
         return self.head(self.extract(inputs))
 
-    def forward(self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.logits(inputs)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+    tensor_forward = logits
 
     # ---- training -----------------------------------------------------------------------------
     @staticmethod
