@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
 
@@ -78,6 +79,7 @@ class CocoDetectionDataset(BaseDataset):
         self.min_size = min_size
         self.check_images = check_images
         self.stats: Counter = Counter()
+        kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:

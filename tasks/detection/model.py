@@ -1,4 +1,4 @@
-"""``HRNetDetector``: HRNet + HRNetV2p + a torchvision detector as an mmengine ``BaseModel``.
+"""``HRNetDetector``: HRNet + HRNetV2p + a torchvision detector as an mmengine ``BaseModel`` (:class:`~hrvision.engine.model.TaskModel`).
 
 The pipeline resizes (keeping aspect) and the data preprocessor normalises and pads, so the
 detector sees each image cropped to its valid ``img_shape``; predictions are divided by the
@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from mmengine.model import BaseModel
 from torch import Tensor
 
+from hrvision.engine.model import TaskModel
 from hrvision.heads.detection import TorchvisionDetector, build_hrnetv2p_backbone
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample, InstanceData
@@ -27,14 +27,13 @@ def _valid_images(inputs: Tensor, samples: Sequence[DataSample]) -> list[Tensor]
 
 
 @MODELS.register_module()
-class HRNetDetector(BaseModel):
+class HRNetDetector(TaskModel):
     """Args: ``backbone`` (HRNet kwargs), ``neck`` (HRNetV2p kwargs), ``detector`` (TorchvisionDetector
     kwargs: ``kind``, ``num_classes``, ``anchor_sizes``, score/NMS thresholds ...), ``channels_last``."""
 
     def __init__(self, backbone: dict, neck: dict, detector: dict, data_preprocessor: dict | None = None,
                  channels_last: bool = False, init_cfg: dict | None = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor or dict(type='HRVDataPreprocessor'),
-                         init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         body = build_hrnetv2p_backbone(backbone, neck, channels_last=channels_last)
         self.head = TorchvisionDetector(body, **detector)
 
@@ -42,27 +41,28 @@ class HRNetDetector(BaseModel):
     def num_classes(self) -> int:
         return self.head.num_classes
 
-    def forward(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.head(inputs)
+    def tensor_forward(self, inputs: Tensor):
+        return self.head(inputs)
+
+    @staticmethod
+    def _images(inputs: Tensor, data_samples: Sequence[DataSample] | None, mode: str) -> list[Tensor]:
         if data_samples is None:
             raise ValueError(f"HRNetDetector mode {mode!r} needs data_samples (with img_shape / gt_instances)")
-        images = _valid_images(inputs, data_samples)
-        if mode == 'loss':
-            targets = []
-            for i, ds in enumerate(data_samples):
-                if 'gt_instances' not in ds:
-                    raise KeyError(f'data sample {i} ({ds.metainfo.get("img_path", "?")}) has no gt_instances')
-                gt = ds.gt_instances
-                targets.append({'boxes': gt.bboxes.to(inputs.device).reshape(-1, 4),
-                                'labels': gt.labels.to(inputs.device).reshape(-1)})
-            return self.head.loss(images, targets)
-        if mode == 'predict':
-            return self.predict(images, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+        return _valid_images(inputs, data_samples)
 
-    def predict(self, images: list[Tensor], data_samples: Sequence[DataSample]) -> list[DataSample]:
-        dets = self.head.predict(images)
+    def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict:
+        images = self._images(inputs, data_samples, 'loss')
+        targets = []
+        for i, ds in enumerate(data_samples):
+            if 'gt_instances' not in ds:
+                raise KeyError(f'data sample {i} ({ds.metainfo.get("img_path", "?")}) has no gt_instances')
+            gt = ds.gt_instances
+            targets.append({'boxes': gt.bboxes.to(inputs.device).reshape(-1, 4),
+                            'labels': gt.labels.to(inputs.device).reshape(-1)})
+        return self.head.loss(images, targets)
+
+    def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
+        dets = self.head.predict(self._images(inputs, data_samples, 'predict'))
         for det, ds in zip(dets, data_samples):
             boxes = det['boxes']
             sx, sy = ds.metainfo.get('scale_factor', (1.0, 1.0))
@@ -73,6 +73,5 @@ class HRNetDetector(BaseModel):
                 boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
             ds.pred_instances = InstanceData(bboxes=boxes, labels=det['labels'], scores=det['scores'])
         return list(data_samples)
-
 
 __all__ = ['HRNetDetector']

@@ -6,24 +6,14 @@ current image, ``gt_labels`` (N,) int64, plus ``img_path``, ``img_id``, ``ori_sh
 """
 from __future__ import annotations
 
-import os
 
 import cv2
 import numpy as np
 import torch
 
+from hrvision.data.io import read_image
 from hrvision.registry import TRANSFORMS
 from hrvision.structures import DataSample, InstanceData
-
-
-def read_rgb(path: str) -> np.ndarray:
-    """Read an image as RGB uint8; a missing or unreadable file is an error naming the path."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f'cannot decode image {path} (not an image file or corrupt)')
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 @TRANSFORMS.register_module()
@@ -31,7 +21,7 @@ class LoadDetImage:
     """``img_path`` -> ``img``, ``ori_shape``, ``img_shape``; boxes become float32 arrays."""
 
     def __call__(self, results: dict) -> dict:
-        img = read_rgb(results['img_path'])
+        img = read_image(results['img_path'])
         h, w = img.shape[:2]
         exp = results.get('height'), results.get('width')
         if exp[0] is not None and (exp[0], exp[1]) != (h, w):
@@ -114,4 +104,4 @@ class PackDetInputs:
         return {'inputs': img, 'data_samples': ds}
 
 
-__all__ = ['LoadDetImage', 'DetResize', 'DetRandomFlip', 'PackDetInputs', 'read_rgb', 'rescale_size']
+__all__ = ['LoadDetImage', 'DetResize', 'DetRandomFlip', 'PackDetInputs', 'rescale_size']

@@ -5,9 +5,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from hrvision.data.io import read_image
 from hrvision.visualization import draw_boxes, hstack, put_text, save_png
 
-from .transforms import read_rgb
 
 
 def _field(obj: Any, key: str):
@@ -54,7 +54,7 @@ def save_overlay(sample: Any, path: str, classes: Sequence[str] | None = None, s
     Ground-truth boxes live in resized-input coordinates, so they are divided by ``scale_factor``
     (undoing a flip is not needed: test pipelines do not flip).
     """
-    image = read_rgb(_field(sample, 'img_path'))
+    image = read_image(_field(sample, 'img_path'))
     gt = _field(sample, 'gt_instances')
     scale = tuple(_field(sample, 'scale_factor') or (1.0, 1.0))
     return save_png(path, overlay(image, _field(sample, 'pred_instances'), gt, classes, score_thr, scale))
