@@ -65,4 +65,4 @@ def test_short_run_raises_every_metric(tmp_path):
     work = cfg.work_dir
     assert any(f == 'bbox_results.json' for _, _, fs in os.walk(work) for f in fs)
     assert osp.isfile(osp.join(work, 'keypoints_results.json'))
-    assert len(os.listdir(osp.join(work, 'masks'))) == 16 and len(os.listdir(osp.join(work, 'vis'))) == 2
+    assert len(os.listdir(osp.join(work, 'masks'))) == 16 and len(os.listdir(osp.join(work, 'pictures'))) == 2

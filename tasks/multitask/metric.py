@@ -42,7 +42,7 @@ class MultiTaskKeypointMetric(CocoKeypointMetric):
 
 @METRICS.register_module()
 class MultiTaskOutputs(BaseMetric):
-    """Writes ``out_dir/vis/<img_id>.png`` (first ``max_pictures`` images) and ``out_dir/masks/<img_id>.png``.
+    """Writes ``out_dir/pictures/<img_id>.png`` (first ``max_pictures`` images) and ``out_dir/masks/<img_id>.png``.
     Reports ``images`` (how many were written)."""
 
     default_prefix = 'outputs'
@@ -63,7 +63,7 @@ class MultiTaskOutputs(BaseMetric):
             if _get(s, 'pred_sem_seg') is not None:
                 save_mask(_get(s, 'pred_sem_seg'), osp.join(out, 'masks', f'{img_id:012d}.png'))
             if self._n < self.max_pictures and _get(s, 'img_path'):
-                save_multitask(s, osp.join(out, 'vis', f'{img_id:012d}.png'), classes, self.score_thr)
+                save_multitask(s, osp.join(out, 'pictures', f'{img_id:012d}.png'), classes, self.score_thr)
                 self._n += 1
             self.results.append(img_id)
 
