@@ -1,6 +1,6 @@
 # Demo: a tiny HRNetV2 (branch widths 8/16/32/64, one module per stage) learning 98-point landmarks on
 # synthetic WFLW in about two minutes on a CPU. Not the official recipe (see hrnetv2_w18_wflw.py): 96x96 input,
-# 24x24 heatmaps, Adam 2e-3 (the official 1e-4 is for 28k iterations), BatchNorm momentum 0.1 instead of the
+# 24x24 heatmaps, Adam 5e-3 (the official 1e-4 is for 28k iterations), BatchNorm momentum 0.1 instead of the
 # official 0.01 (running statistics must settle within 300 iterations).
 #   hrvision data synth-wflw data/synth_wflw --train 256 --test 64
 #   hrvision train configs/face/demo_synthetic_wflw.py --work-dir work_dirs/face_demo
@@ -39,9 +39,9 @@ val_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 max_iters = 300
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3, weight_decay=0.0))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-3, weight_decay=0.0))
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-                   dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[200, 260], gamma=0.2)]
+                   dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[250], gamma=0.2)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(logger=dict(type='LoggerHook', interval=25),
                      checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
