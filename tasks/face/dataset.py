@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
 NUM_WFLW = 98
@@ -181,7 +182,7 @@ class WFLWDataset(BaseDataset):
         self.check_images = check_images
         is_csv = ann_file.lower().endswith('.csv')
         self.img_prefix = img_prefix if img_prefix is not None else ('' if is_csv else IMAGE_DIR)
-        super().__init__(data_root=data_root, ann_file=ann_file, pipeline=list(pipeline), serialize_data=False,
+        super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), serialize_data=False,
                          **kwargs)
 
     def load_data_list(self) -> list[dict]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import torch
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from hrvision.codecs import HeatmapCodec
-from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.engine.model import TaskModel
+from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
 from hrvision.weights import load_weights
 
@@ -30,7 +30,7 @@ def build_face_codec(cfg: dict | HeatmapCodec | None = None) -> HeatmapCodec:
 
 
 @MODELS.register_module()
-class FaceLandmarkModel(BaseModel):
+class FaceLandmarkModel(TaskModel):
     """Top-down face landmark model.
 
     Args:
@@ -50,7 +50,7 @@ class FaceLandmarkModel(BaseModel):
                  neck: dict | nn.Module | None = None, codec: dict | None = None,
                  data_preprocessor: dict | nn.Module | None = None, pretrained: str | None = None,
                  init_cfg: dict | None = None) -> None:
-        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_module(backbone)
         if neck is None:
             neck = dict(type='HRNetV2Concat', align_corners=False)
@@ -70,22 +70,19 @@ class FaceLandmarkModel(BaseModel):
     def extract_feat(self, inputs: Tensor) -> Tensor:
         return self.neck(self.backbone(inputs))
 
-    def forward(self, inputs: Tensor, data_samples: Sequence[Any] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
-            return self.head(self.extract_feat(inputs))
-        if mode == 'loss':
-            if not data_samples:
-                raise ValueError("mode='loss' needs data_samples carrying gt_heatmaps")
-            target = torch.stack([ds.gt_heatmaps for ds in data_samples]).to(inputs.device)
-            return self.head.loss(self.extract_feat(inputs), target)
-        if mode == 'predict':
-            if not data_samples:
-                raise ValueError("mode='predict' needs data_samples with center/scale metainfo")
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+    def tensor_forward(self, inputs: Tensor) -> Tensor:
+        return self.head(self.extract_feat(inputs))
+
+    def loss(self, inputs: Tensor, data_samples: Sequence[Any]) -> dict:
+        if not data_samples:
+            raise ValueError("mode='loss' needs data_samples carrying gt_heatmaps")
+        target = torch.stack([ds.gt_heatmaps for ds in data_samples]).to(inputs.device)
+        return self.head.loss(self.extract_feat(inputs), target)
 
     @torch.no_grad()
-    def predict(self, inputs: Tensor, data_samples: Sequence[Any]) -> list:
+    def predict(self, inputs: Tensor, data_samples: Sequence[Any] | None = None) -> list:
+        if not data_samples:
+            raise ValueError("mode='predict' needs data_samples with center/scale metainfo")
         heatmaps = self.head(self.extract_feat(inputs)).float()
         center = torch.as_tensor(
             [[float(v) for v in ds.metainfo['center']] for ds in data_samples], dtype=torch.float64)
