@@ -66,3 +66,40 @@ def test_short_run_raises_every_metric(tmp_path):
     assert any(f == 'bbox_results.json' for _, _, fs in os.walk(work) for f in fs)
     assert osp.isfile(osp.join(work, 'keypoints_results.json'))
     assert len(os.listdir(osp.join(work, 'masks'))) == 16 and len(os.listdir(osp.join(work, 'pictures'))) == 2
+
+
+def test_mixed_sources_config_alternates_single_task_batches(tmp_path):
+    """Cityscapes-format seg + COCO-format keypoints: batches alternate between sources, each labelled for its
+    own head; evaluation gives each metric only its own source's images."""
+    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    city, coco = str(tmp_path / 'city'), str(tmp_path / 'coco')
+    synth_cityscapes(city, train=4, val=2, size=(64, 128), seed=0)
+    make_synthetic_coco_multi(coco, n=4, n_val=2, seed=0, size=(64, 64))
+    cfg = prepare_config(osp.join(REPO, 'configs', 'multitask', 'demo_mixed_cityscapes_coco.py'),
+                         work_dir=str(tmp_path / 'work'), cfg_options={
+                             'model.backbone': dict(type='HRNet', extra=tiny_extra(4), upsample_mode='bilinear',
+                                                    align_corners=False),
+                             'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2, 'train_dataloader.batch_size': 2})
+    for dl in (cfg.train_dataloader, cfg.val_dataloader):
+        dl.dataset.sources[0].dataset.data_root = city
+        dl.dataset.sources[1].dataset.data_root = coco
+    cfg.val_evaluator.metrics[1].ann_file = osp.join(coco, 'annotations', 'person_keypoints_val2017.json')
+    runner = build_runner(cfg)
+    seen = []
+    model_loss = runner.model.loss
+
+    def spy(inputs, data_samples):
+        seen.append(sorted({t for s in data_samples for t in s.metainfo['tasks']}))
+        return model_loss(inputs, data_samples)
+
+    runner.model.loss = spy
+    runner.train()
+    assert seen == [['seg'], ['pose']]
+    seg_metric = runner.val_evaluator.metrics[0]
+    scored = []
+    seg_process = seg_metric.process
+    seg_metric.process = lambda batch, samples: (scored.extend(s['img_path'] for s in samples),
+                                                 seg_process(batch, samples))
+    metrics = runner.val()
+    assert 'seg/mIoU' in metrics and 'pose/AP' in metrics
+    assert len(scored) == 2 and all('leftImg8bit' in p for p in scored)   # no COCO image in the Cityscapes mIoU

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric, Evaluator
+from mmengine.structures import BaseDataElement
 
 from hrvision.registry import EVALUATOR, METRICS
 from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir
@@ -74,16 +75,31 @@ class MultiTaskOutputs(BaseMetric):
 
 @EVALUATOR.register_module()
 class MultiTaskEvaluator(Evaluator):
-    """mmengine's ``Evaluator`` (one pass, a list of metrics) plus ``out_dir``: handed to every metric that
-    writes files (``hrvision test --out DIR`` sets ``test_evaluator.out_dir``). The Cityscapes metric keeps its
-    own (its label-id files are Cityscapes-specific; :class:`MultiTaskOutputs` writes the masks)."""
+    """mmengine's ``Evaluator`` (one pass, a list of metrics) plus two things:
+
+    * a metric config may name its head with ``task='seg'``: it then sees only the samples labelled for that
+      head (``metainfo['tasks']``), which mixed-source evaluation needs (no Cityscapes image in keypoint AP,
+      no COCO person mask in the Cityscapes mIoU);
+    * ``out_dir`` (``hrvision test --out DIR`` sets ``test_evaluator.out_dir``) is handed to every metric that
+      writes files, except the Cityscapes metric (its label-id files are Cityscapes-specific;
+      :class:`MultiTaskOutputs` writes the masks).
+    """
 
     def __init__(self, metrics, out_dir: str | None = None) -> None:
-        super().__init__(metrics)
+        cfgs = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+        self.metric_tasks = [m.get('task') if isinstance(m, dict) else None for m in cfgs]
+        super().__init__([{k: v for k, v in m.items() if k != 'task'} if isinstance(m, dict) else m for m in cfgs])
         if out_dir:
             for m in self.metrics:
                 if hasattr(m, 'out_dir') and type(m).__name__ != 'CityscapesMetric':
                     m.out_dir = out_dir
+
+    def process(self, data_samples, data_batch=None) -> None:
+        samples = [s.to_dict() if isinstance(s, BaseDataElement) else s for s in data_samples]
+        for metric, task in zip(self.metrics, self.metric_tasks):
+            chosen = samples if task is None else [s for s in samples if task in (s.get('tasks') or ())]
+            if chosen:
+                metric.process(data_batch, chosen)
 
 
 __all__ = ['MultiTaskKeypointMetric', 'MultiTaskOutputs', 'MultiTaskEvaluator']
