@@ -16,10 +16,15 @@ field                   meaning                                                 
 ``keypoint_scores``     (K,) float                                                  pose/face
 ``gt_instances``        InstanceData(bboxes (N,4) xyxy, labels (N,))                det
 ``pred_instances``      InstanceData(bboxes, labels, scores)                        det
+``gt_pose``             InstanceData(bboxes, keypoints (P,K,2), keypoints_visible)  multi-task (whole image)
+``pred_pose``           InstanceData(bboxes, scores, keypoints, keypoint_scores,    multi-task
+                        areas), original-image coordinates
+``gt_face``             InstanceData(keypoints, keypoints_visible)                  multi-task landmarks
 =====================  ==========================================================  ========
 
 Metainfo keys: ``img_path``, ``img_id``, ``ori_shape`` (H, W), ``img_shape`` (H, W after
-transforms), ``center``/``scale`` (top-down crops), ``flip``, ``task`` (multi-task).
+transforms), ``center``/``scale`` (top-down crops), ``flip``, ``tasks`` (multi-task: the head
+names the sample is labelled for).
 """
 from mmengine.structures import BaseDataElement, InstanceData, PixelData
 
