@@ -145,3 +145,20 @@ def test_task_batch_sampler_gives_single_source_batches(synth):
     assert 0.65 < share < 0.85
     with pytest.raises(ValueError, match='weights'):
         TaskBatchSampler(Forever(), batch_size=2, mode='weighted', weights=[1, -1])
+
+
+def test_one_picture_shows_mask_boxes_and_skeletons(synth, tmp_path):
+    from hrvision.data.io import read_image
+    from hrvision.structures import InstanceData
+    from hrvision.tasks.multitask.vis import save_multitask
+    ds = _dataset(synth)
+    s = ds[0]['data_samples']
+    s.pred_sem_seg = s.gt_sem_seg
+    s.pred_instances = InstanceData(bboxes=s.gt_instances.bboxes, labels=s.gt_instances.labels,
+                                    scores=torch.ones(len(s.gt_instances)))
+    s.pred_pose = InstanceData(keypoints=s.gt_pose.keypoints, keypoint_scores=s.gt_pose.keypoints_visible)
+    pic = read_image(save_multitask(s.to_dict(), str(tmp_path / 'p.png'), ds.metainfo['classes']))
+    assert pic.shape == (384, 384, 3)                    # 96 px enlarged x4
+    x1, y1 = (s.gt_instances.bboxes[0, :2] * 4).round().long().tolist()
+    assert (pic[max(y1, 1) - 1:y1 + 2, x1 + 8] == [255, 255, 0]).all(-1).any()   # box edge in the box colour
+    assert (pic == [0, 255, 0]).all(-1).sum() > 50                                # joints (skeleton points)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os.path as osp
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from hrvision.data.io import read_image, write_image
@@ -21,15 +22,17 @@ def _get(obj: Any, key: str):
 
 
 def draw_multitask(image: np.ndarray, sample: Any, classes: Sequence[str] | None = None, score_thr: float = 0.3,
-                   kpt_thr: float = 0.2) -> np.ndarray:
+                   kpt_thr: float = 0.2, zoom: int = 1) -> np.ndarray:
     """Blend ``pred_sem_seg`` (0 = background, not coloured), then ``pred_instances`` boxes above ``score_thr``,
-    then the skeletons of ``pred_pose`` people; fields that are absent are skipped."""
+    then the skeletons of ``pred_pose`` people; fields that are absent are skipped. ``zoom`` enlarges the
+    picture (and the coordinates) so that small images stay legible."""
+    if zoom > 1:
+        image = cv2.resize(image, (image.shape[1] * zoom, image.shape[0] * zoom), interpolation=cv2.INTER_LINEAR)
     out = image
     seg = _get(sample, 'pred_sem_seg')
     if seg is not None:
         seg = _np(seg).astype(np.int64)
         if seg.shape != image.shape[:2]:
-            import cv2
             seg = cv2.resize(seg.astype(np.uint8), image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         colour = colorize(seg % len(PALETTE), PALETTE)
         out = np.where((seg > 0)[..., None], blend(out, colour, 0.5), out).astype(np.uint8)
@@ -37,18 +40,22 @@ def draw_multitask(image: np.ndarray, sample: Any, classes: Sequence[str] | None
     if det is not None:
         scores = _np(_get(det, 'scores'))
         keep = scores >= score_thr
-        out = draw_boxes(out, _np(_get(det, 'bboxes'))[keep],
+        out = draw_boxes(out, _np(_get(det, 'bboxes'))[keep] * zoom,
                          _captions(_np(_get(det, 'labels'))[keep], scores[keep], classes), color=(255, 255, 0))
     pose = _get(sample, 'pred_pose')
     if pose is not None and len(_np(_get(pose, 'keypoints'))):
-        kp = np.concatenate([_np(_get(pose, 'keypoints')), _np(_get(pose, 'keypoint_scores'))[..., None]], -1)
+        kp = np.concatenate([_np(_get(pose, 'keypoints')) * zoom, _np(_get(pose, 'keypoint_scores'))[..., None]], -1)
         out = draw_people(out, list(kp), kpt_thr)
     return out
 
 
-def save_multitask(sample: Any, path: str, classes: Sequence[str] | None = None, score_thr: float = 0.3) -> str:
+def save_multitask(sample: Any, path: str, classes: Sequence[str] | None = None, score_thr: float = 0.3,
+                   min_height: int = 384) -> str:
+    """The picture of one predicted sample (its original image read from ``img_path``) as PNG."""
     img_path = _get(sample, 'img_path') or _get(_get(sample, 'metainfo') or {}, 'img_path')
-    return save_png(path, draw_multitask(read_image(img_path), sample, classes, score_thr))
+    image = read_image(img_path)
+    zoom = max(1, -(-min_height // image.shape[0]))
+    return save_png(path, draw_multitask(image, sample, classes, score_thr, zoom=zoom))
 
 
 def save_mask(pred: Any, path: str) -> None:
