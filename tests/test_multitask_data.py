@@ -124,7 +124,8 @@ def test_task_batch_sampler_gives_single_source_batches(synth):
     pose = _dataset(synth, split='val', tasks=dict(pose='pose'))
     both = MultiSourceDataset([dict(dataset=seg, tasks=['seg']), dict(dataset=pose, tasks=['pose'])])
     assert len(both) == 8
-    assert both[7]['data_samples'].metainfo['tasks'] == ['pose'] and both[0]['data_samples'].metainfo['tasks'] == ['seg']
+    assert both[7]['data_samples'].metainfo['tasks'] == ['pose']
+    assert both[0]['data_samples'].metainfo['tasks'] == ['seg']
 
     class Forever(torch.utils.data.Sampler):
         dataset = both

@@ -27,7 +27,8 @@ def sample(tasks, size=64, seed=0) -> DataSample:
     s = DataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), tasks=list(tasks)))
     s.gt_sem_seg = torch.randint(0, 3, (size, size), generator=g)
     s.gt_instances = InstanceData(bboxes=torch.tensor([[4., 6., 30., 40.]]), labels=torch.tensor([0]))
-    s.gt_pose = InstanceData(bboxes=torch.tensor([[4., 4., 40., 50.]]), keypoints=torch.rand(1, 17, 2, generator=g) * 36 + 4,
+    s.gt_pose = InstanceData(bboxes=torch.tensor([[4., 4., 40., 50.]]),
+                             keypoints=torch.rand(1, 17, 2, generator=g) * 36 + 4,
                              keypoints_visible=torch.ones(1, 17))
     return s
 

@@ -4,12 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from hrvision.backbones.hrnet import tiny_extra
 from hrvision.tasks.detection.model import HRNetDetector
 from hrvision.tasks.multitask import export_task, export_task_model, load_task_weights
 from hrvision.tasks.pose.model import PoseModel
 from hrvision.tasks.segmentation.model import SegmentationModel
-from tests.test_multitask_model import HEADS, TINY_BACKBONE, tiny_model
+from tests.test_multitask_model import TINY_BACKBONE, tiny_model
 
 X = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(7))
 
@@ -26,7 +25,8 @@ def randomize(model: nn.Module, seed: int) -> nn.Module:
 
 
 def seg_model(seed):
-    return randomize(SegmentationModel(backbone=TINY_BACKBONE, neck=dict(type='HRNetV2Concat', in_channels=[4, 8, 16, 32]),
+    return randomize(SegmentationModel(backbone=TINY_BACKBONE,
+                                       neck=dict(type='HRNetV2Concat', in_channels=[4, 8, 16, 32]),
                                        head=dict(type='SegmentationHead', in_channels=60, num_classes=3)), seed)
 
 

@@ -120,7 +120,7 @@ class LandmarkAdapter(SegAdapter):
     def predict(self, head, feat, inputs, samples, context):
         hm = head(feat)
         stride = inputs.shape[-1] / hm.shape[-1]
-        codec = HeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1], decode_mode='quarter')
+        codec = HeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1])
         kp, sc = codec.decode(hm)
         for i, s in enumerate(samples):
             sx, sy = _scale_factor(s)

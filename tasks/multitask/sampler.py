@@ -48,7 +48,10 @@ class TaskBatchSampler(BatchSampler):
         stream = iter(self.sampler)
         turn = 0
         while True:
-            want = turn % self.n_sources if self.mode == 'alternate' else int(np.random.choice(self.n_sources, p=self.p))
+            if self.mode == 'alternate':
+                want = turn % self.n_sources
+            else:
+                want = int(np.random.choice(self.n_sources, p=self.p))
             turn += 1
             while len(buckets[want]) < self.batch_size:
                 idx = next(stream, None)

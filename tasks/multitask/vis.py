@@ -1,7 +1,6 @@
 """One picture per image with every task's prediction: mask (blended), boxes (captioned), skeletons."""
 from __future__ import annotations
 
-import os.path as osp
 from typing import Any, Sequence
 
 import cv2
