@@ -104,3 +104,21 @@ def test_export_names_heads_and_checks_completeness():
     bigger.extra = nn.Linear(2, 2)    # a key the multi-task model cannot provide
     with pytest.raises(KeyError, match='extra'):
         export_task_model(mt, 'seg', bigger)
+
+
+def test_face_landmark_round_trip():
+    from hrvision.tasks.face.model import FaceLandmarkModel
+
+    def face(seed):
+        return randomize(FaceLandmarkModel(backbone=TINY_BACKBONE, head=dict(type='LandmarkHead', num_landmarks=5)),
+                         seed)
+    single = face(4)
+    mt = tiny_model(heads=dict(face=dict(type='LandmarkHead', num_landmarks=5))).eval()
+    report = load_task_weights(mt, 'face', single.state_dict())
+    assert not report.missing_keys and not report.unexpected_keys, str(report)
+    with torch.no_grad():
+        ref = single.head(single.extract_feat(X))
+        torch.testing.assert_close(mt(X)['face'], ref)
+        fresh = face(99)
+        export_task_model(mt, 'face', fresh)
+        torch.testing.assert_close(fresh.head(fresh.extract_feat(X)), ref)
