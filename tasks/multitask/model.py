@@ -19,10 +19,10 @@ from typing import Sequence
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from hrvision.engine.preprocessor import build_data_preprocessor, build_module
+from hrvision.engine.model import TaskModel
+from hrvision.engine.preprocessor import build_module
 from hrvision.necks import HRNetV2Concat
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample
@@ -41,7 +41,7 @@ def _subset(feat, idx: Tensor):
 
 
 @MODELS.register_module()
-class MultiTaskModel(BaseModel):
+class MultiTaskModel(TaskModel):
     """Args:
         backbone: HRNet config (all four branches: ``multi_scale_output=True``, ``out_indices=(0, 1, 2, 3)``).
         heads: ``{name: head config}``; ``type`` one of the registered task heads (see :data:`.adapters.ADAPTERS`).
@@ -55,7 +55,7 @@ class MultiTaskModel(BaseModel):
                  uncertainty: bool = False, concat_align_corners: bool | None = False,
                  pretrained: str | None = None, data_preprocessor: dict | nn.Module | None = None,
                  init_cfg: dict | None = None) -> None:
-        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not heads:
             raise ValueError('MultiTaskModel needs at least one head in `heads`')
         self.backbone = build_module(backbone)
@@ -104,15 +104,10 @@ class MultiTaskModel(BaseModel):
             feats['concat'] = self.concat(branches)
         return feats
 
-    def forward(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
-            feats = self.extract(inputs)
-            return {n: a.tensor(self.heads[n], feats[a.feature], inputs) for n, a in self.adapters.items()}
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+    def tensor_forward(self, inputs: Tensor) -> dict:
+        """``{head name: raw output}`` (each what its single-task model returns), one backbone call."""
+        feats = self.extract(inputs)
+        return {n: a.tensor(self.heads[n], feats[a.feature], inputs) for n, a in self.adapters.items()}
 
     # ---- training ------------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
