@@ -73,7 +73,7 @@ class CityscapesMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         for sample in data_samples:
             pred = sample['pred_sem_seg'] if isinstance(sample, dict) else sample.pred_sem_seg
-            gt = sample['gt_sem_seg'] if isinstance(sample, dict) else sample.get('gt_sem_seg')
+            gt = sample.get('gt_sem_seg')  # unlabelled images (e.g. the test split) only get written
             pred = pred.cpu()
             if gt is not None:
                 self.results.append(confusion_matrix(pred, gt.cpu(), self.num_classes))
