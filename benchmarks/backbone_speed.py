@@ -43,7 +43,8 @@ def bench(name: str, batch: int, size: int, channels_last: bool, device: str, re
     times = {'hrvision': [], 'timm': []}
     with torch.inference_mode():
         for a, b in zip(ref(x), ours(x)):  # same outputs, or the comparison means nothing
-            torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
+            tol = 1e-3 if fold_bn else 1e-5  # folding reorders float arithmetic
+            torch.testing.assert_close(b, a, atol=tol * max(1.0, float(a.abs().max())), rtol=tol)
         for _ in range(warmup):
             ours(x), ref(x)
         sync()

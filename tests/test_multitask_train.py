@@ -1,7 +1,7 @@
 """A short CPU run of the multi-task demo config on synthetic scenes raises every task's metric (bbox AP,
 keypoint AP, person mIoU) in one evaluation pass, and writes every task's outputs. Smaller than the demo
 (tiny HRNet, 96 px, evaluated on its own 16 training images) so it fits CI; the demo figures next to
-single-task runs are in benchmarks/RESULTS_multitask.md."""
+single-task runs are in benchmarks/RESULTS.md."""
 import os
 import os.path as osp
 

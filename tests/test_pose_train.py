@@ -1,5 +1,5 @@
 """A short CPU training run on synthetic COCO people raises keypoint AP clearly (runner, dataset, codec,
-head, flip test, metric end to end); the numbers of the longer demo run are in benchmarks/RESULTS_pose.md."""
+head, flip test, metric end to end); the numbers of the longer demo run are in benchmarks/RESULTS.md."""
 import os.path as osp
 
 import pytest

@@ -32,7 +32,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # From scratch and tiny, AdamW learns several times faster than the paper's SGD here (measured:
-# SGD 0.02 / 0.05 vs AdamW 3e-3 after 90 iterations, see benchmarks/RESULTS_detection.md).
+# SGD 0.02 / 0.05 vs AdamW 3e-3 after 90 iterations, see benchmarks/RESULTS.md).
 max_iters = 150
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4),

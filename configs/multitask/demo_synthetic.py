@@ -1,6 +1,6 @@
 # CPU demo: one small HRNet (W18-Small-v1 structure) learns keypoints + detection + person masks together on
 # synthetic scenes (`hrvision data synth-coco-multi work_dirs/multitask_demo/data --n 128`), 128x128 images.
-# Figures and commands: benchmarks/RESULTS_multitask.md.
+# Figures and commands: benchmarks/RESULTS.md.
 _base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['hrvision.tasks.multitask'], allow_failed_imports=False)
 data_root = 'work_dirs/multitask_demo/data/'

@@ -1,6 +1,6 @@
 # CPU demo: a small pose HRNet (W18-Small-v1 structure, pose conventions) learns synthetic stick figures
 # (`hrvision data synth-coco-pose work_dirs/pose_demo/data --n 256`) at 96x72 (H x W) on a 2-core CPU
-# (timings in benchmarks/RESULTS_pose.md).
+# (timings in benchmarks/RESULTS.md).
 # Not the official recipe (see hrnet_w32_coco_256x192.py): no half-body, milder augmentation, lr 2e-3.
 _base_ = ['../_base_/default_runtime.py']
 data_root = 'work_dirs/pose_demo/data/'
