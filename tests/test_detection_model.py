@@ -106,3 +106,18 @@ def test_coco_configs_follow_the_1x_schedule(name, kind, lr):
     gen = det.anchor_generator if kind == 'fcos' else det.rpn.anchor_generator
     assert model.head.kind == kind and len(gen.sizes) == len(det.backbone.names) == 5
     assert det.backbone.out_channels == 256 and det.backbone.body.out_channels == [32, 64, 128, 256]
+
+
+def test_pretrained_backbone_weights_load(tmp_path):
+    import hrvision
+    from hrvision.backbones.hrnet import tiny_extra
+    from hrvision.registry import MODELS
+    torch.manual_seed(0)
+    src = hrvision.HRNet(extra=tiny_extra(4))
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in src.state_dict().items()}}, tmp_path / 'bb.pth')
+    model = MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=tiny_extra(4)),
+                              neck=dict(out_channels=16, num_outs=5, stride=2),
+                              detector=dict(kind='fcos', num_classes=3), pretrained=str(tmp_path / 'bb.pth')))
+    got = dict(model.named_parameters())
+    for k, v in src.named_parameters():
+        torch.testing.assert_close(got['head.detector.backbone.body.' + k], v)

@@ -1,6 +1,6 @@
 # Faster R-CNN on HRNetV2p-W32 (the HRNet paper's detector), COCO 1x. Pyramid p2..p6 (strides 4..64),
 # RPN anchors 32..512 (3 aspect ratios), RoIAlign 7x7 on p2..p5; all from torchvision.
-# ImageNet-pretrained HRNet-W32: convert with hrvision.load_weights into model.head.detector.backbone.body.
+# ImageNet-pretrained HRNet-W32: set model.pretrained to the file (official / timm / mmpose layouts load).
 _base_ = ['./_coco_det_base.py']
 
 model = dict(

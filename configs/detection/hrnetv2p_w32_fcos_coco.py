@@ -1,6 +1,6 @@
 # FCOS on HRNetV2p-W32 (HRNet paper, detection), COCO 1x. Levels p3..p7 (strides 8..128) via the
 # neck's strided 3x3 convs; torchvision FCOS head, focal / GIoU / centerness losses, NMS.
-# ImageNet-pretrained HRNet-W32: convert with hrvision.load_weights into model.head.detector.backbone.body.
+# ImageNet-pretrained HRNet-W32: set model.pretrained to the file (official / timm / mmpose layouts load).
 _base_ = ['./_coco_det_base.py']
 
 model = dict(

@@ -11,10 +11,13 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from mmengine.logging import MMLogger
+
 from hrvision.engine.model import TaskModel
 from hrvision.heads.detection import TorchvisionDetector, build_hrnetv2p_backbone
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample, InstanceData
+from hrvision.weights import load_weights
 
 
 def _valid_images(inputs: Tensor, samples: Sequence[DataSample]) -> list[Tensor]:
@@ -29,12 +32,16 @@ def _valid_images(inputs: Tensor, samples: Sequence[DataSample]) -> list[Tensor]
 @MODELS.register_module()
 class HRNetDetector(TaskModel):
     """Args: ``backbone`` (HRNet kwargs), ``neck`` (HRNetV2p kwargs), ``detector`` (TorchvisionDetector
-    kwargs: ``kind``, ``num_classes``, ``anchor_sizes``, score/NMS thresholds ...), ``channels_last``."""
+    kwargs: ``kind``, ``num_classes``, ``anchor_sizes``, score/NMS thresholds ...), ``channels_last``,
+    ``pretrained`` (backbone weights in any format :func:`hrvision.load_weights` reads)."""
 
     def __init__(self, backbone: dict, neck: dict, detector: dict, data_preprocessor: dict | None = None,
-                 channels_last: bool = False, init_cfg: dict | None = None) -> None:
+                 channels_last: bool = False, pretrained: str | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         body = build_hrnetv2p_backbone(backbone, neck, channels_last=channels_last)
+        if pretrained:  # ImageNet (official / timm / mmpose ...) weights for the HRNet branches
+            report = load_weights(body.body, pretrained)
+            MMLogger.get_current_instance().info(f'backbone weights from {pretrained}: {report}')
         self.head = TorchvisionDetector(body, **detector)
 
     @property
