@@ -101,7 +101,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='hrvision', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='hrvision', description='hrvision: HRNet backbones, heads and tasks on one '
+                                     'runner (also runs as python -m hrvision).')
     sub = parser.add_subparsers(dest='command', required=True)
 
     p = sub.add_parser('list', help='list backbone variants')
