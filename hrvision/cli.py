@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 TASK_CLI_MODULES = ('segmentation', 'pose', 'face', 'detection', 'multitask')
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (FileNotFoundError, KeyError, ValueError) as e:
-        if getattr(args, 'debug', False):
+        if os.environ.get('HRVISION_DEBUG'):  # full traceback for bug reports
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f'hrvision: error: {msg}', file=sys.stderr)
