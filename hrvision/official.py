@@ -55,9 +55,8 @@ def from_official(config: str | os.PathLike | Mapping[str, Any],
     model = module.model_from_official(cfg)
     if checkpoint is not None:
         report = load_weights(model, checkpoint, strict=False)
-        real_missing = [k for k in report.missing_keys]
-        if real_missing:
-            raise KeyError(f'official checkpoint lacks {len(real_missing)} keys the model needs, e.g. '
-                           f'{real_missing[:5]}\n{report}')
+        if report.missing_keys:
+            raise KeyError(f'official checkpoint lacks {len(report.missing_keys)} keys the model needs, e.g. '
+                           f'{report.missing_keys[:5]}\n{report}')
         model.load_report = report
     return model.eval()

@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 import os
 import os.path as osp
-from typing import Any, Sequence
+from typing import Any
 
 import torch
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401  (DictAction re-exported for the CLI)
+from mmengine.config import Config, ConfigDict
 
 from .checkpoint import install_checkpoint_fixes
 
@@ -45,14 +45,10 @@ def check_config_keys(cfg: Config) -> None:
         raise KeyError(f'config {cfg.filename or "<dict>"} has no "model" entry')
 
 
-def _is_distributed_launch(launcher: str) -> bool:
-    return launcher != 'none'
-
-
 def setup_distributed(cfg: Config) -> None:
     """Initialise the process group before the Runner does, so that CPU runs use gloo."""
     import torch.distributed as dist
-    if not _is_distributed_launch(cfg.get('launcher', 'none')):
+    if cfg.get('launcher', 'none') == 'none':
         return
     cuda = torch.cuda.is_available()
     backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'nccl' if cuda else 'gloo')
@@ -145,8 +141,4 @@ def test(config: Any, checkpoint: str, **kwargs: Any) -> dict:
     return runner.test()
 
 
-def pick_device() -> str:
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
-__all__: Sequence[str] = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys']
+__all__ = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys']
