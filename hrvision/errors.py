@@ -1,0 +1,55 @@
+"""Errors hrvision raises for bad input, so the CLI can print one line for them and callers can catch them.
+
+Every class also inherits the builtin type such a mistake raised before (``ValueError``, ``KeyError``,
+``FileNotFoundError``, ``RuntimeError``), so existing ``except ValueError`` code keeps working.
+Messages name the file / line / field and what was expected; the CLI prints ``str(e)`` as is.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class HRVisionError(Exception):
+    """Base of every error hrvision raises on purpose; its message is complete and meant for the user."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class InputError(HRVisionError, ValueError):
+    """A bad argument to the API: a tensor of the wrong dtype/shape, an option outside its allowed values."""
+
+
+class OptionError(InputError, TypeError):
+    """An option of the wrong type (also a ``TypeError``, what Python raises for it)."""
+
+
+class ConfigError(HRVisionError, ValueError):
+    """A config file or override that cannot be used: syntax error, unknown key, impossible value."""
+
+
+class ConfigKeyError(ConfigError, KeyError):
+    """An unknown config key (also a ``KeyError``, what mmengine raised for it)."""
+
+
+class UnknownNameError(InputError, KeyError):
+    """A name (backbone variant, registry type) that does not exist; the message lists the known ones."""
+
+
+class DataError(HRVisionError, ValueError):
+    """A dataset file or annotation that cannot be used; names the file and line/field."""
+
+
+class EmptyDatasetError(DataError):
+    """A dataset with no usable sample (would make an infinite sampler spin forever)."""
+
+
+class CheckpointFileError(HRVisionError, RuntimeError):
+    """A checkpoint that is truncated, corrupt (digest mismatch) or not a state dict."""
+
+
+def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``''`` when none is close."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ''
