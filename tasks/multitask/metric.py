@@ -3,7 +3,7 @@
 * bbox AP: :class:`~hrvision.tasks.detection.metric.CocoDetMetric` as it is (reads ``pred_instances``);
 * mIoU: :class:`~hrvision.tasks.segmentation.metric.CityscapesMetric` as it is (``num_classes``/``class_names``
   of the mask, reads ``pred_sem_seg``/``gt_sem_seg``);
-* keypoint AP: :class:`MultiTaskKeypointMetric`, the pose metric fed one entry per predicted person;
+* keypoint AP: :class:`MultiTaskKeypointMetric`, the pose metric fed one result per image (all its people);
 * :class:`MultiTaskOutputs`: writes per-image pictures (mask + boxes + skeletons) and predicted masks.
 
 Give each a distinct ``prefix`` (det and pose both default to ``coco``).
@@ -18,7 +18,7 @@ from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.structures import BaseDataElement
 
 from hrvision.registry import EVALUATOR, METRICS
-from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir
+from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir, image_result, person
 
 from .vis import _get, _np, save_mask, save_multitask
 
@@ -28,17 +28,15 @@ class MultiTaskKeypointMetric(CocoKeypointMetric):
     """COCO keypoint AP of the whole-image people in ``pred_pose`` (box score, joints, crop area)."""
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        people = []
         for s in data_samples:
             pose = _get(s, 'pred_pose')
             if pose is None:
                 raise KeyError('MultiTaskKeypointMetric needs pred_pose in the data samples (a KeypointHead)')
             kps, ks = _np(_get(pose, 'keypoints')), _np(_get(pose, 'keypoint_scores'))
             boxes_scores, areas = _np(_get(pose, 'scores')), _np(_get(pose, 'areas'))
-            for p in range(len(kps)):
-                people.append(dict(img_id=_get(s, 'img_id'), img_path=_get(s, 'img_path'), pred_keypoints=kps[p],
-                                   keypoint_scores=ks[p], area=float(areas[p]), bbox_score=float(boxes_scores[p])))
-        super().process(data_batch, people)
+            people = [person(kps[p], ks[p], areas[p], boxes_scores[p]) for p in range(len(kps))]
+            self.results.append(image_result({'img_id': _get(s, 'img_id'), 'img_path': _get(s, 'img_path')},
+                                             people))
 
 
 @METRICS.register_module()
@@ -79,7 +77,8 @@ class MultiTaskEvaluator(Evaluator):
 
     * a metric config may name its head with ``task='seg'``: it then sees only the samples labelled for that
       head (``metainfo['tasks']``), which mixed-source evaluation needs (no Cityscapes image in keypoint AP,
-      no COCO person mask in the Cityscapes mIoU);
+      no COCO person mask in the Cityscapes mIoU); the samples it skips still take their place in its
+      results (``None``, dropped before scoring), so ``evaluate(size)`` and the ranks' interleaving stay aligned;
     * ``out_dir`` (``hrvision test --out DIR`` sets ``test_evaluator.out_dir``) is handed to every metric that
       writes files, except the Cityscapes metric (its label-id files are Cityscapes-specific;
       :class:`MultiTaskOutputs` writes the masks).
@@ -93,13 +92,28 @@ class MultiTaskEvaluator(Evaluator):
             for m in self.metrics:
                 if hasattr(m, 'out_dir') and type(m).__name__ != 'CityscapesMetric':
                     m.out_dir = out_dir
+        for m, task in zip(self.metrics, self.metric_tasks):
+            if task is not None:
+                m.compute_metrics = _without_placeholders(m.compute_metrics)
 
     def process(self, data_samples, data_batch=None) -> None:
         samples = [s.to_dict() if isinstance(s, BaseDataElement) else s for s in data_samples]
         for metric, task in zip(self.metrics, self.metric_tasks):
-            chosen = samples if task is None else [s for s in samples if task in (s.get('tasks') or ())]
-            if chosen:
-                metric.process(data_batch, chosen)
+            if task is None:
+                metric.process(data_batch, samples)
+                continue
+            for s in samples:   # in order, one result per sample: `evaluate(size)` keeps `size` results
+                if task in (s.get('tasks') or ()):
+                    metric.process(data_batch, [s])
+                else:
+                    metric.results.append(None)
+
+
+def _without_placeholders(compute_metrics):
+    """``compute_metrics`` that skips the placeholders of samples a task-filtered metric did not see."""
+    def wrapped(results: list) -> dict:
+        return compute_metrics([r for r in results if r is not None])
+    return wrapped
 
 
 __all__ = ['MultiTaskKeypointMetric', 'MultiTaskOutputs', 'MultiTaskEvaluator']

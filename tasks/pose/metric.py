@@ -62,6 +62,23 @@ def rescore(box_score: float, joint_scores: np.ndarray, vis_thr: float = 0.2) ->
     return float(box_score * (s[valid].mean() if valid.any() else 0.0))
 
 
+def person(keypoints, keypoint_scores, area: float, box_score: float = 1.0) -> dict:
+    """One predicted person: (K, 3) joints with their scores, crop area, box score."""
+    kp, sc = np.asarray(keypoints, np.float64), np.asarray(keypoint_scores, np.float64)
+    return dict(keypoints=np.concatenate([kp, sc[:, None]], 1), area=float(area), box_score=float(box_score))
+
+
+def image_result(sample, people: list[dict]) -> dict:
+    """The one result a data sample adds: mmengine's ``evaluate(size)`` keeps ``size`` results (one per dataset
+    item), so the people of a sample travel together instead of one result each."""
+    return dict(img_id=int(sample['img_id']), img_path=sample.get('img_path'), people=people)
+
+
+def flatten(results: Sequence[dict]) -> list[dict]:
+    """Per-sample results -> one dict per person, with its ``img_id`` and ``img_path``."""
+    return [dict(p, img_id=r['img_id'], img_path=r['img_path']) for r in results for p in r['people']]
+
+
 def _default_out_dir() -> str:
     """The Runner's work dir (the current logger writes ``<work_dir>/<timestamp>/<timestamp>.log``)."""
     try:
@@ -98,16 +115,13 @@ class CocoKeypointMetric(BaseMetric):
         for s in data_samples:
             if 'pred_keypoints' not in s:
                 raise KeyError('CocoKeypointMetric needs pred_keypoints in the data samples (model predict mode)')
-            kp = np.asarray(s['pred_keypoints'], np.float64)
-            sc = np.asarray(s['keypoint_scores'], np.float64)
-            self.results.append(dict(img_id=int(s['img_id']), keypoints=np.concatenate([kp, sc[:, None]], 1),
-                                     area=float(s['area']), box_score=float(s.get('bbox_score', 1.0)),
-                                     img_path=s.get('img_path')))
+            self.results.append(image_result(s, [person(s['pred_keypoints'], s['keypoint_scores'], s['area'],
+                                                        s.get('bbox_score', 1.0))]))
 
     def results_to_coco(self, results: Sequence[dict]) -> list[dict]:
         """Rescoring + per-image OKS-NMS -> COCO results entries (plain Python lists)."""
         by_img: dict[int, list[dict]] = defaultdict(list)
-        for r in results:
+        for r in flatten(results):
             by_img[r['img_id']].append(dict(r, score=rescore(r['box_score'], r['keypoints'][:, 2], self.vis_thr)))
         out = []
         for img_id in sorted(by_img):
@@ -144,5 +158,5 @@ class CocoKeypointMetric(BaseMetric):
         logger.info('\n' + buf.getvalue())
         if self.num_vis:
             from .vis import save_overlays
-            save_overlays(results, gt, osp.join(out_dir, 'vis'), self.num_vis)
+            save_overlays(flatten(results), gt, osp.join(out_dir, 'vis'), self.num_vis)
         return {name: float(v) for name, v in zip(STAT_NAMES, ev.stats)}

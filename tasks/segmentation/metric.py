@@ -75,8 +75,8 @@ class CityscapesMetric(BaseMetric):
             pred = sample['pred_sem_seg'] if isinstance(sample, dict) else sample.pred_sem_seg
             gt = sample.get('gt_sem_seg')  # unlabelled images (e.g. the test split) only get written
             pred = pred.cpu()
-            if gt is not None:
-                self.results.append(confusion_matrix(pred, gt.cpu(), self.num_classes))
+            # one result per sample, labelled or not: mmengine keeps `size` results and interleaves ranks by zip
+            self.results.append(None if gt is None else confusion_matrix(pred, gt.cpu(), self.num_classes))
             if self.out_dir:
                 self._write(sample, pred.numpy(), None if gt is None else gt.cpu().numpy())
 
@@ -89,6 +89,7 @@ class CityscapesMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         logger = MMLogger.get_current_instance()
+        results = [r for r in results if r is not None]
         if not results:
             logger.warning('CityscapesMetric: no labelled images were evaluated')
             return {}
