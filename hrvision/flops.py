@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .checks import check_hw, check_int
+from .errors import InputError
+
 
 @dataclass
 class Count:
@@ -34,9 +37,16 @@ class Count:
 
 @torch.no_grad()
 def count(model: nn.Module, hw: tuple[int, int], in_channels: int | None = None) -> Count:
-    """Parameters and conv/linear multiply-adds of one forward at ``hw`` (batch 1, eval mode)."""
+    """Parameters and conv/linear multiply-adds of one forward at ``hw`` (batch 1, eval mode).
+
+    A model on the ``meta`` device is counted without computing anything (any size, no memory).
+    """
+    if not isinstance(model, nn.Module):
+        raise InputError(f'count expects a torch.nn.Module, got {type(model).__name__}')
+    hw = check_hw('count shape', hw)
     if in_channels is None:
         in_channels = getattr(model, 'in_channels', None) or getattr(getattr(model, 'backbone', None), 'in_channels', 3)
+    in_channels = check_int('count in_channels', in_channels, low=1)
     macs = 0
 
     def conv_hook(m: nn.Conv2d, _inp, out):
@@ -52,7 +62,9 @@ def count(model: nn.Module, hw: tuple[int, int], in_channels: int | None = None)
     was_training = model.training
     model.eval()
     try:
-        p = next(model.parameters())
+        p = next(model.parameters(), None)
+        if p is None:
+            raise InputError(f'count: {type(model).__name__} has no parameters')
         model(torch.zeros(1, in_channels, *hw, device=p.device, dtype=p.dtype))
     finally:
         for h in hooks:

@@ -7,13 +7,43 @@ imported lazily on the first build/get, so ``import hrvision`` stays cheap.
 from mmengine import registry as _root
 from mmengine.registry import Registry
 
+from .errors import UnknownNameError, did_you_mean
+
 _MODEL_LOCATIONS = ['hrvision.backbones', 'hrvision.necks', 'hrvision.heads', 'hrvision.tasks',
                     'hrvision.engine']
 _DATA_LOCATIONS = ['hrvision.tasks', 'hrvision.data']
 
 
+class HRVRegistry(Registry):
+    """A child registry whose ``build`` names an unknown ``type`` with a did-you-mean (mmengine's error does not).
+
+    (Builds through mmengine's root registries, as the Runner does, keep mmengine's message; configs are
+    checked for unknown model types beforehand by ``hrvision.engine.runner.check_config_keys``.)
+    """
+
+    def known_names(self) -> list[str]:
+        """Names ``get`` finds from here: this registry's and its ancestors'."""
+        self.import_from_location()
+        names, reg = [], self
+        while reg is not None:
+            names += list(reg.module_dict)
+            reg = reg.parent
+        return sorted(set(names))
+
+    def check_type(self, obj_type, where: str = 'type') -> None:
+        """Raise :class:`UnknownNameError` with a did-you-mean when the string ``obj_type`` is not registered."""
+        if isinstance(obj_type, str) and self.get(obj_type) is None:
+            raise UnknownNameError(f'{where} {obj_type!r} is not a registered {self.name} in hrvision'
+                                   f'{did_you_mean(obj_type, self.known_names()) or "."}')
+
+    def build(self, cfg, *args, **kwargs):
+        if isinstance(cfg, dict):
+            self.check_type(cfg.get('type'))
+        return super().build(cfg, *args, **kwargs)
+
+
 def _child(name: str, parent: Registry, locations: list[str] | None = None) -> Registry:
-    return Registry(name, parent=parent, scope='hrvision', locations=locations or ['hrvision.engine'])
+    return HRVRegistry(name, parent=parent, scope='hrvision', locations=locations or ['hrvision.engine'])
 
 
 RUNNERS = _child('runner', _root.RUNNERS)

@@ -26,6 +26,9 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch import Tensor, nn
 
+from ..checks import UPSAMPLE_MODES, check_bool, check_choice, check_image_batch, check_int, check_int_list, check_number
+from ..errors import ConfigKeyError, InputError, OptionError, UnknownNameError, did_you_mean
+
 # --------------------------------------------------------------------------------------
 # Variant table: the official ``MODEL.EXTRA`` structure.  ``STAGE1`` is the layer1
 # bottleneck stack; STAGE2..4 are the parallel stages.
@@ -221,28 +224,41 @@ class HighResolutionModule(nn.Module):
 
 def resolve_arch(arch: str) -> dict:
     """Variant name -> official EXTRA dict (deep copy). Unknown names list the known ones."""
+    if not isinstance(arch, str):
+        raise OptionError(f'HRNet arch must be a variant name (str), got {arch!r}; available: {", ".join(sorted(VARIANTS))}')
     name = ALIASES.get(arch, arch)
     if name not in VARIANTS:
-        raise KeyError(f'unknown HRNet variant {arch!r}; available: {", ".join(sorted(VARIANTS))}')
+        hint = did_you_mean(arch, list(VARIANTS) + list(ALIASES))
+        raise UnknownNameError(f'unknown HRNet variant {arch!r}{hint or ";"} available: {", ".join(sorted(VARIANTS))}')
     return copy.deepcopy(VARIANTS[name])
 
 
 def _normalise_extra(extra: dict) -> dict:
     """Accept the official yaml structure (upper-case keys), fill the hard-coded pose/face STAGE1."""
-    extra = {k.upper(): v for k, v in extra.items()}
+    if not isinstance(extra, dict):
+        raise OptionError(f'HRNet extra must be a dict (the official MODEL.EXTRA), got {type(extra).__name__}')
+    extra = {str(k).upper(): v for k, v in extra.items()}
     missing = [s for s in ('STAGE2', 'STAGE3', 'STAGE4') if s not in extra]
     if missing:
-        raise KeyError(f'HRNet stage config lacks {missing}; expected the official EXTRA.STAGE2..4 structure')
+        raise ConfigKeyError(f'HRNet stage config lacks {missing}; expected the official EXTRA.STAGE2..4 structure')
     extra.setdefault('STAGE1', _stage(1, [4], [64], 'BOTTLENECK'))  # pose/face hard-code 4x Bottleneck(64)
-    for name in ('STAGE1', 'STAGE2', 'STAGE3', 'STAGE4'):
-        st = {k.upper(): v for k, v in extra[name].items()}
+    for n, name in enumerate(('STAGE1', 'STAGE2', 'STAGE3', 'STAGE4')):
+        if not isinstance(extra[name], dict):
+            raise OptionError(f'HRNet extra.{name} must be a dict, got {type(extra[name]).__name__}')
+        st = {str(k).upper(): v for k, v in extra[name].items()}
         for key in ('NUM_BLOCKS', 'NUM_CHANNELS'):
             if key not in st:
-                raise KeyError(f'HRNet {name} lacks {key}')
+                raise ConfigKeyError(f'HRNet {name} lacks {key}')
         st.setdefault('BLOCK', 'BASIC' if name != 'STAGE1' else 'BOTTLENECK')
         st.setdefault('NUM_MODULES', 1)
-        if st['BLOCK'] not in BLOCKS:
-            raise ValueError(f'HRNet {name}.BLOCK must be one of {list(BLOCKS)}, got {st["BLOCK"]!r}')
+        check_choice(f'HRNet {name}.BLOCK', st['BLOCK'], list(BLOCKS))
+        st['NUM_MODULES'] = check_int(f'HRNet {name}.NUM_MODULES', st['NUM_MODULES'], low=1)
+        branches = 1 if name == 'STAGE1' else n + 1
+        for key in ('NUM_BLOCKS', 'NUM_CHANNELS'):
+            st[key] = list(check_int_list(f'HRNet {name}.{key}', st[key], low=1))
+            if len(st[key]) != branches:
+                raise InputError(f'HRNet {name}.{key} must have {branches} entr{"y" if branches == 1 else "ies"} '
+                                 f'(one per branch), got {st[key]}')
         extra[name] = st
     return extra
 
@@ -271,6 +287,14 @@ class HRNet(nn.Module):
                  multi_scale_output: bool = True, frozen_stages: int = -1, norm_eval: bool = False,
                  with_cp: bool = False) -> None:
         super().__init__()
+        in_channels = check_int('HRNet in_channels', in_channels, low=1)
+        frozen_stages = check_int('HRNet frozen_stages', frozen_stages, low=-1, high=4)
+        norm_momentum = check_number('HRNet norm_momentum', norm_momentum, 0.0, 1.0, allow_none=True)
+        check_choice('HRNet upsample_mode', upsample_mode, UPSAMPLE_MODES)
+        for opt, val in (('multi_scale_output', multi_scale_output), ('norm_eval', norm_eval), ('with_cp', with_cp)):
+            check_bool(f'HRNet {opt}', val)
+        check_bool('HRNet align_corners', align_corners, allow_none=True)
+        out_indices = check_int_list('HRNet out_indices', out_indices, nonempty=False)
         self.arch = arch if extra is None else 'custom'
         extra = _normalise_extra(resolve_arch(arch) if extra is None else extra)
         self.extra = extra
@@ -310,10 +334,10 @@ class HRNet(nn.Module):
             pre = cin
         self.branch_channels = pre
         n_out = len(pre) if multi_scale_output else 1
-        out_indices = tuple(out_indices)
         bad = [i for i in out_indices if not 0 <= i < n_out]
-        if bad or not out_indices:
-            raise ValueError(f'out_indices {out_indices} out of range: this backbone has {n_out} output(s)')
+        if bad or not out_indices or len(set(out_indices)) != len(out_indices):
+            raise InputError(f'HRNet out_indices {out_indices} must be distinct values in 0..{n_out - 1}: '
+                             f'this backbone has {n_out} output(s)')
         self.out_indices = out_indices
         self.out_channels = [pre[i] for i in out_indices]
         self.strides = [self.strides_all[i] for i in out_indices]
@@ -344,11 +368,7 @@ class HRNet(nn.Module):
         return out
 
     def _check_input(self, x: Tensor) -> None:
-        if x.dim() != 4:
-            raise ValueError(f'HRNet expects a 4-D image batch (N, C, H, W); got shape {tuple(x.shape)}')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'HRNet was built for {self.in_channels} input channels; got {x.shape[1]} '
-                             f'(input shape {tuple(x.shape)})')
+        check_image_batch('HRNet', x, self.in_channels, self.conv1.weight.dtype)
 
     def forward_stages(self, x: Tensor) -> list[Tensor]:
         """All final-stage branch outputs (4, or 1 for the pose net's single-scale last module)."""

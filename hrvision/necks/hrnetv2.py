@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import UPSAMPLE_MODES, check_bool, check_choice, check_int, check_int_list
 from ..registry import MODELS
 
 
@@ -40,6 +41,9 @@ class HRNetV2Concat(nn.Module):
     def __init__(self, in_channels: Sequence[int] = (), mode: str = 'bilinear',
                  align_corners: bool | None = False) -> None:
         super().__init__()
+        in_channels = check_int_list('HRNetV2Concat in_channels', in_channels, low=1, nonempty=False)
+        check_choice('HRNetV2Concat mode', mode, UPSAMPLE_MODES)
+        check_bool('HRNetV2Concat align_corners', align_corners, allow_none=True)
         self.mode = mode
         self.align_corners = align_corners
         self.out_channels = sum(in_channels)
@@ -61,10 +65,12 @@ class HRNetV2p(nn.Module):
     def __init__(self, in_channels: Sequence[int], out_channels: int = 256, num_outs: int = 5,
                  pooling: str = 'avg', align_corners: bool | None = False, stride: int = 1) -> None:
         super().__init__()
-        if pooling not in ('avg', 'max'):
-            raise ValueError(f"HRNetV2p pooling must be 'avg' or 'max', got {pooling!r}")
-        if stride not in (1, 2):
-            raise ValueError(f'HRNetV2p stride must be 1 or 2, got {stride!r}')
+        in_channels = check_int_list('HRNetV2p in_channels', in_channels, low=1)
+        out_channels = check_int('HRNetV2p out_channels', out_channels, low=1)
+        num_outs = check_int('HRNetV2p num_outs', num_outs, low=1)
+        check_choice('HRNetV2p pooling', pooling, ('avg', 'max'))
+        check_choice('HRNetV2p stride', stride, (1, 2))
+        check_bool('HRNetV2p align_corners', align_corners, allow_none=True)
         self.align_corners = align_corners
         self.num_outs = num_outs
         self.pool = F.avg_pool2d if pooling == 'avg' else F.max_pool2d
