@@ -53,3 +53,7 @@ def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``''`` when none is close."""
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ''
+
+
+class MissingFileError(HRVisionError, FileNotFoundError):
+    """An input file or folder that does not exist (or is a folder where a file was expected)."""
