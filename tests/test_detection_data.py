@@ -86,7 +86,7 @@ def test_dataset_labels_crowd_clipping_and_counts(tmp_path):
 def test_dataset_unknown_category_is_a_clear_error(tmp_path):
     images = [dict(id=1, file_name='1.png', width=40, height=30)]
     ann = _write_coco(tmp_path, images, [dict(id=9, image_id=1, category_id=77, bbox=[1, 1, 5, 5], iscrowd=0)])
-    with pytest.raises(KeyError, match=r'annotation id 9.*category_id 77.*\[2, 5\]'):
+    with pytest.raises(ValueError, match=r'annotations\[0\] \(id 9\).*category_id 77.*\[2, 5\]'):
         _ds(ann, tmp_path)
 
 

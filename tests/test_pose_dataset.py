@@ -78,7 +78,7 @@ def test_malformed_json_names_file_and_line(tmp_path):
     with pytest.raises(ValueError, match=r'nofield\.json.*"annotations"'):
         CocoKeypointDataset(str(no_field))
     short = tmp_path / 'short.json'
-    short.write_text(json.dumps(dict(images=[dict(id=1, file_name='a.png')], categories=[],
+    short.write_text(json.dumps(dict(images=[dict(id=1, file_name='a.png')], categories=[dict(id=1, name='person')],
                                      annotations=[dict(_ann(7, [1, 1, 5, 5]), keypoints=[1, 2, 3])])))
     with pytest.raises(ValueError, match=r'short\.json.*annotations\[0\] \(id 7\).*keypoints.*51'):
         CocoKeypointDataset(str(short))

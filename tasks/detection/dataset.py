@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os.path as osp
 from collections import Counter
 
@@ -18,24 +16,15 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from hrvision.data.checks import require_samples
+from hrvision.data.coco import build_coco, file_summary, load_coco_file, orphan_annotations
 from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
 
 def load_coco(ann_file: str):
-    """pycocotools ``COCO`` with its stdout chatter silenced; a clear error for a missing/invalid file."""
-    from pycocotools.coco import COCO
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'COCO annotation file not found: {ann_file}')
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(ann_file)
-    except ValueError as e:
-        raise ValueError(f'{ann_file} is not valid JSON: {e}') from e
-    for key in ('images', 'annotations', 'categories'):
-        if key not in coco.dataset:
-            raise KeyError(f'{ann_file}: missing top-level field "{key}" (expected COCO instances format)')
-    return coco
+    """Validated COCO instances -> pycocotools ``COCO`` (prints silenced); errors name the file and entry."""
+    return build_coco(load_coco_file(ann_file, 'COCO annotation file', need_size=True))
 
 
 def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
@@ -89,31 +78,21 @@ class CocoDetectionDataset(BaseDataset):
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)
         img_dir = self.data_prefix.get('img_path', '') or ''
-        stats: Counter = Counter()
+        stats: Counter = Counter(image_id_not_in_images=orphan_annotations(coco))
         data_list = []
         for img_id in sorted(coco.imgs):
             info = coco.imgs[img_id]
-            for key in ('file_name', 'width', 'height'):
-                if key not in info:
-                    raise KeyError(f'{ann_file}: image id {img_id} lacks field "{key}"')
             path = osp.join(img_dir, info['file_name'])
             if self.check_images and not osp.isfile(path):
                 raise FileNotFoundError(f'image not found: {path} (image id {img_id} in {ann_file})')
             W, H = int(info['width']), int(info['height'])
             boxes, labels = [], []
             for ann in coco.imgToAnns.get(img_id, []):
-                cid = ann.get('category_id')
-                if cid not in cat2label:
-                    raise KeyError(f'{ann_file}: annotation id {ann.get("id")} (image id {img_id}) has '
-                                   f'category_id {cid!r}, not among the declared category ids {cat_ids}')
+                cid = ann['category_id']
                 if ann.get('iscrowd', 0):
                     stats['crowd_ignored'] += 1
                     continue
-                bbox = ann.get('bbox')
-                if bbox is None or len(bbox) != 4:
-                    raise ValueError(f'{ann_file}: annotation id {ann.get("id")} has bbox {bbox!r}; '
-                                     'expected [x, y, width, height]')
-                box, clipped = clip_xywh(bbox, W, H)
+                box, clipped = clip_xywh(ann['bbox'], W, H)
                 if box is None or min(box[2] - box[0], box[3] - box[1]) < self.min_size:
                     stats['skipped_no_area' if box is None else 'skipped_too_small'] += 1
                     continue
@@ -134,6 +113,10 @@ class CocoDetectionDataset(BaseDataset):
         self.stats = stats
         print_log(f'CocoDetectionDataset {ann_file}: ' + ', '.join(f'{k}={v}' for k, v in sorted(stats.items())),
                   logger='current')
+        require_samples(data_list, ann_file, 'images', stats, file_summary(coco))
+        if not self.test_mode:   # training on images without a single box learns nothing
+            require_samples([b for d in data_list for b in d['gt_labels']], ann_file, 'boxes for training', stats,
+                            file_summary(coco))
         return data_list
 
 

@@ -23,6 +23,7 @@ crop scale used by the transforms and the decoding.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import os.path as osp
 from typing import Sequence
@@ -30,6 +31,8 @@ from typing import Sequence
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from hrvision.data.checks import require_samples
+from hrvision.data.io import read_text
 from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
 
@@ -93,13 +96,10 @@ def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: s
 
 
 def read_wflw_list(path: str, num_landmarks: int = NUM_WFLW, box: str = 'landmarks') -> list[dict]:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'WFLW annotation list not found: {path}')
     out = []
-    with open(path, encoding='utf-8') as f:
-        for i, line in enumerate(f, 1):
-            if line.strip():
-                out.append(parse_wflw_line(line, f'{path}, line {i}', num_landmarks, box))
+    for i, line in enumerate(read_text(path, 'WFLW annotation list').splitlines(), 1):
+        if line.strip():
+            out.append(parse_wflw_line(line, f'{path}, line {i}', num_landmarks, box))
     if not out:
         raise ValueError(f'{path}: no annotations (empty file)')
     return out
@@ -107,11 +107,8 @@ def read_wflw_list(path: str, num_landmarks: int = NUM_WFLW, box: str = 'landmar
 
 def read_hrnet_csv(path: str, num_landmarks: int = NUM_WFLW) -> list[dict]:
     """Official HRNet CSV: image, scale, [box_size,] center_w, center_h, 2K coordinates (scale x1.25)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'HRNet CSV annotation not found: {path}')
     out = []
-    with open(path, encoding='utf-8', newline='') as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(io.StringIO(read_text(path, 'HRNet CSV annotation'), newline='')))
     has_box = False
     start = 0
     if rows and rows[0] and not _is_number(rows[0][1] if len(rows[0]) > 1 else ''):
@@ -128,6 +125,8 @@ def read_hrnet_csv(path: str, num_landmarks: int = NUM_WFLW) -> list[dict]:
                              f'{"box_size, " if has_box else ""}center_w, center_h, {2 * num_landmarks} '
                              f'coordinates), got {len(row)}')
         nums = _floats(row[1:], where, 'scale, center and coordinates')
+        if not np.all(np.isfinite(nums)):
+            raise ValueError(f'{where}: scale, center and coordinates must be finite numbers')
         scale = nums[0]
         if scale <= 0:
             raise ValueError(f'{where}: scale must be > 0, got {scale}')
@@ -200,7 +199,7 @@ class WFLWDataset(BaseDataset):
             center = np.asarray(r['center'], np.float32).astype(np.float64)
             r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i)
             data.append(r)
-        return data
+        return require_samples(data, path, 'faces', {}, f'{len(rows)} annotation rows')
 
 
 def find_subset_indices(full: Sequence[dict], subset_rows: Sequence[dict], where: str = '') -> np.ndarray:

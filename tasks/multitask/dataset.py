@@ -21,6 +21,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from hrvision.data.checks import require_samples
+from hrvision.data.coco import file_summary, orphan_annotations
 from hrvision.registry import DATASETS
 from hrvision.tasks.detection.dataset import category_mapping, clip_xywh, load_coco as load_instances
 from hrvision.tasks.pose.dataset import load_coco as load_keypoints
@@ -78,7 +80,10 @@ class CocoMultiTaskDataset(BaseDataset):
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file, kpt_file=kpt_file,
                               person_label=person_label, seg_classes=seg_classes, tasks=dict(self.tasks))
         img_dir = self.data_prefix.get('img', '') or self.data_prefix.get('img_path', '') or ''
-        stats: Counter = Counter()
+        stats: Counter = Counter(image_id_not_in_images=orphan_annotations(coco))
+        if kpts is not None:   # people on images the instances file does not list are unreachable
+            stats['kpt_image_id_not_in_images'] = sum(1 for a in kpts.dataset['annotations']
+                                                      if a['image_id'] not in coco.imgs)
         data_list = []
         for img_id in sorted(coco.imgs):
             info = coco.imgs[img_id]
@@ -115,7 +120,8 @@ class CocoMultiTaskDataset(BaseDataset):
         self.stats = stats
         print_log(f'CocoMultiTaskDataset {ann_file}: ' + ', '.join(f'{k}={v}' for k, v in sorted(stats.items())),
                   logger='current')
-        return data_list
+        return require_samples(data_list, ann_file + (f' + {kpt_file}' if kpt_file else ''),
+                               f'images labelled for {sorted(set(self.tasks.values()))}', stats, file_summary(coco))
 
     def _people(self, kpts, img_id: int, W: int, H: int) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []

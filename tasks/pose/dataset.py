@@ -10,17 +10,17 @@ without any labelled joint (training), detections of other categories or below t
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os.path as osp
 from collections import Counter
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from hrvision.data.checks import require_samples
+from hrvision.data.coco import build_coco, check_number_list, file_summary, is_number, load_coco_file, \
+    orphan_annotations, read_json
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.data.pipeline import build_pipeline
 from hrvision.registry import DATASETS
@@ -35,53 +35,18 @@ COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1
 PERSON_CATEGORY = 1
 
 
-def read_json(path: str, what: str) -> Any:
-    """JSON file -> object; a missing or malformed file raises with the path, line and column."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f'{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from e
-
-
-def _check_number_list(value, n: int, path: str, where: str, field: str) -> None:
-    if not isinstance(value, (list, tuple)) or len(value) != n or \
-            not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise ValueError(f'{path}: {where} field "{field}" must be a list of {n} numbers; got {str(value)[:80]}')
-
-
 def load_coco(path: str, num_keypoints: int = 17):
-    """Validated COCO keypoint annotations -> ``pycocotools.coco.COCO`` (its prints silenced)."""
-    from pycocotools.coco import COCO
-    data = read_json(path, 'COCO keypoint annotation file')
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a JSON object with "images", "annotations", "categories"')
-    for key in ('images', 'annotations', 'categories'):
-        if not isinstance(data.get(key), list):
-            raise ValueError(f'{path}: missing or non-list field "{key}" (COCO keypoint format expected)')
-    for i, img in enumerate(data['images']):
-        for key in ('id', 'file_name'):
-            if key not in img:
-                raise ValueError(f'{path}: images[{i}] lacks "{key}"')
+    """Validated COCO keypoint annotations -> ``pycocotools.coco.COCO`` (its prints silenced).
+
+    Every non-crowd person annotation needs ``3 * num_keypoints`` keypoint numbers."""
+    data = load_coco_file(path, 'COCO keypoint annotation file')
     for i, ann in enumerate(data['annotations']):
-        where = f'annotations[{i}] (id {ann.get("id", "?")})'
-        for key in ('id', 'image_id', 'category_id', 'bbox'):
-            if key not in ann:
-                raise ValueError(f'{path}: {where} lacks "{key}"')
-        _check_number_list(ann['bbox'], 4, path, where, 'bbox')
-        if ann['category_id'] == PERSON_CATEGORY and not ann.get('iscrowd', 0):
-            _check_number_list(ann.get('keypoints'), 3 * num_keypoints, path, where, 'keypoints')
-        ann.setdefault('iscrowd', 0)
-        ann.setdefault('area', float(ann['bbox'][2] * ann['bbox'][3]))
+        if ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']:
+            check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
+                              f'annotations[{i}] (id {ann["id"]})', 'keypoints')
         if isinstance(ann.get('keypoints'), list):   # COCOeval reads it to ignore people without joints
             ann.setdefault('num_keypoints', sum(1 for v in ann['keypoints'][2::3] if v > 0))
-    coco = COCO()
-    coco.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
-    return coco
+    return build_coco(data)
 
 
 @DATASETS.register_module()
@@ -120,10 +85,16 @@ class CocoKeypointDataset(BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         self.coco = load_coco(self.ann_file, self.num_keypoints)
+        orphans = orphan_annotations(self.coco)
+        if orphans:
+            self.skipped['image_id_not_in_images'] = orphans
         data = self._from_detections() if self.bbox_file else self._from_ground_truth()
         if self.skipped:
             print_log(f'{osp.basename(self.ann_file)}: skipped {dict(self.skipped)}', logger='current')
-        return data
+        if self.bbox_file:
+            return require_samples(data, self.bbox_file, 'person detections', self.skipped,
+                                   f'{len(self.coco.imgs)} images in {self.ann_file}')
+        return require_samples(data, self.ann_file, 'person annotations', self.skipped, file_summary(self.coco))
 
     def _entry(self, img: dict, box, kp: np.ndarray, vis: np.ndarray, score: float, ident: int) -> dict:
         center, scale = box_to_center_scale(box, self.aspect_ratio, self.padding)
@@ -139,6 +110,7 @@ class CocoKeypointDataset(BaseDataset):
             width, height = img.get('width'), img.get('height')
             for ann in self.coco.imgToAnns.get(img_id, []):
                 if ann['category_id'] != PERSON_CATEGORY:
+                    self.skipped['not_person'] += 1
                     continue
                 if ann.get('iscrowd', 0):
                     self.skipped['crowd'] += 1
@@ -167,7 +139,11 @@ class CocoKeypointDataset(BaseDataset):
         for i, d in enumerate(dets):
             if not isinstance(d, dict) or not all(key in d for key in ('image_id', 'bbox', 'score')):
                 raise ValueError(f'{path}: detection [{i}] must have "image_id", "bbox" and "score"')
-            _check_number_list(d['bbox'], 4, path, f'detection [{i}]', 'bbox')
+            check_number_list(d['bbox'], 4, path, f'detection [{i}]', 'bbox')
+            if not is_number(d['score']):
+                raise ValueError(f'{path}: detection [{i}] field "score" must be a number; got {d["score"]!r:.80}')
+            if not isinstance(d['image_id'], int) or isinstance(d['image_id'], bool):
+                raise ValueError(f'{path}: detection [{i}] field "image_id" must be an integer; got {d["image_id"]!r:.80}')
         unknown = sorted({d['image_id'] for d in dets} - set(self.coco.imgs))
         if unknown:
             raise ValueError(f'{path}: detections name {len(unknown)} image id(s) not in {self.ann_file}: '

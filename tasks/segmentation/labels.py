@@ -51,3 +51,28 @@ def label_ids_to_train_ids(label_ids: np.ndarray) -> np.ndarray:
 def train_ids_to_label_ids(train_ids: np.ndarray) -> np.ndarray:
     """Inverse map (for the official benchmark server); 255 -> 30 as in the official code."""
     return TRAINID_TO_ID[train_ids.astype(np.int64).clip(0, 255)]
+
+
+def values_outside(lab: np.ndarray, valid: np.ndarray, limit: int = 10) -> list[int]:
+    """Sorted label values of ``lab`` (uint8/uint16) not in ``valid`` (a bool table over 0..255); first ``limit``."""
+    big = np.unique(lab[lab > 255]).tolist() if lab.dtype != np.uint8 and lab.max() > 255 else []
+    counts = np.bincount(lab[lab <= 255].ravel() if big else lab.ravel(), minlength=256)[:256]
+    return (np.flatnonzero((counts > 0) & ~valid).tolist() + big)[:limit]
+
+
+VALID_TRAIN_IDS = np.zeros(256, bool)
+VALID_TRAIN_IDS[[c[0] for c in CLASSES] + [IGNORE_INDEX]] = True
+VALID_LABEL_IDS = np.zeros(256, bool)
+VALID_LABEL_IDS[:NUM_LABEL_IDS] = True
+
+
+def checked_train_ids(lab: np.ndarray, path: str) -> np.ndarray:
+    """A ``*_labelTrainIds.png`` map -> uint8, refusing values other than 0-18 and 255.
+
+    A 16-bit PNG must not wrap (256 would become 0, road) and a train id past the classes would end
+    in an index error inside the loss, far from the file."""
+    bad = values_outside(lab, VALID_TRAIN_IDS)
+    if bad:
+        raise ValueError(f'{path}: train ids {bad} are outside 0-{len(CLASSES) - 1} and {IGNORE_INDEX} (ignore) '
+                         f'({lab.dtype} PNG); expected a Cityscapes labelTrainIds map')
+    return lab.astype(np.uint8)

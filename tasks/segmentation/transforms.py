@@ -16,7 +16,8 @@ from hrvision.data.io import read_image, read_label
 from hrvision.registry import TRANSFORMS
 from hrvision.structures import DataSample
 
-from .labels import IGNORE_INDEX, NUM_LABEL_IDS, label_ids_to_train_ids
+from .labels import IGNORE_INDEX, NUM_LABEL_IDS, VALID_LABEL_IDS, checked_train_ids, label_ids_to_train_ids, \
+    values_outside
 
 _warned_ids: set[str] = set()
 
@@ -25,8 +26,9 @@ _warned_ids: set[str] = set()
 class LoadCityscapes:
     """Read the RGB image and the label map; labelIds are mapped to train ids.
 
-    Label ids outside 0-33 are mapped to ignore with one warning per run; a label whose size
-    differs from its image is an error naming both files.
+    Label ids outside 0-33 are mapped to ignore with one warning per run; train ids outside 0-18 and
+    255 (or a 16-bit value that would wrap) and a label whose size differs from its image are errors
+    naming the file(s).
     """
 
     def __call__(self, results: dict) -> dict:
@@ -41,11 +43,11 @@ class LoadCityscapes:
             raise ValueError(f'label {seg_path} is {lab.shape[1]}x{lab.shape[0]} (WxH) but its image '
                              f'{results["img_path"]} is {img.shape[1]}x{img.shape[0]}')
         if results.get('seg_is_train_ids'):
-            seg = lab.astype(np.uint8)
+            seg = checked_train_ids(lab, seg_path)
         else:
             if lab.max() >= NUM_LABEL_IDS and 'ids' not in _warned_ids:
                 _warned_ids.add('ids')
-                bad = sorted(set(np.unique(lab[lab >= NUM_LABEL_IDS]).tolist()))[:10]
+                bad = values_outside(lab, VALID_LABEL_IDS)
                 warnings.warn(f'{seg_path}: label ids {bad} are outside 0-{NUM_LABEL_IDS - 1}; mapped to ignore '
                               f'({IGNORE_INDEX}). (warned once)')
             seg = label_ids_to_train_ids(lab)

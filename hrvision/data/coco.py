@@ -1,0 +1,121 @@
+"""COCO-format annotation files, read and validated once for every reader (pose, detection, multi-task).
+
+pycocotools trusts its input: a missing field, a string where a number belongs or an annotation whose
+``image_id`` names no image end in a raw ``KeyError``/``TypeError`` far from the file, or in silently
+dropped annotations. :func:`load_coco_file` checks the structure first and raises ``ValueError`` naming
+the file, the entry (``annotations[3] (id 12)``) and the field; :func:`orphan_annotations` counts the
+annotations that point at no image so readers can report them with their other skip reasons.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any
+
+from .io import read_text
+
+
+def read_json(path: str, what: str) -> Any:
+    """JSON file -> object; a missing, binary or malformed file raises with the path, line and column."""
+    try:
+        return json.loads(read_text(path, what))
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float('inf')
+
+
+def check_number_list(value, n: int, path: str, where: str, field: str) -> None:
+    """``value`` must be a list of ``n`` finite numbers, else ``ValueError`` naming file, entry and field."""
+    if not isinstance(value, (list, tuple)) or len(value) != n or not all(is_number(v) for v in value):
+        raise ValueError(f'{path}: {where} field "{field}" must be a list of {n} numbers; got {str(value)[:80]}')
+
+
+def _check_id(value, path: str, where: str, field: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f'{path}: {where} field "{field}" must be an integer id; got {value!r:.80}')
+
+
+def _check_images(images: list, path: str, need_size: bool) -> None:
+    seen = set()
+    for i, img in enumerate(images):
+        where = f'images[{i}]'
+        if not isinstance(img, dict):
+            raise ValueError(f'{path}: {where} must be an object with "id" and "file_name"; got {img!r:.80}')
+        for key in ('id', 'file_name') + (('width', 'height') if need_size else ()):
+            if key not in img:
+                raise ValueError(f'{path}: {where} lacks "{key}"')
+        _check_id(img['id'], path, where, 'id')
+        where = f'images[{i}] (id {img["id"]})'
+        if img['id'] in seen:
+            raise ValueError(f'{path}: {where}: duplicate image id')
+        seen.add(img['id'])
+        if not isinstance(img['file_name'], str) or not img['file_name']:
+            raise ValueError(f'{path}: {where} field "file_name" must be a non-empty string; got {img["file_name"]!r}')
+        for key in ('width', 'height'):
+            if key in img and not (is_number(img[key]) and img[key] > 0):
+                raise ValueError(f'{path}: {where} field "{key}" must be a positive number; got {img[key]!r:.80}')
+
+
+def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
+    for i, ann in enumerate(anns):
+        if not isinstance(ann, dict):
+            raise ValueError(f'{path}: annotations[{i}] must be an object; got {ann!r:.80}')
+        where = f'annotations[{i}] (id {ann.get("id", "?")})'
+        for key in ('id', 'image_id', 'category_id', 'bbox'):
+            if key not in ann:
+                raise ValueError(f'{path}: {where} lacks "{key}"')
+        for key in ('id', 'image_id', 'category_id'):
+            _check_id(ann[key], path, where, key)
+        if ann['category_id'] not in cat_ids:
+            raise ValueError(f'{path}: {where} (image id {ann["image_id"]}) has category_id {ann["category_id"]}, '
+                             f'not among the declared category ids {sorted(cat_ids)}')
+        check_number_list(ann['bbox'], 4, path, where, 'bbox')
+        ann.setdefault('iscrowd', 0)
+        ann.setdefault('area', float(ann['bbox'][2] * ann['bbox'][3]))   # COCOeval reads both
+
+
+def load_coco_file(path: str, what: str, need_size: bool = False) -> dict:
+    """Read and validate a COCO annotation file (``images``, ``annotations``, ``categories``) -> dict.
+
+    ``need_size``: every image must state a positive ``width`` and ``height`` (detection clips boxes to them).
+    """
+    data = read_json(path, what)
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object with "images", "annotations", "categories"; '
+                         f'got a JSON {type(data).__name__}')
+    for key in ('images', 'annotations', 'categories'):
+        if not isinstance(data.get(key), list):
+            raise ValueError(f'{path}: missing or non-list field "{key}" (COCO format expected)')
+    cat_ids = set()
+    for i, cat in enumerate(data['categories']):
+        if not isinstance(cat, dict) or 'id' not in cat:
+            raise ValueError(f'{path}: categories[{i}] must be an object with an "id"; got {cat!r:.80}')
+        _check_id(cat['id'], path, f'categories[{i}]', 'id')
+        cat_ids.add(cat['id'])
+    _check_images(data['images'], path, need_size)
+    _check_annotations(data['annotations'], path, cat_ids)
+    return data
+
+
+def build_coco(data: dict):
+    """A ``pycocotools.coco.COCO`` over an already validated dict, its prints silenced."""
+    from pycocotools.coco import COCO
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def orphan_annotations(coco) -> int:
+    """Annotations whose ``image_id`` names no image in the file (pycocotools keeps them unreachable)."""
+    return sum(1 for a in coco.dataset['annotations'] if a['image_id'] not in coco.imgs)
+
+
+def file_summary(coco) -> str:
+    """``'3 images, 0 annotations'``: what an annotation file held, for empty-dataset errors."""
+    return f'{len(coco.imgs)} images, {len(coco.dataset["annotations"])} annotations'
