@@ -1,4 +1,6 @@
 """Backbones. HRNet is registered as ``HRNet`` (by ``arch``) and under each variant name."""
+import inspect
+
 from ..registry import MODELS
 from .hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
 
@@ -10,6 +12,8 @@ def _factory(name: str):
         return build_hrnet(name, **overrides)
     build.__name__ = name
     build.__doc__ = f'HRNet variant {name}.'
+    sig = inspect.signature(HRNet)  # HRNet's options, so config checks can name a misspelt one
+    build.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != 'arch'])
     return build
 
 
