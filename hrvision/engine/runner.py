@@ -22,7 +22,9 @@ from typing import Any
 import torch
 from mmengine.config import Config, ConfigDict
 
+from ..errors import ConfigKeyError
 from .checkpoint import install_checkpoint_fixes
+from .config_checks import apply_overrides, check_config_values, load_config_file
 
 RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
                'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
@@ -33,16 +35,18 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_
 
 
 def check_config_keys(cfg: Config) -> None:
-    """Top-level keys that look like a misspelt Runner key are errors (mmengine ignores them)."""
+    """Top-level keys that look like a misspelt Runner key are errors (mmengine ignores them); then the
+    values mmengine would accept silently or fail on late (:func:`.config_checks.check_config_values`)."""
     for key in cfg.keys():
         if key in RUNNER_KEYS or key.startswith('_'):
             continue
         close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
         if close:
-            raise KeyError(f'config key {key!r} is not a Runner setting; did you mean {close[0]!r}? '
-                           f'(config: {cfg.filename or "<dict>"})')
+            raise ConfigKeyError(f'config key {key!r} is not a Runner setting; did you mean {close[0]!r}? '
+                                 f'(config: {cfg.filename or "<dict>"})')
     if 'model' not in cfg:
-        raise KeyError(f'config {cfg.filename or "<dict>"} has no "model" entry')
+        raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no "model" entry')
+    check_config_values(cfg)
 
 
 def setup_distributed(cfg: Config) -> None:
@@ -87,11 +91,9 @@ def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp
     elif isinstance(config, dict):
         cfg = Config(config)
     else:
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        cfg = Config.fromfile(config)
+        cfg = load_config_file(config)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        apply_overrides(cfg, cfg_options)
     check_config_keys(cfg)
     cfg.setdefault('default_scope', 'hrvision')
     if work_dir is not None:
