@@ -57,3 +57,23 @@ def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
 
 class MissingFileError(HRVisionError, FileNotFoundError):
     """An input file or folder that does not exist (or is a folder where a file was expected)."""
+
+
+def one_line(text: object, limit: int = 2000) -> str:
+    """``text`` with its whitespace (newlines included) collapsed, cut at ``limit`` characters."""
+    flat = ' '.join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 3] + '...'
+
+
+def user_message(exc: BaseException, context: str = '') -> str:
+    """The one line the CLI prints for ``exc``: hrvision's own errors as they are; anything else prefixed
+    with ``context`` (the command and its input) and the exception type, OS errors with their file."""
+    if isinstance(exc, HRVisionError):
+        return one_line(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        files = ' -> '.join(repr(f) for f in (exc.filename, exc.filename2) if f is not None)
+        cause = f'{exc.strerror}{": " + files if files else ""}'
+    else:
+        text = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+        cause = f'{type(exc).__name__}: {one_line(text)}' if str(text) else type(exc).__name__
+    return f'{context}: {cause}' if context else cause
