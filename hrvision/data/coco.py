@@ -13,6 +13,7 @@ import io
 import json
 from typing import Any
 
+from ..errors import DataError
 from .io import read_text
 
 
@@ -21,7 +22,7 @@ def read_json(path: str, what: str) -> Any:
     try:
         return json.loads(read_text(path, what))
     except json.JSONDecodeError as e:
-        raise ValueError(f'{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
+        raise DataError(f'{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
 
 
 def is_number(v) -> bool:
@@ -29,14 +30,14 @@ def is_number(v) -> bool:
 
 
 def check_number_list(value, n: int, path: str, where: str, field: str) -> None:
-    """``value`` must be a list of ``n`` finite numbers, else ``ValueError`` naming file, entry and field."""
+    """``value`` must be a list of ``n`` finite numbers, else ``DataError`` naming file, entry and field."""
     if not isinstance(value, (list, tuple)) or len(value) != n or not all(is_number(v) for v in value):
-        raise ValueError(f'{path}: {where} field "{field}" must be a list of {n} numbers; got {str(value)[:80]}')
+        raise DataError(f'{path}: {where} field "{field}" must be a list of {n} numbers; got {str(value)[:80]}')
 
 
 def _check_id(value, path: str, where: str, field: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f'{path}: {where} field "{field}" must be an integer id; got {value!r:.80}')
+        raise DataError(f'{path}: {where} field "{field}" must be an integer id; got {value!r:.80}')
 
 
 def _check_images(images: list, path: str, need_size: bool) -> None:
@@ -44,34 +45,34 @@ def _check_images(images: list, path: str, need_size: bool) -> None:
     for i, img in enumerate(images):
         where = f'images[{i}]'
         if not isinstance(img, dict):
-            raise ValueError(f'{path}: {where} must be an object with "id" and "file_name"; got {img!r:.80}')
+            raise DataError(f'{path}: {where} must be an object with "id" and "file_name"; got {img!r:.80}')
         for key in ('id', 'file_name') + (('width', 'height') if need_size else ()):
             if key not in img:
-                raise ValueError(f'{path}: {where} lacks "{key}"')
+                raise DataError(f'{path}: {where} lacks "{key}"')
         _check_id(img['id'], path, where, 'id')
         where = f'images[{i}] (id {img["id"]})'
         if img['id'] in seen:
-            raise ValueError(f'{path}: {where}: duplicate image id')
+            raise DataError(f'{path}: {where}: duplicate image id')
         seen.add(img['id'])
         if not isinstance(img['file_name'], str) or not img['file_name']:
-            raise ValueError(f'{path}: {where} field "file_name" must be a non-empty string; got {img["file_name"]!r}')
+            raise DataError(f'{path}: {where} field "file_name" must be a non-empty string; got {img["file_name"]!r}')
         for key in ('width', 'height'):
             if key in img and not (is_number(img[key]) and img[key] > 0):
-                raise ValueError(f'{path}: {where} field "{key}" must be a positive number; got {img[key]!r:.80}')
+                raise DataError(f'{path}: {where} field "{key}" must be a positive number; got {img[key]!r:.80}')
 
 
 def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
     for i, ann in enumerate(anns):
         if not isinstance(ann, dict):
-            raise ValueError(f'{path}: annotations[{i}] must be an object; got {ann!r:.80}')
+            raise DataError(f'{path}: annotations[{i}] must be an object; got {ann!r:.80}')
         where = f'annotations[{i}] (id {ann.get("id", "?")})'
         for key in ('id', 'image_id', 'category_id', 'bbox'):
             if key not in ann:
-                raise ValueError(f'{path}: {where} lacks "{key}"')
+                raise DataError(f'{path}: {where} lacks "{key}"')
         for key in ('id', 'image_id', 'category_id'):
             _check_id(ann[key], path, where, key)
         if ann['category_id'] not in cat_ids:
-            raise ValueError(f'{path}: {where} (image id {ann["image_id"]}) has category_id {ann["category_id"]}, '
+            raise DataError(f'{path}: {where} (image id {ann["image_id"]}) has category_id {ann["category_id"]}, '
                              f'not among the declared category ids {sorted(cat_ids)}')
         check_number_list(ann['bbox'], 4, path, where, 'bbox')
         ann.setdefault('iscrowd', 0)
@@ -85,15 +86,15 @@ def load_coco_file(path: str, what: str, need_size: bool = False) -> dict:
     """
     data = read_json(path, what)
     if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a JSON object with "images", "annotations", "categories"; '
+        raise DataError(f'{path}: expected a JSON object with "images", "annotations", "categories"; '
                          f'got a JSON {type(data).__name__}')
     for key in ('images', 'annotations', 'categories'):
         if not isinstance(data.get(key), list):
-            raise ValueError(f'{path}: missing or non-list field "{key}" (COCO format expected)')
+            raise DataError(f'{path}: missing or non-list field "{key}" (COCO format expected)')
     cat_ids = set()
     for i, cat in enumerate(data['categories']):
         if not isinstance(cat, dict) or 'id' not in cat:
-            raise ValueError(f'{path}: categories[{i}] must be an object with an "id"; got {cat!r:.80}')
+            raise DataError(f'{path}: categories[{i}] must be an object with an "id"; got {cat!r:.80}')
         _check_id(cat['id'], path, f'categories[{i}]', 'id')
         cat_ids.add(cat['id'])
     _check_images(data['images'], path, need_size)

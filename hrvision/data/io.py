@@ -11,6 +11,8 @@ import os
 import cv2
 import numpy as np
 
+from ..errors import DataError, MissingFileError
+
 _JPEG, _PNG = b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n'
 
 
@@ -21,25 +23,25 @@ def _check_complete(data: bytes, path: str, what: str) -> None:
         # last scan (SOS, FFDA) must be followed by an end-of-image marker (EOI, FFD9)
         sos, eoi = data.rfind(b'\xff\xda'), data.rfind(b'\xff\xd9')
         if sos < 0 or eoi < sos:
-            raise ValueError(f'cannot decode {what} {path}: truncated JPEG ({len(data)} bytes, no end-of-image '
+            raise DataError(f'cannot decode {what} {path}: truncated JPEG ({len(data)} bytes, no end-of-image '
                              'marker after the image data); re-download or re-encode it')
     elif data.startswith(_PNG):
         if data.rfind(b'IEND') < max(data.rfind(b'IDAT'), len(_PNG)):
-            raise ValueError(f'cannot decode {what} {path}: truncated PNG ({len(data)} bytes, no IEND chunk '
+            raise DataError(f'cannot decode {what} {path}: truncated PNG ({len(data)} bytes, no IEND chunk '
                              'after the image data); re-download or re-encode it')
 
 
 def _read(path: str, what: str, flags: int) -> np.ndarray:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
+        raise MissingFileError(f'{what} not found: {path}')
     with open(path, 'rb') as f:
         data = f.read()
     if not data:
-        raise ValueError(f'cannot decode {what} {path}: empty file (0 bytes)')
+        raise DataError(f'cannot decode {what} {path}: empty file (0 bytes)')
     _check_complete(data, path, what)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None:
-        raise ValueError(f'cannot decode {what} {path}: not a readable PNG/JPEG (corrupt, or not an image)')
+        raise DataError(f'cannot decode {what} {path}: not a readable PNG/JPEG (corrupt, or not an image)')
     return img
 
 
@@ -47,7 +49,7 @@ def read_image(path: str) -> np.ndarray:
     """HxWx3 uint8 RGB. Missing, truncated or undecodable files raise with the path."""
     img = _read(path, 'image', cv2.IMREAD_COLOR)
     if img.dtype != np.uint8:   # IMREAD_COLOR converts to 8 bits; guard anyway
-        raise ValueError(f'image {path} has {img.dtype} pixels; expected an 8-bit image')
+        raise DataError(f'image {path} has {img.dtype} pixels; expected an 8-bit image')
     return np.ascontiguousarray(img[..., ::-1])
 
 
@@ -55,19 +57,19 @@ def read_label(path: str) -> np.ndarray:
     """HxW uint8/uint16 single-channel label map, read unchanged (callers check the value range)."""
     lab = _read(path, 'label map', cv2.IMREAD_UNCHANGED)
     if lab.ndim != 2:
-        raise ValueError(f'label map {path} has shape {lab.shape}; expected a single-channel HxW PNG')
+        raise DataError(f'label map {path} has shape {lab.shape}; expected a single-channel HxW PNG')
     return lab
 
 
 def read_text(path: str, what: str) -> str:
     """A UTF-8 annotation file as text (newlines untouched); missing or binary files raise with the path."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
+        raise MissingFileError(f'{what} not found: {path}')
     try:
         with open(path, encoding='utf-8', newline='') as f:
             return f.read()
     except UnicodeDecodeError as e:
-        raise ValueError(f'{what} {path} is not UTF-8 text (binary or corrupt file?): {e.reason} '
+        raise DataError(f'{what} {path} is not UTF-8 text (binary or corrupt file?): {e.reason} '
                          f'at byte {e.start}') from None
 
 

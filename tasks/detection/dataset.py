@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from hrvision.data.checks import require_samples
 from hrvision.data.coco import build_coco, file_summary, load_coco_file, orphan_annotations
 from hrvision.data.pipeline import build_pipeline
+from hrvision.errors import DataError, MissingFileError
 from hrvision.registry import DATASETS
 
 
@@ -33,7 +34,7 @@ def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
     ids = [c['id'] for c in cats]
     dup = [i for i, n in Counter(ids).items() if n > 1]
     if dup:
-        raise ValueError(f'{ann_file}: duplicate category ids {dup} in "categories"')
+        raise DataError(f'{ann_file}: duplicate category ids {dup} in "categories"')
     order = sorted(range(len(cats)), key=lambda i: ids[i])
     return [ids[i] for i in order], [cats[i].get('name', str(ids[i])) for i in order]
 
@@ -84,7 +85,7 @@ class CocoDetectionDataset(BaseDataset):
             info = coco.imgs[img_id]
             path = osp.join(img_dir, info['file_name'])
             if self.check_images and not osp.isfile(path):
-                raise FileNotFoundError(f'image not found: {path} (image id {img_id} in {ann_file})')
+                raise MissingFileError(f'image not found: {path} (image id {img_id} in {ann_file})')
             W, H = int(info['width']), int(info['height'])
             boxes, labels = [], []
             for ann in coco.imgToAnns.get(img_id, []):

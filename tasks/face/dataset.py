@@ -34,6 +34,7 @@ from mmengine.dataset import BaseDataset
 from hrvision.data.checks import require_samples
 from hrvision.data.io import read_text
 from hrvision.data.pipeline import build_pipeline
+from hrvision.errors import DataError, MissingFileError
 from hrvision.registry import DATASETS
 
 NUM_WFLW = 98
@@ -51,7 +52,7 @@ def list_file(split: str) -> str:
 
 def subset_file(subset: str) -> str:
     if subset not in SUBSETS:
-        raise ValueError(f'unknown WFLW subset {subset!r}; expected one of {SUBSETS}')
+        raise DataError(f'unknown WFLW subset {subset!r}; expected one of {SUBSETS}')
     return osp.join(SUBSET_DIR, f'list_98pt_test_{subset}.txt')
 
 
@@ -65,7 +66,7 @@ def _floats(fields: Sequence[str], where: str, what: str) -> np.ndarray:
     try:
         return np.array([float(f) for f in fields], np.float64)
     except ValueError as e:
-        raise ValueError(f'{where}: {what} must be numbers ({e})') from None
+        raise DataError(f'{where}: {what} must be numbers ({e})') from None
 
 
 def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: str = 'landmarks') -> dict:
@@ -73,24 +74,24 @@ def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: s
     fields = line.split()
     want = 2 * num_landmarks + 4 + len(ATTRIBUTES) + 1
     if len(fields) != want:
-        raise ValueError(f'{where}: expected {want} fields ({2 * num_landmarks} landmark coordinates, 4 box '
+        raise DataError(f'{where}: expected {want} fields ({2 * num_landmarks} landmark coordinates, 4 box '
                          f'values, {len(ATTRIBUTES)} attribute flags, image path), got {len(fields)}')
     n = 2 * num_landmarks
     pts = _floats(fields[:n], where, 'landmark coordinates').reshape(num_landmarks, 2)
     rect = _floats(fields[n:n + 4], where, 'box values (x_min y_min x_max y_max)')
     attrs = _floats(fields[n + 4:n + 10], where, 'attribute flags')
     if not np.all(np.isin(attrs, (0, 1))):
-        raise ValueError(f'{where}: attribute flags must be 0 or 1, got {attrs.astype(int).tolist()}')
+        raise DataError(f'{where}: attribute flags must be 0 or 1, got {attrs.astype(int).tolist()}')
     if not np.all(np.isfinite(pts)):
-        raise ValueError(f'{where}: landmark coordinates must be finite')
+        raise DataError(f'{where}: landmark coordinates must be finite')
     if box == 'landmarks':
         center, scale = center_scale_from_box(*pts.min(0), *pts.max(0))
     elif box == 'rect':
         center, scale = center_scale_from_box(*rect)
     else:
-        raise ValueError(f"box must be 'landmarks' or 'rect', got {box!r}")
+        raise DataError(f"box must be 'landmarks' or 'rect', got {box!r}")
     if scale <= 0:
-        raise ValueError(f'{where}: the face box has zero size (all landmarks/box corners coincide)')
+        raise DataError(f'{where}: the face box has zero size (all landmarks/box corners coincide)')
     return dict(keypoints=pts.astype(np.float32), rect=rect.astype(np.float32), attributes=attrs.astype(np.int64),
                 img_rel=fields[-1], center=center, scale=scale * SCALE_PAD)
 
@@ -101,7 +102,7 @@ def read_wflw_list(path: str, num_landmarks: int = NUM_WFLW, box: str = 'landmar
         if line.strip():
             out.append(parse_wflw_line(line, f'{path}, line {i}', num_landmarks, box))
     if not out:
-        raise ValueError(f'{path}: no annotations (empty file)')
+        raise DataError(f'{path}: no annotations (empty file)')
     return out
 
 
@@ -121,15 +122,15 @@ def read_hrnet_csv(path: str, num_landmarks: int = NUM_WFLW) -> list[dict]:
             continue
         where = f'{path}, line {i}'
         if len(row) != want:
-            raise ValueError(f'{where}: expected {want} comma-separated fields (image, scale, '
+            raise DataError(f'{where}: expected {want} comma-separated fields (image, scale, '
                              f'{"box_size, " if has_box else ""}center_w, center_h, {2 * num_landmarks} '
                              f'coordinates), got {len(row)}')
         nums = _floats(row[1:], where, 'scale, center and coordinates')
         if not np.all(np.isfinite(nums)):
-            raise ValueError(f'{where}: scale, center and coordinates must be finite numbers')
+            raise DataError(f'{where}: scale, center and coordinates must be finite numbers')
         scale = nums[0]
         if scale <= 0:
-            raise ValueError(f'{where}: scale must be > 0, got {scale}')
+            raise DataError(f'{where}: scale must be > 0, got {scale}')
         center = nums[lead - 3:lead - 1]
         pts = nums[lead - 1:].reshape(num_landmarks, 2)
         info = dict(keypoints=pts.astype(np.float32), img_rel=row[0].strip(), center=center.astype(np.float64),
@@ -138,7 +139,7 @@ def read_hrnet_csv(path: str, num_landmarks: int = NUM_WFLW) -> list[dict]:
             info['box_size'] = float(nums[1])
         out.append(info)
     if not out:
-        raise ValueError(f'{path}: no annotation rows')
+        raise DataError(f'{path}: no annotation rows')
     return out
 
 
@@ -194,7 +195,7 @@ class WFLWDataset(BaseDataset):
         for i, r in enumerate(rows):
             img_path = osp.join(self.data_root, self.img_prefix, r['img_rel'])
             if self.check_images and not osp.isfile(img_path):
-                raise FileNotFoundError(f'image not found: {img_path} (annotation {path}, entry {i + 1})')
+                raise MissingFileError(f'image not found: {img_path} (annotation {path}, entry {i + 1})')
             # the official loader keeps the centre as a float32 torch tensor; so do we (same integer crops)
             center = np.asarray(r['center'], np.float32).astype(np.float64)
             r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i)
@@ -214,6 +215,6 @@ def find_subset_indices(full: Sequence[dict], subset_rows: Sequence[dict], where
     for j, r in enumerate(subset_rows):
         k = key(r)
         if k not in index:
-            raise ValueError(f'{where}: subset entry {j + 1} ({k[0]}) is not in the full test list')
+            raise DataError(f'{where}: subset entry {j + 1} ({k[0]}) is not in the full test list')
         out.append(index[k])
     return np.asarray(out, np.int64)

@@ -23,6 +23,7 @@ from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
 from hrvision.data.coco import file_summary, orphan_annotations
+from hrvision.errors import DataError
 from hrvision.registry import DATASETS
 from hrvision.tasks.detection.dataset import category_mapping, clip_xywh, load_coco as load_instances
 from hrvision.tasks.pose.dataset import load_coco as load_keypoints
@@ -49,11 +50,11 @@ class CocoMultiTaskDataset(BaseDataset):
         tasks = dict(tasks or {k: k for k in KINDS})
         bad = {n: k for n, k in tasks.items() if k not in KINDS}
         if bad:
-            raise ValueError(f'CocoMultiTaskDataset tasks {bad}: kinds must be one of {KINDS}')
+            raise DataError(f'CocoMultiTaskDataset tasks {bad}: kinds must be one of {KINDS}')
         if seg_mode not in SEG_MODES:
-            raise ValueError(f'seg_mode must be one of {SEG_MODES}, got {seg_mode!r}')
+            raise DataError(f'seg_mode must be one of {SEG_MODES}, got {seg_mode!r}')
         if 'pose' in tasks.values() and not kpt_file:
-            raise ValueError('CocoMultiTaskDataset: a pose task needs kpt_file (person_keypoints_*.json)')
+            raise DataError('CocoMultiTaskDataset: a pose task needs kpt_file (person_keypoints_*.json)')
         self.kpt_file = kpt_file
         self.tasks = tasks
         self.seg_mode = seg_mode
@@ -71,7 +72,7 @@ class CocoMultiTaskDataset(BaseDataset):
         coco = load_instances(ann_file)
         cat_ids, names = category_mapping(coco, ann_file)
         if self.person_category not in cat_ids:
-            raise KeyError(f'{ann_file}: person category id {self.person_category} is not declared '
+            raise DataError(f'{ann_file}: person category id {self.person_category} is not declared '
                            f'(categories {cat_ids})')
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         kpts = load_keypoints(kpt_file) if kpt_file else None
@@ -144,15 +145,15 @@ class MultiSourceDataset:
 
     def __init__(self, sources: Sequence[dict], lazy_init: bool = False) -> None:
         if not sources:
-            raise ValueError('MultiSourceDataset needs at least one source')
+            raise DataError('MultiSourceDataset needs at least one source')
         self.datasets, self.source_tasks = [], []
         for i, src in enumerate(sources):
             if 'dataset' not in src or not src.get('tasks'):
-                raise ValueError(f'MultiSourceDataset sources[{i}] needs "dataset" and a non-empty "tasks" list')
+                raise DataError(f'MultiSourceDataset sources[{i}] needs "dataset" and a non-empty "tasks" list')
             ds = src['dataset']
             ds = DATASETS.build(ds) if isinstance(ds, dict) else ds
             if len(ds) == 0:
-                raise ValueError(f'MultiSourceDataset sources[{i}] ({type(ds).__name__}) is empty')
+                raise DataError(f'MultiSourceDataset sources[{i}] ({type(ds).__name__}) is empty')
             self.datasets.append(ds)
             self.source_tasks.append(list(src['tasks']))
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]))

@@ -23,6 +23,7 @@ from hrvision.data.coco import build_coco, check_number_list, file_summary, is_n
     orphan_annotations, read_json
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.data.pipeline import build_pipeline
+from hrvision.errors import DataError
 from hrvision.registry import DATASETS
 
 COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -135,18 +136,18 @@ class CocoKeypointDataset(BaseDataset):
         path = self.bbox_file
         dets = read_json(path, 'person detection results file')
         if not isinstance(dets, list):
-            raise ValueError(f'{path}: expected a JSON list of detections (COCO results format)')
+            raise DataError(f'{path}: expected a JSON list of detections (COCO results format)')
         for i, d in enumerate(dets):
             if not isinstance(d, dict) or not all(key in d for key in ('image_id', 'bbox', 'score')):
-                raise ValueError(f'{path}: detection [{i}] must have "image_id", "bbox" and "score"')
+                raise DataError(f'{path}: detection [{i}] must have "image_id", "bbox" and "score"')
             check_number_list(d['bbox'], 4, path, f'detection [{i}]', 'bbox')
             if not is_number(d['score']):
-                raise ValueError(f'{path}: detection [{i}] field "score" must be a number; got {d["score"]!r:.80}')
+                raise DataError(f'{path}: detection [{i}] field "score" must be a number; got {d["score"]!r:.80}')
             if not isinstance(d['image_id'], int) or isinstance(d['image_id'], bool):
-                raise ValueError(f'{path}: detection [{i}] field "image_id" must be an integer; got {d["image_id"]!r:.80}')
+                raise DataError(f'{path}: detection [{i}] field "image_id" must be an integer; got {d["image_id"]!r:.80}')
         unknown = sorted({d['image_id'] for d in dets} - set(self.coco.imgs))
         if unknown:
-            raise ValueError(f'{path}: detections name {len(unknown)} image id(s) not in {self.ann_file}: '
+            raise DataError(f'{path}: detections name {len(unknown)} image id(s) not in {self.ann_file}: '
                              f'{unknown[:10]}{" ..." if len(unknown) > 10 else ""}')
         k = self.num_keypoints
         data = []

@@ -11,6 +11,7 @@ import os.path as osp
 from mmengine.dataset import BaseDataset
 
 from hrvision.data.pipeline import build_pipeline
+from hrvision.errors import MissingFileError
 from hrvision.registry import DATASETS
 
 from .labels import CLASS_NAMES, PALETTE
@@ -43,11 +44,11 @@ class CityscapesDataset(BaseDataset):
         img_dir = osp.join(self.data_root, 'leftImg8bit', self.split)
         ann_dir = osp.join(self.data_root, 'gtFine', self.split)
         if not osp.isdir(img_dir):
-            raise FileNotFoundError(f'Cityscapes image folder not found: {img_dir} '
+            raise MissingFileError(f'Cityscapes image folder not found: {img_dir} '
                                     f'(expected <root>/leftImg8bit/{self.split}/<city>/*{IMG_SUFFIX})')
         images = sorted(glob.glob(osp.join(img_dir, '*', '*' + IMG_SUFFIX)))
         if not images:
-            raise FileNotFoundError(f'no *{IMG_SUFFIX} images in {img_dir}/<city>/: empty split folder')
+            raise MissingFileError(f'no *{IMG_SUFFIX} images in {img_dir}/<city>/: empty split folder')
         data = []
         for img in images:
             city = osp.basename(osp.dirname(img))
@@ -61,7 +62,7 @@ class CityscapesDataset(BaseDataset):
             elif self.split == 'test':
                 seg, is_train = None, False  # the official test split has no public labels
             else:
-                raise FileNotFoundError(f'image {img} has no label file: expected {label_ids}')
+                raise MissingFileError(f'image {img} has no label file: expected {label_ids}')
             data.append(dict(img_path=img, seg_path=seg, seg_is_train_ids=is_train, img_id=stem, city=city))
         return data
 

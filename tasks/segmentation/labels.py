@@ -1,6 +1,8 @@
 """The Cityscapes label table: 34 label ids -> 19 train ids (255 = ignore), names, palette, weights."""
 import numpy as np
 
+from hrvision.errors import DataError
+
 IGNORE_INDEX = 255
 
 # (train id, name, label id, RGB colour) of the 19 evaluated classes.
@@ -73,6 +75,6 @@ def checked_train_ids(lab: np.ndarray, path: str) -> np.ndarray:
     in an index error inside the loss, far from the file."""
     bad = values_outside(lab, VALID_TRAIN_IDS)
     if bad:
-        raise ValueError(f'{path}: train ids {bad} are outside 0-{len(CLASSES) - 1} and {IGNORE_INDEX} (ignore) '
+        raise DataError(f'{path}: train ids {bad} are outside 0-{len(CLASSES) - 1} and {IGNORE_INDEX} (ignore) '
                          f'({lab.dtype} PNG); expected a Cityscapes labelTrainIds map')
     return lab.astype(np.uint8)

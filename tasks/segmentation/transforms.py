@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from hrvision.data.io import read_image, read_label
+from hrvision.errors import DataError
 from hrvision.registry import TRANSFORMS
 from hrvision.structures import DataSample
 
@@ -40,7 +41,7 @@ class LoadCityscapes:
             return results
         lab = read_label(seg_path)
         if lab.shape != img.shape[:2]:
-            raise ValueError(f'label {seg_path} is {lab.shape[1]}x{lab.shape[0]} (WxH) but its image '
+            raise DataError(f'label {seg_path} is {lab.shape[1]}x{lab.shape[0]} (WxH) but its image '
                              f'{results["img_path"]} is {img.shape[1]}x{img.shape[0]}')
         if results.get('seg_is_train_ids'):
             seg = checked_train_ids(lab, seg_path)
