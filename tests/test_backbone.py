@@ -11,7 +11,7 @@ from hrvision.backbones.hrnet import VARIANTS, tiny_extra
 from hrvision.official import FAMILIES
 from hrvision.registry import MODELS
 
-from .conftest import load_ref, ref_path
+from .conftest import load_ref, ref_json, ref_path
 
 TINY = dict(extra=tiny_extra(4))
 
@@ -100,7 +100,7 @@ KEY_FILES = ['pose_w32_256x192_keys.json', 'pose_w48_384x288_keys.json', 'seg_ci
 @pytest.mark.parametrize('key_file', KEY_FILES)
 def test_full_size_official_keys_params_flops(key_file):
     """Every official key exists with its shape; parameters, GFLOPs and BN momenta equal the official figures."""
-    ref = json.loads(ref_path(key_file).read_text())
+    ref = ref_json(key_file)
     module = importlib.import_module(FAMILIES[ref['model_config']['NAME']])
     with torch.device('meta'):
         model = module.model_from_official({'MODEL': ref['model_config']})

@@ -10,7 +10,7 @@ import hrvision
 from hrvision.backbones.hrnet import tiny_extra
 from hrvision.export import export_model, load_exported
 
-from .conftest import ref_path
+from .conftest import load_ref, ref_path
 
 
 def test_pt2_dynamic_sizes_equal_eager(tmp_path):
@@ -32,7 +32,7 @@ def test_cli_exports_official_seg_model_torchscript(tmp_path):
                         '--format', 'torchscript'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'max |eager - exported|' in r.stdout
-    io = torch.load(ref_path('seg_tiny_io.pt'), weights_only=True)
+    io = load_ref('seg_tiny_io.pt')
     with torch.no_grad():
         torch.testing.assert_close(load_exported(str(out))(io['input']), io['output'], atol=1e-4, rtol=1e-4)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hrvision
-from tests.conftest import load_ref, ref_path
+from tests.conftest import load_ref, ref_json, ref_path
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -60,7 +60,7 @@ def test_end_to_end_decode_and_nme(tiny):
 
 
 def test_full_w18_keys_params_flops():
-    ref = json.loads(ref_path('face_wflw_w18_keys.json').read_text())
+    ref = ref_json('face_wflw_w18_keys.json')
     from hrvision.tasks.face.official import model_from_official
     model = model_from_official({'MODEL': ref['model_config']})
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
