@@ -15,20 +15,26 @@ TASK_CLI_MODULES = ('segmentation', 'pose', 'face', 'detection', 'multitask')
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    import torch
+
     import hrvision
     from hrvision.backbones.hrnet import VARIANTS
     print(f'{"name":<22}{"branch channels":<24}{"modules (s2/s3/s4)":<20}{"params":>12}')
     for name in hrvision.list_backbones():
         ex = VARIANTS[name]
-        m = hrvision.build_backbone(name)
+        with torch.device('meta'):  # shapes only: no memory, no init time
+            m = hrvision.build_backbone(name)
         mods = '/'.join(str(ex[f'STAGE{s}']['NUM_MODULES']) for s in (2, 3, 4))
         print(f'{name:<22}{str(m.out_channels):<24}{mods:<20}{sum(p.numel() for p in m.parameters()):>12,}')
     return 0
 
 
 def _cmd_flops(args: argparse.Namespace) -> int:
+    import torch
+
     import hrvision
-    model = hrvision.build_backbone(args.name)
+    with torch.device('meta'):  # counting needs shapes only: any --shape runs instantly, in no memory
+        model = hrvision.build_backbone(args.name)
     c = hrvision.count(model, tuple(args.shape))
     if args.json:
         print(json.dumps({'name': args.name, **c.as_dict()}))
@@ -40,34 +46,65 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 
 def _add_runner_args(p: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
+
+    class Overrides(DictAction):
+        """mmengine's key=value parser; a word without '=' is a usage error, not a traceback."""
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            bad = [v for v in values if '=' not in v or not v.split('=', 1)[0]]
+            if bad:
+                raise argparse.ArgumentError(self, f'expected key=value, got {bad[0]!r}')
+            super().__call__(parser, namespace, values, option_string)
+
     p.add_argument('--work-dir', help='where logs, checkpoints and pictures go')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys: key=value ...')
+    p.add_argument('--cfg-options', nargs='+', action=Overrides, help='override config keys: key=value ...')
     p.add_argument('--launcher', default='none', choices=['none', 'pytorch'],
                    help='"pytorch" under torchrun (NCCL on GPU, gloo on CPU)')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from hrvision.engine.runner import train
+    """Ctrl-C: exit 130 with one line saying where the last checkpoint is (no traceback)."""
+    from hrvision.engine.runner import TrainingInterrupted, train
     resume = args.resume if args.resume is not None else False
-    train(args.config, work_dir=args.work_dir, amp=args.amp, amp_dtype=args.amp_dtype, resume=resume,
-          launcher=args.launcher, cfg_options=args.cfg_options)
+    try:
+        train(args.config, work_dir=args.work_dir, amp=args.amp, amp_dtype=args.amp_dtype, resume=resume,
+              launcher=args.launcher, cfg_options=args.cfg_options)
+    except TrainingInterrupted as e:
+        print(f'hrvision: {e}', file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print('hrvision: interrupted before training started; nothing was written', file=sys.stderr)
+        return 130
     return 0
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
     from hrvision.engine.runner import test
+    from hrvision.outdir import prepare_out_dir, write_manifest
     opts = dict(args.cfg_options or {})
+    writer = args.out and os.environ.get('RANK', '0') == '0'   # under torchrun rank 0 owns the folder
     if args.out:
+        if writer:
+            prepare_out_dir(args.out, args.overwrite)   # before any work
         opts['test_evaluator.out_dir'] = args.out
-    metrics = test(args.config, args.checkpoint, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts)
+    status = 'failed'
+    try:
+        metrics = test(args.config, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
+                       launcher=args.launcher, cfg_options=opts)
+        status = 'complete'
+    finally:
+        if writer:
+            write_manifest(args.out, command='hrvision test', config=args.config, checkpoint=args.checkpoint,
+                           status=status)
     print(json.dumps({k: (float(v) if isinstance(v, (int, float)) else v) for k, v in metrics.items()},
                      indent=1, default=str))
     return 0
 
 
-def load_model(config: str, checkpoint: str | None):
-    """An mmengine config (.py) + hrvision checkpoint, or an official experiment YAML/JSON + official checkpoint."""
+def load_model(config: str, checkpoint: str | None, allow_partial: bool = False):
+    """An mmengine config (.py) + checkpoint in any format :func:`hrvision.load_weights` reads, or an official
+    experiment YAML/JSON + official checkpoint. Incomplete loads are refused unless ``allow_partial``."""
     import hrvision
     if config.endswith(('.yaml', '.yml', '.json')):
         cfg = config
@@ -82,15 +119,15 @@ def load_model(config: str, checkpoint: str | None):
     init_default_scope('hrvision')
     model = MODELS.build(Config.fromfile(config).model)
     if checkpoint:
-        report = hrvision.load_weights(model, checkpoint)
+        report = hrvision.load_weights(model, checkpoint, allow_partial=allow_partial)
         if report.missing_keys:
-            raise KeyError(f'{checkpoint} lacks {len(report.missing_keys)} keys of the model:\n{report}')
+            print(f'hrvision: partial load (--allow-partial):\n{report}', file=sys.stderr)
     return model.eval()
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from hrvision.export import export_model
-    model = load_model(args.config, args.checkpoint)
+    model = load_model(args.config, args.checkpoint, args.allow_partial)
     print(export_model(model, args.out, tuple(args.shape), args.format))
     return 0
 
@@ -101,8 +138,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}') from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one line, like every other error (exit 2); ``-h`` still prints the full usage."""
+
+    def error(self, message: str):
+        self.exit(2, f'hrvision: error: {self.prog}: {message} (see {self.prog} -h)\n')
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='hrvision', description='hrvision: HRNet backbones, heads and tasks on one '
+    parser = _Parser(prog='hrvision', description='hrvision: HRNet backbones, heads and tasks on one '
                                      'runner (also runs as python -m hrvision).')
     sub = parser.add_subparsers(dest='command', required=True)
 
@@ -111,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('flops', help='parameters and GFLOPs of a backbone (official convention)')
     p.add_argument('name')
-    p.add_argument('--shape', nargs=2, type=int, default=[224, 224], metavar=('H', 'W'))
+    p.add_argument('--shape', nargs=2, type=_positive_int, default=[224, 224], metavar=('H', 'W'))
     p.add_argument('--json', action='store_true')
     p.set_defaults(func=_cmd_flops)
 
@@ -127,21 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('test', help='evaluate a checkpoint with the config\'s test loop')
     p.add_argument('config')
     p.add_argument('checkpoint')
-    p.add_argument('--out', help='also write predictions / pictures into this folder')
+    p.add_argument('--out', help='also write predictions / pictures into this (new or empty) folder')
+    p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier run: its files are removed first')
+    p.add_argument('--allow-partial', action='store_true',
+                   help='evaluate even if the checkpoint leaves some weights of the model unset (prints the report)')
     _add_runner_args(p)
     p.set_defaults(func=_cmd_test)
 
     p = sub.add_parser('export', help='export a model (torch.export .pt2 or TorchScript) and check it against eager')
     p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
     p.add_argument('checkpoint', nargs='?')
-    p.add_argument('--shape', nargs=2, type=int, required=True, metavar=('H', 'W'))
+    p.add_argument('--shape', nargs=2, type=_positive_int, required=True, metavar=('H', 'W'))
     p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
     p.add_argument('--format', choices=['pt2', 'torchscript'], default='pt2')
+    p.add_argument('--allow-partial', action='store_true',
+                   help='export even if the checkpoint leaves some weights unset (prints the report)')
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser('demo', help='the main job: synthetic Cityscapes -> train -> evaluate -> pictures')
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--iters', type=int, default=None, help='training iterations (default: the demo config)')
+    p.add_argument('--iters', type=_positive_int, default=None, help='training iterations (default: the demo config)')
     p.add_argument('--quick', action='store_true', help='a tiny run for smoke tests')
     p.set_defaults(func=_cmd_demo)
 
@@ -160,16 +219,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _context(args: argparse.Namespace) -> str:
+    """``hrvision <command> <its inputs>``, to name the input in errors that come from outside hrvision."""
+    words = ['hrvision', args.command] + [str(v) for k in ('generator', 'benchmark', 'name', 'config', 'checkpoint')
+                                          if isinstance(v := getattr(args, k, None), str)]
+    if getattr(args, 'out', None):
+        words.append(f'--out {args.out}')
+    return ' '.join(words)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Every error is one line on stderr, ``hrvision: error: ...``, exit 2; ``HRVISION_DEBUG=1`` re-raises it
+    (the traceback, for bug reports). hrvision's errors carry their own message; others get the input named."""
+    from hrvision.errors import user_message
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return args.func(args)
-    except (FileNotFoundError, KeyError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001  (the whole point: no traceback for users)
         if os.environ.get('HRVISION_DEBUG'):  # full traceback for bug reports
             raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f'hrvision: error: {msg}', file=sys.stderr)
+        print(f'hrvision: error: {user_message(e, _context(args) if "args" in locals() else "hrvision")}',
+              file=sys.stderr)
         return 2
 
 

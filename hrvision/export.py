@@ -7,9 +7,10 @@
 * ``torchscript``: ``torch.jit.trace`` (deprecated by PyTorch, kept for libtorch users).
 
 The exported module takes a normalised image batch (N, C, H, W) and returns what ``model(x)``
-returns (seg logits, heatmaps, branch maps, ...). Every export is reloaded from disk and compared
-with the eager model at the traced size and at a second, odd size; a difference above
-``tolerance`` (relative to the output scale) is an error.
+returns (seg logits, heatmaps, branch maps, ...). Every export is written to a temporary file beside
+the target, reloaded and compared with the eager model at the traced size and at a second, odd size;
+only then is it renamed to the target. A difference above ``tolerance`` (relative to the output scale)
+raises :class:`ExportCheckError` and leaves no file at the target.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from .atomic import atomic_path
+from .errors import HRVisionError
 
 FORMATS = ('pt2', 'torchscript')
 
@@ -37,6 +41,10 @@ class TensorForward(nn.Module):
         return tuple(out) if isinstance(out, (list, tuple)) else out
 
 
+class ExportCheckError(HRVisionError, ValueError):
+    """The exported program does not give the eager outputs; nothing was written."""
+
+
 def _flat(out) -> list[Tensor]:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
@@ -52,9 +60,9 @@ class ExportReport:
         return f'exported {self.path} ({self.format}); max |eager - exported|: {parts}'
 
 
-def load_exported(path: str) -> nn.Module:
-    """Load a file written by :func:`export_model`."""
-    if path.endswith('.pt2'):
+def load_exported(path: str, fmt: str | None = None) -> nn.Module:
+    """Load a file written by :func:`export_model` (format from ``fmt`` or the suffix: .pt2 or TorchScript)."""
+    if (fmt or ('pt2' if path.endswith('.pt2') else 'torchscript')) == 'pt2':
         return torch.export.load(path).module()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)
@@ -71,23 +79,30 @@ def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str =
     in_ch = getattr(getattr(model, 'backbone', model), 'in_channels', 3)
     example = torch.randn(2, in_ch, *shape)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_path(path) as tmp:   # renamed to ``path`` only after the checks pass
+        checks = _write_and_check(wrapped, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path)
+    return ExportReport(path, fmt, checks)
+
+
+def _write_and_check(wrapped, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if fmt == 'pt2':
             dyn = torch.export.Dim.AUTO
             program = torch.export.export(wrapped, (example,), dynamic_shapes={'x': {0: dyn, 2: dyn, 3: dyn}})
-            torch.export.save(program, path)
+            torch.export.save(program, tmp)
         else:
-            torch.jit.trace(wrapped, example, check_trace=False).save(path)
-    exported = load_exported(path)
+            torch.jit.trace(wrapped, example, check_trace=False).save(tmp)
+    exported = load_exported(tmp, fmt)
     checks = {}
     for hw in (tuple(shape), tuple(check_shape or (shape[0] + 37, shape[1] + 21))):
         x = torch.randn(3, in_ch, *hw)
         ref, got = _flat(wrapped(x)), _flat(exported(x))
         scale = max(1.0, max(float(t.abs().max()) for t in ref))
-        diff = max(float((a - b).abs().max()) for a, b in zip(ref, got))
-        if diff > tolerance * scale:
-            raise RuntimeError(f'export check of {path} failed at {hw}: max |eager - exported| = {diff:.3e} '
-                               f'(output scale {scale:.3g})')
+        diff = max(float((a - b).abs().max()) if a.shape == b.shape else float('inf') for a, b in zip(ref, got))
+        if diff > tolerance * scale or len(ref) != len(got):
+            raise ExportCheckError(f'export refused, nothing written to {path}: at input size {hw[0]}x{hw[1]} '
+                                   f'the exported model differs from eager by up to {diff:.3e} (tolerance '
+                                   f'{tolerance:g} x output scale {scale:.3g})')
         checks[hw] = diff
-    return ExportReport(path, fmt, checks)
+    return checks

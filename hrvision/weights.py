@@ -22,6 +22,9 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from .digest import verify_digest
+from .errors import CheckpointFileError, HRVisionError
+
 _WRAPPER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'module', 'net', 'params')
 _STRIP_PREFIXES = ('module.', 'model.', '_orig_mod.')
 
@@ -46,8 +49,12 @@ _MISSING_CAUSES = [
 ]
 
 
-class CheckpointError(RuntimeError):
-    """A file or object that is not a usable state dict."""
+class CheckpointError(CheckpointFileError, ValueError):
+    """A file or object that is not a usable state dict (unreadable, truncated, corrupt, not tensors)."""
+
+
+class WeightsMismatchError(HRVisionError, KeyError, ValueError):
+    """A state dict that does not fill the model: the message carries the :class:`LoadReport`."""
 
 
 @dataclass
@@ -82,7 +89,7 @@ def _group(keys: list[str], causes) -> dict[str, list[str]]:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
-    """Read a checkpoint file safely and return a flat ``{key: tensor}`` dict."""
+    """Read a checkpoint file safely and return a flat ``{key: tensor}`` dict (digest checked when recorded)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
@@ -102,6 +109,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
         else:
             hint = 'the file is truncated, corrupt or not a PyTorch checkpoint'
         raise CheckpointError(f'cannot read checkpoint {path}: {hint} ({msg})') from e
+    verify_digest(obj, path)
     return extract_state_dict(obj, path)
 
 
@@ -176,21 +184,35 @@ def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module) -> tuple[dict[str
     return mapped, unexpected
 
 
-def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False) -> LoadReport:
-    """Load ``source`` (path or state dict, any supported layout) into ``model``.
+def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False,
+                 allow_partial: bool = False, name: str | None = None) -> LoadReport:
+    """Load ``source`` (path or state dict, any supported layout) into ``model``; the one way weights go in.
 
-    Shape mismatches always raise (naming the key and both shapes). With ``strict=True``
-    any missing or unexpected key raises too; otherwise they are returned in the report.
+    Refused (:class:`WeightsMismatchError`, message = the report): a source that shares no key with the
+    model, and, unless ``allow_partial``, a load that leaves any parameter or buffer of the model unset
+    (``num_batches_tracked`` excepted), since the model would silently keep random values. Keys of the
+    source that have no place in the model are reported, and refused only with ``strict=True``.
+    Shape mismatches always raise ``ValueError`` naming the key and both shapes. ``name`` names an
+    in-memory source in messages.
     """
     if isinstance(source, (str, os.PathLike)):
         sd, src = read_checkpoint(source), os.fspath(source)
     else:
-        sd, src = extract_state_dict(source), '<state dict>'
+        src = name or '<state dict>'
+        sd = extract_state_dict(source, src)
     fmt = detect_format(sd)
     mapped, unexpected = map_state_dict(sd, model)
-    result = model.load_state_dict(mapped, strict=False)
-    missing = [k for k in result.missing_keys if not k.endswith('num_batches_tracked')]
+    missing = [k for k in model.state_dict() if k not in mapped and not k.endswith('num_batches_tracked')]
+    if not mapped:
+        raise WeightsMismatchError(
+            f'{src} shares no key with the {type(model).__name__} model (format: {fmt}; checkpoint keys e.g. '
+            f'{list(sd)[:3]}, model keys e.g. {list(model.state_dict())[:3]}): not weights of this model')
     report = LoadReport(fmt, sorted(mapped), missing, unexpected, src)
-    if strict and (missing or unexpected):
-        raise KeyError(f'strict load of {src} failed:\n{report}')
+    if missing and not allow_partial:
+        raise WeightsMismatchError(f'{src} leaves {len(missing)} of the model\'s tensors unset (refused: they would '
+                                   f'keep random values; a deliberate partial load needs allow_partial):\n{report}')
+    if strict and unexpected:
+        raise WeightsMismatchError(f'strict load of {src} failed: {len(unexpected)} checkpoint keys have no '
+                                   f'place in the model:\n{report}')
+    model.load_state_dict(mapped, strict=False)   # nothing is changed when the load is refused
     return report

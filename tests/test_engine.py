@@ -3,7 +3,9 @@ import pytest
 import torch
 
 from hrvision.engine.checkpoint import atomic_save_checkpoint, load_local
-from hrvision.engine.runner import apply_amp, prepare_config
+from mmengine.config import Config
+
+from hrvision.engine.runner import apply_amp
 
 
 class _Unpicklable:
@@ -31,9 +33,9 @@ def test_load_local_refuses_pickled_objects(tmp_path):
 
 
 def test_amp_choice_per_device():
-    cfg = prepare_config(dict(model=dict(type='X'), optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))),
-                         work_dir='w', amp=True)
+    cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
+    apply_amp(cfg)
     assert cfg.optim_wrapper.type == ('AmpOptimWrapper' if torch.cuda.is_available() else 'CPUBf16OptimWrapper')
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match='bfloat16'):
-            apply_amp(prepare_config(dict(model=dict(type='X'), optim_wrapper=dict(type='OptimWrapper'))), 'float16')
+            apply_amp(Config(dict(optim_wrapper=dict(type='OptimWrapper'))), 'float16')

@@ -8,7 +8,8 @@ import torch
 
 import hrvision
 from hrvision.backbones.hrnet import tiny_extra
-from hrvision.weights import CheckpointError, detect_format, read_checkpoint
+from hrvision.weights import CheckpointError, WeightsMismatchError, detect_format, read_checkpoint
+from tests.conftest import ref_path
 
 
 @pytest.fixture(scope='module')
@@ -54,7 +55,7 @@ def test_report_explains_dropped_keys(tiny_sd):
     sd['classifier.weight'] = torch.zeros(10, 4)
     sd['loss.criterion.weight'] = torch.ones(19)
     sd.pop('stage4.1.fuse_layers.1.0.0.0.weight')
-    report = hrvision.load_weights(_fresh(), sd)
+    report = hrvision.load_weights(_fresh(), sd, allow_partial=True)
     why = report.explain()
     assert why['unexpected']['training-loss state saved by the official seg FullModel'] == ['loss.criterion.weight']
     assert any('classification head' in cause for cause in why['unexpected'])
@@ -69,11 +70,28 @@ def test_shape_mismatch_names_key_and_shapes(tiny_sd):
         hrvision.load_weights(_fresh(), sd)
 
 
-def test_strict_raises_on_missing(tiny_sd):
+def test_incomplete_load_is_refused_and_leaves_the_model_unchanged(tiny_sd):
     sd = dict(tiny_sd)
     sd.pop('conv1.weight')
+    model = _fresh()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(WeightsMismatchError, match=r'leaves 1 of the model.s tensors unset(.|\n)*conv1.weight'):
+        hrvision.load_weights(model, sd)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    report = hrvision.load_weights(model, sd, allow_partial=True)   # deliberate: reported, not refused
+    assert report.missing_keys == ['conv1.weight']
+
+
+def test_strict_also_refuses_unexpected_keys(tiny_sd):
+    sd = dict(tiny_sd, **{'classifier.weight': torch.zeros(3, 3)})
+    assert hrvision.load_weights(_fresh(), sd).unexpected_keys == ['classifier.weight']
     with pytest.raises(KeyError, match='strict'):
         hrvision.load_weights(_fresh(), sd, strict=True)
+
+
+def test_no_shared_key_is_an_error_not_zero_tensors():
+    with pytest.raises(WeightsMismatchError, match='shares no key with the HRNet model'):
+        hrvision.load_weights(_fresh(), {'fc.weight': torch.zeros(2, 2), 'fc.bias': torch.zeros(2)})
 
 
 def test_bad_checkpoints_name_the_file(tiny_sd, tmp_path):
@@ -94,13 +112,23 @@ def test_bad_checkpoints_name_the_file(tiny_sd, tmp_path):
         read_checkpoint(tmp_path / 'nope.pth')
 
 
-def test_flops_cli_json_matches_official():
-    out = subprocess.run([sys.executable, '-m', 'hrvision', 'flops', 'hrnet_w18_small_v1', '--shape', '224', '224',
-                          '--json'], capture_output=True, text=True, check=True).stdout
+@pytest.mark.parametrize('arch, seg, width', [('hrnet_w18_small_v1', 'seg_cityscapes_w18_small_v1', 240),
+                                               ('hrnet_w18_small_v2', 'seg_cityscapes_w18_small_v2', 270)])
+def test_flops_cli_json_matches_official(arch, seg, width):
+    """The official Cityscapes model = backbone + ``last_layer`` (1x1 conv C->C with bias, BN, 1x1 conv C->19 with
+    bias at stride 4, C = the concatenated widths); its official count (model_stats.json, made with the official
+    ``get_model_summary`` at 1024x2048) minus that head must equal the CLI's backbone count. At 256x512 every map
+    is exactly 1/16 of the official size (all divisible by 32), so the MACs are exactly 1/16."""
+    official = json.loads(ref_path('model_stats.json').read_text())['models'][seg]
+    assert official['input_hw'] == [1024, 2048]
+    out = subprocess.run([sys.executable, '-m', 'hrvision', 'flops', arch, '--shape', '256', '512', '--json'],
+                         capture_output=True, text=True, check=True).stdout
     d = json.loads(out)
-    # the cls W18-Small-v1 backbone part: 1.49 official GFLOPs include the cls head; the backbone alone is less
-    assert d['name'] == 'hrnet_w18_small_v1' and 0.3 < d['gflops'] < 1.49
-    assert d['params'] == sum(p.numel() for p in hrvision.build_backbone('hrnet_w18_small_v1').parameters())
+    head_params = width * width + width + 2 * width + width * 19 + 19
+    head_macs = 256 * 512 * (width * width + width * 19)
+    assert d['name'] == arch and d['params'] + head_params == official['params']
+    assert (16 * d['macs'] + head_macs) / 2 ** 30 == official['official_summary_GFLOPs_2pow30']
+    assert d['gflops'] == d['macs'] / 2 ** 30
 
 
 def test_cli_errors_are_clear():

@@ -112,35 +112,55 @@ def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp
 
 
 def build_runner(cfg: Config):
-    """Runner.from_cfg with hrvision's fixes installed."""
+    """``HRVRunner.from_cfg`` (strict weight loading, resume fallback) with hrvision's fixes installed."""
     from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
 
     import hrvision.engine  # noqa: F401  (registers hooks, optimiser wrappers)
+    from .loading import HRVRunner
     install_checkpoint_fixes()
     init_default_scope(cfg.get('default_scope', 'hrvision'))
     setup_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = HRVRunner.from_cfg(cfg)
     from .hooks import SafeCheckpointHook
     if not any(isinstance(h, SafeCheckpointHook) for h in runner.hooks):
         runner.register_hook(SafeCheckpointHook())
     return runner
 
 
+class TrainingInterrupted(Exception):
+    """Ctrl-C during ``train``: the message says where the last complete checkpoint is."""
+
+
 def train(config: Any, **kwargs: Any):
-    """Train from a config; returns the Runner (its ``model`` is the trained model)."""
+    """Train from a config; returns the Runner (its ``model`` is the trained model).
+
+    Ctrl-C raises :class:`TrainingInterrupted` naming the last checkpoint (``last_checkpoint`` points at it,
+    so ``--resume`` continues from there); a checkpoint being written is finished first, never left half.
+    """
     runner = build_runner(prepare_config(config, **kwargs))
-    runner.train()
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        from .loading import record_last_checkpoint
+        last = record_last_checkpoint(runner.work_dir)
+        where = (f'last checkpoint: {last} (continue with --resume)' if last
+                 else f'no checkpoint was written yet in {runner.work_dir}')
+        raise TrainingInterrupted(f'interrupted at iteration {runner.iter}; {where}') from None
     return runner
 
 
-def test(config: Any, checkpoint: str, **kwargs: Any) -> dict:
-    """Evaluate ``checkpoint`` with the config's test loop; returns the metrics."""
+def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: Any) -> dict:
+    """Evaluate ``checkpoint`` with the config's test loop; returns the metrics.
+
+    The weights go in through :func:`hrvision.load_weights`: a checkpoint that leaves any tensor of the model
+    unset is refused unless ``allow_partial`` (or the config's ``allow_partial_load``)."""
     cfg = prepare_config(config, **kwargs)
     cfg.load_from = checkpoint
     cfg.resume = False
+    if allow_partial:
+        cfg.allow_partial_load = True
     runner = build_runner(cfg)
     return runner.test()
 
 
-__all__ = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys']
+__all__ = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']

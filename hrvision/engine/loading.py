@@ -1,0 +1,80 @@
+"""The Runner with one strict way to put weights into the model.
+
+mmengine's ``Runner.load_checkpoint`` (used by ``load_from``, ``hrvision test`` and ``--resume``) only strips
+``module.`` and loads leniently: a checkpoint in another layout, of another width or of another network
+left the model at random values with a log warning. :class:`HRVRunner` loads through
+:func:`hrvision.load_weights` instead (format detection, key mapping, the report): a load that leaves any
+tensor unset is refused unless the config sets ``allow_partial_load=True`` (the report is then printed);
+``--resume`` is always exact (no missing and no unexpected key). Auto-resume takes the checkpoint that
+``last_checkpoint`` names, or, when that is empty or unreadable, the newest one in the work dir that reads.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from ..weights import CheckpointError, load_weights
+from ..atomic import atomic_write_text
+from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates
+
+
+class HRVRunner(Runner):
+    """``Runner`` whose checkpoint loads are strict and reported (see the module docstring)."""
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False, revise_keys=None):
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        partial = bool(self.cfg.get('allow_partial_load', False)) and not self._resume
+        report = load_weights(model, checkpoint, strict=strict or self._resume, allow_partial=partial,
+                              name=str(filename))
+        if report.missing_keys:
+            self.logger.warning(f'partial load (allow_partial_load=True):\n{report}')
+        else:
+            self.logger.info(str(report))
+        self._has_loaded = True
+        return checkpoint
+
+    def load_or_resume(self) -> None:
+        if self._has_loaded or not (self._resume and self._load_from is None):
+            return super().load_or_resume()
+        tried = []
+        for path in resume_candidates(self.work_dir):
+            try:
+                self.resume(path)
+            except (CheckpointError, FileNotFoundError) as e:
+                tried.append(path)
+                self.logger.warning(f'cannot resume from {path}: {e}')
+                continue
+            if tried:
+                self.logger.warning(f'resumed from {path}: the newest checkpoint in {self.work_dir} that reads '
+                                    f'(skipped {", ".join(tried)})')
+            self._has_loaded = True
+            return None
+        if tried:
+            raise CheckpointError(f'--resume: no checkpoint in {self.work_dir} can be read (tried '
+                                  f'{", ".join(tried)})')
+        self.logger.info(f'--resume: no checkpoint in {self.work_dir} yet; training starts at iteration 0')
+
+    def train(self):
+        for path in clean_stale_temp_files(self.work_dir):
+            self.logger.warning(f'removed {path}: a checkpoint write that a killed run left unfinished')
+        return super().train()
+
+
+def newest_checkpoint(work_dir: str) -> str | None:
+    """The highest-iteration ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` (complete: writes are atomic)."""
+    found = [p for p in resume_candidates(work_dir) if osp.isfile(p) and _iter_number(p) >= 0]
+    return max(found, key=_iter_number) if found else None
+
+
+def record_last_checkpoint(work_dir: str) -> str | None:
+    """Point ``last_checkpoint`` at the newest checkpoint (after Ctrl-C); returns its path."""
+    path = newest_checkpoint(work_dir)
+    if path is not None:
+        atomic_write_text(osp.join(work_dir, 'last_checkpoint'), os.path.abspath(path))
+    return path
