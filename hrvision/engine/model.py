@@ -6,6 +6,7 @@ from typing import Any, Sequence
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from ..checks import check_image_batch
 from .preprocessor import build_data_preprocessor
 
 
@@ -29,7 +30,8 @@ class TaskModel(BaseModel):
         raise NotImplementedError
 
     def forward(self, inputs: Tensor, data_samples: Sequence[Any] | None = None, mode: str = 'tensor'):
-        if mode == 'tensor':
+        if mode == 'tensor':  # a direct call: name a numpy / 3-D / integer input here, not deep in torch
+            check_image_batch(f'{type(self).__name__} (mode="tensor")', inputs)
             return self.tensor_forward(inputs)
         if mode == 'loss':
             return self.loss(inputs, data_samples)
