@@ -27,6 +27,7 @@ from hrvision.tasks.detection.transforms import LoadDetImage
 from hrvision.tasks.face.dataset import WFLWDataset
 from hrvision.tasks.face.transforms import LoadFaceImage
 from hrvision.tasks.multitask.dataset import CocoMultiTaskDataset
+from hrvision.tasks.multitask.transforms import LoadMultiTaskInputs
 from hrvision.tasks.pose.dataset import CocoKeypointDataset
 from hrvision.tasks.pose.transforms import LoadPoseImage
 from hrvision.tasks.segmentation.dataset import CityscapesDataset
@@ -314,6 +315,9 @@ CASES = [
     ('det-truncated-image', lambda b, t: LoadDetImage()(dict(_det(b, b.det_ann, img=_cut_all(
         b.det_img, t)).get_data_info(0))),
      DataError, r'cannot decode image .*\.jpg: truncated JPEG'),
+    ('det-image-size-differs', lambda b, t: LoadDetImage()(dict(_det(b, _json_variant(
+        b.det_ann, t, _set(['images', 0, 'width'], 500))).get_data_info(0))),
+     DataError, r'\.jpg: annotation says height/width \d+x500 but the file is'),
     # WFLW release lists and HRNet CSVs
     ('wflw-97-landmarks', lambda b, t: _face_list(b, t, lambda ls: [' '.join(ls[0].split()[2:])] + ls[1:]),
      DataError, r'broken\.txt, line 1: expected 207 fields .* got 205'),
@@ -349,6 +353,15 @@ CASES = [
     ('multi-kpt-16-joints', lambda b, t: _multi(b, kpt=_json_variant(
         b.multi_kpt, t, _set(['annotations', 0, 'keypoints'], [1] * 48), 'kpt.json')),
      DataError, r'kpt\.json: annotations\[0\] .*"keypoints" must be a list of 51'),
+    ('multi-polygon-strings', lambda b, t: _multi(b, _json_variant(b.multi_ann, t, _set(
+        ['annotations', 0, 'segmentation'], [['a', 'b', 'c', 'd', 'e', 'f']]))),
+     DataError, F + r': annotation id \d+ field "segmentation" polygon 0 must be a list of >= 3 x, y'),
+    ('multi-rle-wrong-size', lambda b, t: _multi(b, _json_variant(b.multi_ann, t, _set(
+        ['annotations', 0, 'segmentation'], dict(counts='abc', size=[5, 5])))),
+     DataError, F + r': annotation id \d+ field "segmentation" RLE needs "counts" and "size" = \[64, 64\]'),
+    ('multi-image-size-differs', lambda b, t: LoadMultiTaskInputs()(dict(_multi(b, _json_variant(
+        b.multi_ann, t, lambda d: [im.update(height=70) for im in d['images']] and None)).get_data_info(0))),
+     DataError, r'\.jpg: annotation says height/width 70x64 but the file is 64x64'),
     ('multi-no-person-category', lambda b, t: _multi(b, person_category=42), DataError,
      r'instances_train2017\.json: person category id 42 is not declared'),
     ('multi-invalid-json', lambda b, t: _multi(b, _write(t / 'broken.json', b'{"images": []')),

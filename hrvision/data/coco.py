@@ -79,6 +79,22 @@ def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
         ann.setdefault('area', float(ann['bbox'][2] * ann['bbox'][3]))   # COCOeval reads both
 
 
+def check_segmentation(seg, path: str, where: str, height: int, width: int) -> None:
+    """COCO ``segmentation``: polygons (lists of >= 3 x, y pairs) or an RLE of the image size."""
+    if isinstance(seg, list):
+        for j, poly in enumerate(seg):
+            if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0 and all(map(is_number, poly))):
+                raise DataError(f'{path}: {where} field "segmentation" polygon {j} must be a list of >= 3 x, y '
+                                f'number pairs; got {str(poly)[:80]}')
+    elif isinstance(seg, dict):
+        if 'counts' not in seg or list(seg.get('size', ())) != [height, width]:
+            raise DataError(f'{path}: {where} field "segmentation" RLE needs "counts" and "size" = '
+                            f'[{height}, {width}] (the image height, width); got size {seg.get("size")!r}')
+    else:
+        raise DataError(f'{path}: {where} field "segmentation" must be a list of polygons or an RLE object; '
+                        f'got {seg!r:.80}')
+
+
 def load_coco_file(path: str, what: str, need_size: bool = False) -> dict:
     """Read and validate a COCO annotation file (``images``, ``annotations``, ``categories``) -> dict.
 

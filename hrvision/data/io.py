@@ -45,11 +45,17 @@ def _read(path: str, what: str, flags: int) -> np.ndarray:
     return img
 
 
-def read_image(path: str) -> np.ndarray:
-    """HxWx3 uint8 RGB. Missing, truncated or undecodable files raise with the path."""
+def read_image(path: str, expect_hw: tuple | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB. Missing, truncated or undecodable files raise with the path.
+
+    ``expect_hw``: the (height, width) an annotation file states; a different file size is an error
+    (boxes and polygons would be clipped to the wrong frame)."""
     img = _read(path, 'image', cv2.IMREAD_COLOR)
     if img.dtype != np.uint8:   # IMREAD_COLOR converts to 8 bits; guard anyway
         raise DataError(f'image {path} has {img.dtype} pixels; expected an 8-bit image')
+    if expect_hw is not None and expect_hw[0] is not None and tuple(expect_hw) != img.shape[:2]:
+        raise DataError(f'{path}: annotation says height/width {expect_hw[0]}x{expect_hw[1]} '
+                        f'but the file is {img.shape[0]}x{img.shape[1]}')
     return np.ascontiguousarray(img[..., ::-1])
 
 

@@ -21,12 +21,8 @@ class LoadDetImage:
     """``img_path`` -> ``img``, ``ori_shape``, ``img_shape``; boxes become float32 arrays."""
 
     def __call__(self, results: dict) -> dict:
-        img = read_image(results['img_path'])
+        img = read_image(results['img_path'], (results.get('height'), results.get('width')))
         h, w = img.shape[:2]
-        exp = results.get('height'), results.get('width')
-        if exp[0] is not None and (exp[0], exp[1]) != (h, w):
-            raise ValueError(f'{results["img_path"]}: annotation says height/width {exp[0]}x{exp[1]} '
-                             f'but the file is {h}x{w}')
         results['img'] = img
         results['ori_shape'] = (h, w)
         results['img_shape'] = (h, w)

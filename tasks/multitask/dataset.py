@@ -22,7 +22,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
-from hrvision.data.coco import file_summary, orphan_annotations
+from hrvision.data.coco import check_segmentation, file_summary, orphan_annotations
 from hrvision.errors import DataError
 from hrvision.registry import DATASETS
 from hrvision.tasks.detection.dataset import category_mapping, clip_xywh, load_coco as load_instances
@@ -101,6 +101,7 @@ class CocoMultiTaskDataset(BaseDataset):
                 boxes.append(box)
                 labels.append(cat2label[ann['category_id']])
                 if ann.get('segmentation'):
+                    check_segmentation(ann['segmentation'], ann_file, f'annotation id {ann["id"]}', H, W)
                     polys.append((cat2label[ann['category_id']], ann['segmentation']))
             people = self._people(kpts, img_id, W, H) if kpts is not None else []
             have = {'det': bool(boxes), 'pose': any(p[1][:, 2].max() > 0 for p in people), 'seg': bool(polys)}

@@ -45,7 +45,7 @@ class LoadMultiTaskInputs:
     """Read the RGB image and paint the semantic mask from the instance polygons."""
 
     def __call__(self, results: dict) -> dict:
-        img = read_image(results['img_path'])
+        img = read_image(results['img_path'], (results.get('height'), results.get('width')))
         h, w = img.shape[:2]
         results.update(img=img, ori_shape=(h, w), img_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
         results['gt_sem_seg'] = rasterize(results.get('gt_polygons', []), h, w, results.get('person_label', 0),
