@@ -273,6 +273,10 @@ CASES = [
     ('pose-undeclared-category', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['categories'],
                                                                                        [dict(id=3)]))),
      DataError, F + r': annotations\[0\] .*category_id 1, not among the declared category ids \[3\]'),
+    ('pose-area-string', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['annotations', 1, 'area'], 'big'))),
+     DataError, F + r': annotations\[1\] \(id \d+\) field "area" must be a number'),
+    ('pose-iscrowd-2', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['annotations', 0, 'iscrowd'], 2))),
+     DataError, F + r': annotations\[0\] \(id \d+\) field "iscrowd" must be 0 or 1'),
     ('pose-dets-not-list', lambda b, t: _pose(b, b.pose_ann, bbox_file=_json_variant(
         b.pose_ann, t, lambda d: {'x': 1}, 'dets.json')), DataError, r'dets\.json: expected a JSON list'),
     ('pose-dets-score-string', lambda b, t: _pose(b, b.pose_ann, bbox_file=_json_variant(
@@ -327,6 +331,9 @@ CASES = [
         ls[0].split()[:200] + ['2'] + ls[0].split()[201:])]), DataError, r'broken\.txt, line 1: attribute flags'),
     ('wflw-zero-size-face', lambda b, t: _face_list(b, t, lambda ls: [' '.join(
         ['5'] * 196 + ls[0].split()[196:])]), DataError, r'broken\.txt, line 1: the face box has zero size'),
+    ('wflw-rect-inf', lambda b, t: _face_list(b, t, lambda ls: [' '.join(
+        ls[0].split()[:196] + ['inf'] + ls[0].split()[197:])], box='rect'),
+     DataError, r'broken\.txt, line 1: landmark coordinates and box values must be finite'),
     ('wflw-empty-list', lambda b, t: _face_list(b, t, lambda ls: ['']), DataError, r'broken\.txt: no annotations'),
     ('wflw-binary-list', lambda b, t: WFLWDataset(str(b.face), ann_file=_write(t / 'bin.txt', b'\x00\xff\xfe' * 9)),
      DataError, r'bin\.txt is not UTF-8 text'),

@@ -75,6 +75,10 @@ def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
             raise DataError(f'{path}: {where} (image id {ann["image_id"]}) has category_id {ann["category_id"]}, '
                              f'not among the declared category ids {sorted(cat_ids)}')
         check_number_list(ann['bbox'], 4, path, where, 'bbox')
+        if 'area' in ann and not is_number(ann['area']):
+            raise DataError(f'{path}: {where} field "area" must be a number; got {ann["area"]!r:.80}')
+        if ann.get('iscrowd', 0) not in (0, 1):
+            raise DataError(f'{path}: {where} field "iscrowd" must be 0 or 1; got {ann["iscrowd"]!r:.80}')
         ann.setdefault('iscrowd', 0)
         ann.setdefault('area', float(ann['bbox'][2] * ann['bbox'][3]))   # COCOeval reads both
 

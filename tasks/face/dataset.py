@@ -82,8 +82,8 @@ def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: s
     attrs = _floats(fields[n + 4:n + 10], where, 'attribute flags')
     if not np.all(np.isin(attrs, (0, 1))):
         raise DataError(f'{where}: attribute flags must be 0 or 1, got {attrs.astype(int).tolist()}')
-    if not np.all(np.isfinite(pts)):
-        raise DataError(f'{where}: landmark coordinates must be finite')
+    if not (np.all(np.isfinite(pts)) and np.all(np.isfinite(rect))):
+        raise DataError(f'{where}: landmark coordinates and box values must be finite')
     if box == 'landmarks':
         center, scale = center_scale_from_box(*pts.min(0), *pts.max(0))
     elif box == 'rect':
