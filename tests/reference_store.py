@@ -18,12 +18,12 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from hrvision.atomic import atomic_path
 
 TENSORS = 'tensors.safetensors'
 INDEX = 'tensors_index.json.gz'
@@ -85,17 +85,9 @@ def is_flat_state_dict(obj) -> bool:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` completely or not at all (temp file beside the target + os.replace)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` completely or not at all."""
+    with atomic_path(str(path)) as tmp, open(tmp, 'wb') as f:
+        f.write(data)
 
 
 def materialize(folder: Path, name: str, cache: Path) -> Path:
