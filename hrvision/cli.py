@@ -112,12 +112,12 @@ def load_model(config: str, checkpoint: str | None, allow_partial: bool = False)
             with open(config, encoding='utf-8') as f:
                 cfg = json.load(f)
         return hrvision.from_official(cfg, checkpoint)
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
+    from hrvision.engine.config_checks import load_config_file
     from hrvision.registry import MODELS
     init_default_scope('hrvision')
-    model = MODELS.build(Config.fromfile(config).model)
+    model = MODELS.build(load_config_file(config).model)
     if checkpoint:
         report = hrvision.load_weights(model, checkpoint, allow_partial=allow_partial)
         if report.missing_keys:
@@ -148,6 +148,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _existing_file(text: str) -> str:
+    """A file that exists (checked before any work starts, so a typo fails in a second, not after data loading)."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f'{text} is a folder; expected a file')
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f'file not found: {text}')
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes as one line, like every other error (exit 2); ``-h`` still prints the full usage."""
 
@@ -173,14 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('config')
     p.add_argument('--amp', action='store_true', help='mixed precision: fp16 on CUDA, bf16 on CPU')
     p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'])
-    p.add_argument('--resume', nargs='?', const=True, default=None,
+    p.add_argument('--resume', nargs='?', const=True, default=None, type=_existing_file,
                    help='resume from the latest checkpoint in the work dir, or from CKPT')
     _add_runner_args(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser('test', help='evaluate a checkpoint with the config\'s test loop')
     p.add_argument('config')
-    p.add_argument('checkpoint')
+    p.add_argument('checkpoint', type=_existing_file)
     p.add_argument('--out', help='also write predictions / pictures into this (new or empty) folder')
     p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier run: its files are removed first')
     p.add_argument('--allow-partial', action='store_true',
@@ -190,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('export', help='export a model (torch.export .pt2 or TorchScript) and check it against eager')
     p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
-    p.add_argument('checkpoint', nargs='?')
+    p.add_argument('checkpoint', nargs='?', type=_existing_file)
     p.add_argument('--shape', nargs=2, type=_positive_int, required=True, metavar=('H', 'W'))
     p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
     p.add_argument('--format', choices=['pt2', 'torchscript'], default='pt2')
