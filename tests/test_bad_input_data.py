@@ -326,7 +326,8 @@ CASES = [
     ('wflw-97-landmarks', lambda b, t: _face_list(b, t, lambda ls: [' '.join(ls[0].split()[2:])] + ls[1:]),
      DataError, r'broken\.txt, line 1: expected 207 fields .* got 205'),
     ('wflw-coordinate-text', lambda b, t: _face_list(b, t, lambda ls: ls[:1] + [
-        'abc ' + ' '.join(ls[1].split()[1:])]), DataError, r'broken\.txt, line 2: landmark coordinates must be numbers'),
+        'abc ' + ' '.join(ls[1].split()[1:])]),
+     DataError, r'broken\.txt, line 2: landmark coordinates must be numbers'),
     ('wflw-attribute-2', lambda b, t: _face_list(b, t, lambda ls: [' '.join(
         ls[0].split()[:200] + ['2'] + ls[0].split()[201:])]), DataError, r'broken\.txt, line 1: attribute flags'),
     ('wflw-zero-size-face', lambda b, t: _face_list(b, t, lambda ls: [' '.join(

@@ -19,12 +19,13 @@ def describe_counts(counts: Mapping[str, int]) -> str:
 
 def require_samples(data_list: Sequence, source: str, what: str, counts: Mapping[str, int] | None = None,
                     found: str = '') -> Sequence:
-    """Return ``data_list``, or raise :class:`~hrvision.errors.EmptyDatasetError` (a ``ValueError``) naming ``source`` when it is empty.
+    """Return ``data_list``, or raise :class:`~hrvision.errors.EmptyDatasetError` (a ``ValueError``)
+    naming ``source`` when it is empty.
 
     ``what`` names the kind of sample (``'person boxes'``), ``found`` what the file held
     (``'3 images, 0 annotations'``) and ``counts`` the reader's skip counts."""
     if len(data_list) == 0:
         held = f'; the file holds {found}' if found else ''
         raise EmptyDatasetError(f'{source}: no usable {what}{held}; skipped: {describe_counts(counts or {})}. '
-                         'An empty dataset cannot be trained or evaluated')
+                                'An empty dataset cannot be trained or evaluated')
     return data_list

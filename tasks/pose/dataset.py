@@ -144,7 +144,8 @@ class CocoKeypointDataset(BaseDataset):
             if not is_number(d['score']):
                 raise DataError(f'{path}: detection [{i}] field "score" must be a number; got {d["score"]!r:.80}')
             if not isinstance(d['image_id'], int) or isinstance(d['image_id'], bool):
-                raise DataError(f'{path}: detection [{i}] field "image_id" must be an integer; got {d["image_id"]!r:.80}')
+                raise DataError(f'{path}: detection [{i}] field "image_id" must be an integer; '
+                                f'got {d["image_id"]!r:.80}')
         unknown = sorted({d['image_id'] for d in dets} - set(self.coco.imgs))
         if unknown:
             raise DataError(f'{path}: detections name {len(unknown)} image id(s) not in {self.ann_file}: '
