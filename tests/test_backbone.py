@@ -196,3 +196,15 @@ def test_fuse_conv_bn_keeps_outputs():
         torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
     with pytest.raises(RuntimeError, match='eval'):
         fuse_conv_bn(hrvision.HRNet(**TINY).train())
+
+
+def test_tiny_official_cls_logits():
+    """The whole classification model (backbone + head) built from the official config gives the official logits."""
+    io = load_ref('cls_tiny_io.pt')
+    cfg = json.loads(ref_path('cls_tiny_config.json').read_text())
+    model = hrvision.from_official(cfg, load_ref('cls_tiny_state.pt'))
+    assert model.load_report.missing_keys == [] and model.load_report.unexpected_keys == []
+    with torch.no_grad():
+        logits = model(io['input'])
+    assert logits.shape == io['output'].shape == (2, 100)
+    torch.testing.assert_close(logits, io['output'], rtol=1e-4, atol=1e-4 * io['output'].abs().max().item())

@@ -1,5 +1,4 @@
 """Affine crop, flip-with-pairs, box -> (c, s) and the face pixel map against the official vectors."""
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -33,8 +32,19 @@ def test_closed_form_matrices_close(pose):
 
 
 def test_warp_affine(pose):
-    out = cv2.warpAffine(pose['warp_src_image'], pose['warp_trans'], (192, 256), flags=cv2.INTER_LINEAR)
-    np.testing.assert_array_equal(out, pose['warp_out'])
+    """hrvision's crop (``TopDownAffine``: matrix, size order, interpolation, border) gives the official crop
+    bit for bit; its joints follow the official matrix. center/scale/rotation are those that give the official
+    ``warp_trans`` (240x320 image centre, 0.9 x 200 px wide, 30 degrees)."""
+    from hrvision.tasks.pose.transforms import TopDownAffine
+    center, scale = np.array([160.0, 120.0], np.float32), np.array([0.9, 1.2], np.float32)
+    joints = np.array([[160.0, 120.0], [100.0, 60.0], [250.0, 200.0]])
+    out = TopDownAffine((192, 256))(dict(img=pose['warp_src_image'].copy(), center=center, scale=scale, rotation=30,
+                                         keypoints=joints.copy(), keypoints_visible=np.ones(3)))
+    assert out['img'].shape == (256, 192, 3) and out['img_shape'] == (256, 192)
+    np.testing.assert_array_equal(out['img'], pose['warp_out'])
+    expect = joints @ pose['warp_trans'][:, :2].T + pose['warp_trans'][:, 2]
+    np.testing.assert_allclose(out['keypoints'], expect, atol=1e-4)
+    np.testing.assert_allclose(out['keypoints'][0], [96.0, 128.0], atol=1e-4)   # the centre lands mid-crop
 
 
 def test_fliplr_joints(pose):

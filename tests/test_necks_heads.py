@@ -43,13 +43,35 @@ def test_hrnetv2p_pyramid(hw):
 
 @pytest.mark.parametrize('kind', ['lovasz', 'dice'])
 def test_seg_head_smp_aux_loss_respects_ignore(kind):
+    """Features at ignored pixels (label 255) change neither the losses nor any gradient; elsewhere they do.
+    Labels at feature size and eval-mode BatchNorm keep every pixel independent of the others."""
     torch.manual_seed(0)
-    head = SegmentationHead(12, 5, aux_loss=dict(type=kind, weight=0.5))
+    head = SegmentationHead(12, 5, aux_loss=dict(type=kind, weight=0.5)).eval()
+    labels = torch.randint(0, 5, (2, 8, 8))
+    labels[:, :3] = 255
+
+    def run(x):
+        x = x.clone().requires_grad_(True)
+        losses = head.loss(x, labels)
+        head.zero_grad()
+        sum(losses.values()).backward()
+        return losses, x.grad, [p.grad.clone() for p in head.parameters()]
+
     x = torch.randn(2, 12, 8, 8)
-    labels = torch.randint(0, 5, (2, 32, 32))
-    labels[:, :8] = 255
-    losses = head.loss(x, labels)
-    assert set(losses) == {'loss_ce', f'loss_{kind}'} and all(torch.isfinite(v) for v in losses.values())
+    losses, gx, grads = run(x)
+    assert set(losses) == {'loss_ce', f'loss_{kind}'}
+    assert gx[:, :, :3].abs().max() == 0 and gx[:, :, 3:].abs().max() > 0
+    moved = x.clone()
+    moved[:, :, :3] = 100 * torch.randn(2, 12, 3, 8)   # only ignored pixels
+    losses2, _, grads2 = run(moved)
+    for k in losses:
+        torch.testing.assert_close(losses2[k], losses[k], rtol=1e-6, atol=1e-7, msg=k)
+    for g, g2 in zip(grads, grads2):
+        torch.testing.assert_close(g2, g, rtol=1e-5, atol=1e-7)
+    labelled = x.clone()
+    labelled[:, :, 5] += 3.0                            # a labelled row: the losses must move
+    losses3, _, _ = run(labelled)
+    assert all((losses3[k] - losses[k]).abs() > 1e-4 for k in losses)
     with pytest.raises(ValueError, match='aux_loss.type'):
         SegmentationHead(12, 5, aux_loss=dict(type='focal'))
 

@@ -12,7 +12,7 @@ from hrvision.heads.segmentation import ohem_cross_entropy
 from hrvision.tasks.segmentation.labels import CLASS_WEIGHTS, label_ids_to_train_ids, train_ids_to_label_ids
 from hrvision.tasks.segmentation.metric import confusion_matrix, scores_from_confusion
 
-from .conftest import load_ref, ref_path
+from .conftest import REPO, load_ref, ref_path
 
 
 @pytest.fixture(scope='module')
@@ -135,15 +135,24 @@ def test_losses(npz, prefix):
             assert value.item() == pytest.approx(float(npz[key]), rel=1e-5), key
 
 
-def test_poly_schedule(npz):
-    from mmengine.optim.scheduler import PolyLR
+@pytest.mark.parametrize('config', ['hrnetv2_w48_cityscapes_512x1024.py', 'hrnetv2_w18_small_v1_cityscapes_512x1024.py'])
+def test_poly_schedule(npz, config):
+    """The shipped config's optimizer, scheduler and length, built as the runner builds them, give the official
+    learning rates."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(str(REPO / 'configs' / 'segmentation' / config))
     n = int(npz['poly_num_iters'])
-    assert n == 484 * int(npz['poly_epoch_iters'])
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
-    sched = PolyLR(opt, power=0.9, eta_min=0.0, begin=0, end=n, by_epoch=False)
+    assert n == 484 * int(npz['poly_epoch_iters']) == cfg.train_cfg.max_iters
+    wrapper = build_optim_wrapper(torch.nn.Linear(1, 1), cfg.optim_wrapper)
+    opt = wrapper.optimizer
+    assert type(opt) is torch.optim.SGD and opt.defaults['momentum'] == 0.9 and opt.defaults['weight_decay'] == 5e-4
+    scheds = [PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper)) for s in cfg.param_scheduler]
     wanted = dict(zip(npz['poly_iters'].tolist(), npz['poly_lr'].tolist()))
     for it in range(max(k for k in wanted if k <= 1000) + 1):
         if it in wanted:
             assert opt.param_groups[0]['lr'] == pytest.approx(wanted[it], rel=1e-6), it
         opt.step()
-        sched.step()
+        for sched in scheds:
+            sched.step()
