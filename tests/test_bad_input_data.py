@@ -99,6 +99,16 @@ def _cut_all(folder: Path, tmp: Path) -> str:
     return str(out)
 
 
+def _with_thumbnail(src: Path, dst: Path) -> Path:
+    """``src`` with a complete small JPEG inside an APP1 segment (as an EXIF thumbnail): its end marker
+    must not make a truncated main image look complete."""
+    thumb = cv2.imencode('.jpg', np.full((8, 8, 3), 128, np.uint8))[1].tobytes()
+    data = src.read_bytes()
+    app1 = b'\xff\xe1' + (len(thumb) + 8).to_bytes(2, 'big') + b'Exif\x00\x00' + thumb
+    dst.write_bytes(data[:2] + app1 + data[2:])
+    return dst
+
+
 def _first(folder: Path, pattern: str) -> Path:
     return sorted(folder.rglob(pattern))[0]
 
@@ -200,6 +210,9 @@ CASES = [
     ('img-truncated-jpeg', lambda b, t: read_image(_truncate(_first(b.pose_img, '*.jpg'), t / 'cut.jpg')),
      DataError, r'cut\.jpg: truncated JPEG'),
     ('img-jpeg-without-eoi', lambda b, t: read_image(_truncate(_first(b.pose_img, '*.jpg'), t / 'cut.jpg', 0.999)),
+     DataError, r'cut\.jpg: truncated JPEG'),
+    ('img-truncated-jpeg-with-thumbnail', lambda b, t: read_image(_truncate(
+        _with_thumbnail(_first(b.pose_img, '*.jpg'), t / 'thumb.jpg'), t / 'cut.jpg', 0.9)),
      DataError, r'cut\.jpg: truncated JPEG'),
     ('img-truncated-png', lambda b, t: read_image(_truncate(_first(b.root / 'pose' / 'val', '*.png'),
                                                             t / 'cut.png')),
@@ -412,6 +425,13 @@ def test_valid_files_still_load(base):
     assert len(WFLWDataset(str(base.face), ann_file=str(base.face_csv))) == 2
     img = read_image(str(_first(base.pose_img, '*.jpg')))
     assert img.dtype == np.uint8 and img.ndim == 3
+    # bytes after the end-of-image marker (phone "motion photos") and an embedded thumbnail are fine
+    tmp = base.root / 'extra'
+    tmp.mkdir(exist_ok=True)
+    thumb = _with_thumbnail(_first(base.pose_img, '*.jpg'), tmp / 'thumb.jpg')
+    np.testing.assert_array_equal(read_image(str(thumb)), img)
+    trailing = _write(tmp / 'trailing.jpg', thumb.read_bytes() + b'\xff\xda\x00\x04\x12\x34 more data')
+    np.testing.assert_array_equal(read_image(trailing), img)
     lab = np.array([[0, 18, 255]], np.uint16)   # a 16-bit trainIds file within range is fine
     from hrvision.tasks.segmentation.labels import checked_train_ids
     assert checked_train_ids(lab, 'x.png').dtype == np.uint8

@@ -1,8 +1,8 @@
 """Reading images and label maps with errors that name the file.
 
 Files are read whole and checked for completeness before decoding: OpenCV decodes a truncated
-JPEG into grey rows (and a PNG cut after its pixel data) without an error, so a JPEG must end its
-last scan with the end-of-image marker and a PNG must carry its ``IEND`` chunk.
+JPEG into grey rows (and a PNG cut after its pixel data) without an error, so a JPEG must reach its
+end-of-image marker and a PNG must carry its ``IEND`` chunk.
 """
 from __future__ import annotations
 
@@ -16,19 +16,51 @@ from ..errors import DataError, MissingFileError
 _JPEG, _PNG = b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n'
 
 
+def _jpeg_complete(data: bytes) -> bool | None:
+    """Walk the JPEG marker segments (skipping APPn payloads such as EXIF thumbnails) and the entropy-coded
+    scans: True when the end-of-image marker is reached, False when the data runs out first (truncated),
+    None when the structure is unreadable (left to the decoder). Bytes after the end marker are ignored."""
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return None
+        m = data[i + 1]
+        if m == 0xFF:                                   # fill byte before a marker
+            i += 1
+        elif m == 0xD9:                                 # EOI
+            return True
+        elif 0xD0 <= m <= 0xD7 or m == 0x01:            # RSTn / TEM: no payload
+            i += 2
+        else:
+            if i + 4 > n:
+                return False
+            i += 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+            if m == 0xDA:                               # SOS: entropy-coded data up to the next real marker
+                while True:
+                    j = data.find(b'\xff', i)
+                    if j < 0 or j + 1 >= n:
+                        return False
+                    nxt = data[j + 1]
+                    if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:   # stuffed 0xFF or restart marker
+                        i = j + 2
+                    elif nxt == 0xFF:
+                        i = j + 1
+                    else:
+                        i = j
+                        break
+    return False
+
+
 def _check_complete(data: bytes, path: str, what: str) -> None:
     """Refuse a truncated JPEG/PNG (other formats are left to the decoder)."""
     if data.startswith(_JPEG):
-        # markers cannot occur inside entropy-coded data (0xFF is byte-stuffed), so the main image's
-        # last scan (SOS, FFDA) must be followed by an end-of-image marker (EOI, FFD9)
-        sos, eoi = data.rfind(b'\xff\xda'), data.rfind(b'\xff\xd9')
-        if sos < 0 or eoi < sos:
+        if _jpeg_complete(data) is False:
             raise DataError(f'cannot decode {what} {path}: truncated JPEG ({len(data)} bytes, no end-of-image '
-                             'marker after the image data); re-download or re-encode it')
+                            'marker after the image data); re-download or re-encode it')
     elif data.startswith(_PNG):
         if data.rfind(b'IEND') < max(data.rfind(b'IDAT'), len(_PNG)):
             raise DataError(f'cannot decode {what} {path}: truncated PNG ({len(data)} bytes, no IEND chunk '
-                             'after the image data); re-download or re-encode it')
+                            'after the image data); re-download or re-encode it')
 
 
 def _read(path: str, what: str, flags: int) -> np.ndarray:
