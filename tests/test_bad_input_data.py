@@ -273,6 +273,9 @@ CASES = [
     ('pose-16-joints', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['annotations', 0, 'keypoints'],
                                                                              [1] * 48))),
      DataError, F + r': annotations\[0\] .*field "keypoints" must be a list of 51 numbers'),
+    ('pose-crowd-keypoint-strings', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, lambda d: d[
+        'annotations'].append(dict(d['annotations'][0], id=5555, iscrowd=1, keypoints=['x'] * 51)) and None)),
+     DataError, F + r': annotations\[\d+\] \(id 5555\) field "keypoints" must be a list of 51 numbers'),
     ('pose-image-lacks-file-name', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _del(['images', 0,
                                                                                           'file_name']))),
      DataError, F + r': images\[0\] lacks "file_name"'),

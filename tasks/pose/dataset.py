@@ -39,13 +39,13 @@ PERSON_CATEGORY = 1
 def load_coco(path: str, num_keypoints: int = 17):
     """Validated COCO keypoint annotations -> ``pycocotools.coco.COCO`` (its prints silenced).
 
-    Every non-crowd person annotation needs ``3 * num_keypoints`` keypoint numbers."""
+    Every non-crowd person annotation (and any other that has keypoints) needs ``3 * num_keypoints`` numbers."""
     data = load_coco_file(path, 'COCO keypoint annotation file')
     for i, ann in enumerate(data['annotations']):
-        if ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']:
+        if 'keypoints' in ann or (ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']):
             check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
                               f'annotations[{i}] (id {ann["id"]})', 'keypoints')
-        if isinstance(ann.get('keypoints'), list):   # COCOeval reads it to ignore people without joints
+            # COCOeval reads it to ignore people without joints
             ann.setdefault('num_keypoints', sum(1 for v in ann['keypoints'][2::3] if v > 0))
     return build_coco(data)
 
