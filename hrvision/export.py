@@ -63,7 +63,8 @@ class ExportReport:
 def load_exported(path: str, fmt: str | None = None) -> nn.Module:
     """Load a file written by :func:`export_model` (format from ``fmt`` or the suffix: .pt2 or TorchScript)."""
     if (fmt or ('pt2' if path.endswith('.pt2') else 'torchscript')) == 'pt2':
-        return torch.export.load(path).module()
+        with open(path, 'rb') as f:
+            return torch.export.load(f).module()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)
         return torch.jit.load(path)
@@ -90,14 +91,21 @@ def _write_and_check(wrapped, example, tmp, fmt, in_ch, shape, check_shape, tole
         if fmt == 'pt2':
             dyn = torch.export.Dim.AUTO
             program = torch.export.export(wrapped, (example,), dynamic_shapes={'x': {0: dyn, 2: dyn, 3: dyn}})
-            torch.export.save(program, tmp)
+            with open(tmp, 'wb') as f:   # a file object: the temp name need not end in .pt2
+                torch.export.save(program, f)
         else:
             torch.jit.trace(wrapped, example, check_trace=False).save(tmp)
     exported = load_exported(tmp, fmt)
     checks = {}
     for hw in (tuple(shape), tuple(check_shape or (shape[0] + 37, shape[1] + 21))):
         x = torch.randn(3, in_ch, *hw)
-        ref, got = _flat(wrapped(x)), _flat(exported(x))
+        ref = _flat(wrapped(x))
+        try:
+            got = _flat(exported(x))
+        except Exception as e:  # a guard of the exported program (a size it specialised on), ...
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ExportCheckError(f'export refused, nothing written to {path}: the exported model fails at input '
+                                   f'size {hw[0]}x{hw[1]} where eager runs ({first})') from None
         scale = max(1.0, max(float(t.abs().max()) for t in ref))
         diff = max(float((a - b).abs().max()) if a.shape == b.shape else float('inf') for a, b in zip(ref, got))
         if diff > tolerance * scale or len(ref) != len(got):

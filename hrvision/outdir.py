@@ -1,7 +1,8 @@
 """``hrvision test --out DIR``: checked before any work, never a mix of two runs, with a manifest.
 
 A non-empty DIR is refused unless ``overwrite``; then the files the previous run listed in its manifest
-are removed first (files hrvision did not write are never deleted: their presence is refused). Every run
+are removed first (files hrvision did not write are never deleted: their presence is refused before
+anything is deleted). Every run
 writes ``hrvision_manifest.json`` (atomically, also when the run fails) listing what it wrote.
 """
 from __future__ import annotations
@@ -33,6 +34,10 @@ def _clear_previous(root: str) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f'--overwrite: {root} has no readable {MANIFEST}, so it was not written by hrvision test; '
                          'nothing deleted (choose an empty or new folder)') from None
+    foreign = [f for f in _files(root) if f not in set(listed)]
+    if foreign:   # checked before anything is deleted
+        raise InputError(f'--overwrite: {root} also holds {len(foreign)} files hrvision did not write (e.g. '
+                         f'{foreign[0]}); nothing deleted, not mixing new outputs with them (choose a new folder)')
     for rel in listed:
         target = osp.normpath(osp.join(root, rel))
         if osp.commonpath([osp.abspath(target), osp.abspath(root)]) == osp.abspath(root) and osp.isfile(target):
@@ -41,10 +46,6 @@ def _clear_previous(root: str) -> None:
     for d, _, _ in sorted(os.walk(root), key=lambda t: -len(t[0])):
         if d != root and not os.listdir(d):
             os.rmdir(d)
-    left = _files(root)
-    if left:
-        raise InputError(f'--overwrite: {root} also holds {len(left)} files hrvision did not write (e.g. {left[0]}); '
-                         'not mixing new outputs with them (choose an empty or new folder)')
 
 
 def prepare_out_dir(root: str, overwrite: bool = False) -> None:

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -40,3 +41,17 @@ def test_cli_exports_official_seg_model_torchscript(tmp_path):
 def test_unknown_format():
     with pytest.raises(ValueError, match='pt2'):
         export_model(hrvision.HRNet(extra=tiny_extra(4)), 'x.onnx', (32, 32), fmt='onnx')
+
+
+@pytest.mark.parametrize('fmt', ['torchscript', 'pt2'])
+def test_cli_refuses_an_export_that_differs_and_writes_nothing(tmp_path, fmt):
+    out = tmp_path / f'model.{fmt}'
+    r = subprocess.run([sys.executable, '-m', 'hrvision', 'export', 'tests/configs/export_branch.py', '--shape', '32',
+                        '32', '--out', str(out), '--format', fmt], capture_output=True, text=True,
+                       cwd=str(Path(__file__).resolve().parents[1]))
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert len(lines) == 1 and 'export refused, nothing written' in lines[0] and '69x53' in lines[0], lines
+    if fmt == 'torchscript':   # the numeric check: names the worst difference
+        assert 'differs from eager by up to' in lines[0], lines
+    assert list(tmp_path.iterdir()) == [], 'no file at --out and no temporary file'

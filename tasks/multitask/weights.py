@@ -8,16 +8,17 @@ its tensors *are* the multi-task model's (shared, not copied). So
   (every format it reads: hrvision, official, mmpose, timm, safetensors), and
 * ``export_task(model, 'det')`` = the view's ``state_dict()``: a checkpoint the single-task model loads.
 
-Keys a single-task model lacks (e.g. the pose net's last-module fuse rows 1..3) are reported, not invented.
+Keys a single-task model lacks (e.g. the pose net's last-module fuse rows 1..3) are never invented: such an
+import is refused unless ``allow_partial=True`` (then they are reported).
 """
 from __future__ import annotations
 
 import os
 from typing import Mapping
 
-import torch
 from torch import Tensor, nn
 
+from hrvision.engine.checkpoint import atomic_save_checkpoint
 from hrvision.weights import LoadReport, load_weights
 
 from .model import MultiTaskModel
@@ -59,9 +60,10 @@ def _shell(module: nn.Module, holes: list[str]) -> nn.Module:
 
 
 def load_task_weights(model: MultiTaskModel, task: str, source: str | os.PathLike | Mapping[str, Tensor],
-                      strict: bool = False) -> LoadReport:
-    """Load a single-task checkpoint (any supported format) into the backbone and head ``task``."""
-    return load_weights(task_view(model, task), source, strict=strict)
+                      strict: bool = False, allow_partial: bool = False) -> LoadReport:
+    """Load a single-task checkpoint (any supported format) into the backbone and head ``task``; refused if
+    it leaves any of their tensors unset, unless ``allow_partial``."""
+    return load_weights(task_view(model, task), source, strict=strict, allow_partial=allow_partial)
 
 
 def export_task(model: MultiTaskModel, task: str) -> dict[str, Tensor]:
@@ -72,16 +74,12 @@ def export_task(model: MultiTaskModel, task: str) -> dict[str, Tensor]:
 def export_task_model(model: MultiTaskModel, task: str, single: nn.Module) -> LoadReport:
     """Load the exported weights into a built single-task model; raises if it would keep any key of its own
     (the multi-task model must fully define it). Keys only the multi-task model has are reported."""
-    report = load_weights(single, export_task(model, task))
-    if report.missing_keys:
-        raise KeyError(f'exporting head {task!r}: the single-task model has keys the multi-task model does not '
-                       f'define:\n{report}')
-    return report
+    return load_weights(single, export_task(model, task), name=f'head {task!r} of the multi-task model')
 
 
 def save_task(model: MultiTaskModel, task: str, path: str | os.PathLike) -> str:
-    """Write ``{'state_dict': export_task(...), 'meta': {'task': ...}}`` (loadable with ``weights_only=True``)."""
-    torch.save({'state_dict': export_task(model, task), 'meta': {'task': task}}, os.fspath(path))
+    """Write ``{'state_dict': export_task(...), 'meta': {'task': ..., digest}}`` atomically (``weights_only``-safe)."""
+    atomic_save_checkpoint({'state_dict': export_task(model, task), 'meta': {'task': task}}, os.fspath(path))
     return os.fspath(path)
 
 
