@@ -7,13 +7,20 @@ small settings, e.g.
     python benchmarks/seg_speed.py --device cpu --arch hrnet_w18_small_v1 --train-size 256 512 \
         --infer-size 512 1024 --batch 2 --iters 3
     python benchmarks/seg_speed.py --device cuda            # W48, 512x1024 train bs 3, 1024x2048 inference
+
+Each row (train or inference, per dtype and layout) runs in its own fresh process, so its peak memory is its own:
+on CPU the peak RSS of that process (it includes Python, torch and the model, about the "baseline" column: RSS
+after imports and model build, before the first step), on CUDA ``max_memory_allocated`` of that process.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -48,6 +55,15 @@ def _peak_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS (KiB -> MiB)
 
 
+def _rss_mb() -> float:
+    """Current RSS (Linux ``/proc``); NaN elsewhere."""
+    try:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+    except OSError:
+        return float('nan')
+
+
 def train_speed(model, device, size, batch, amp, iters, warmup) -> tuple[float, float]:
     from hrvision.structures import DataSample
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
@@ -57,8 +73,6 @@ def train_speed(model, device, size, batch, amp, iters, warmup) -> tuple[float, 
     dtype = torch.float16 if device == 'cuda' else torch.bfloat16
     scaler = torch.amp.GradScaler(enabled=amp and device == 'cuda')
     model.train()
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
     times = []
     for i in range(warmup + iters):
         t = time.perf_counter()
@@ -108,6 +122,24 @@ def pipeline_speed(n: int = 4, size=(1024, 2048)) -> float:
         return reps / (time.perf_counter() - t)
 
 
+def run_row(args, mode: str, amp: bool, channels_last: bool) -> dict:
+    """One row, measured in this (fresh) process."""
+    dev = args.device
+    model = build(args.arch, dev, channels_last)
+    if dev == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    baseline = torch.cuda.memory_allocated() / 2 ** 20 if dev == 'cuda' else _rss_mb()
+    if mode == 'train':
+        ips, mem = train_speed(model, dev, tuple(args.train_size), args.batch, amp, args.iters, args.warmup)
+        batch, size = args.batch, args.train_size
+    else:
+        ips, mem = infer_speed(model, dev, tuple(args.infer_size), amp, args.iters, args.warmup), _peak_mb(dev)
+        batch, size = 1, args.infer_size
+    return dict(mode=mode, dtype=('fp16 AMP' if dev == 'cuda' else 'bf16 AMP') if amp else 'fp32',
+                layout='channels_last' if channels_last else 'NCHW', batch=batch, size=f'{size[0]}x{size[1]}',
+                images_s=ips, peak_mb=mem, baseline_mb=baseline)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -119,25 +151,29 @@ def main(argv=None):
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--skip-pipeline', action='store_true')
+    p.add_argument('--row', nargs=3, metavar=('MODE', 'AMP', 'CHANNELS_LAST'), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     dev = args.device
+    if args.row:   # child: one row, one JSON line
+        mode, amp, cl = args.row
+        print(json.dumps(run_row(args, mode, amp == '1', cl == '1')))
+        return
     name = torch.cuda.get_device_name() if dev == 'cuda' else f'CPU, {args.threads} threads'
-    print(f'# {args.arch} segmentation speed on {name}; torch {torch.__version__}; eager; median of {args.iters} runs')
-    print('| mode | dtype | layout | batch | size | images/s | peak memory MiB |')
-    print('|---|---|---|---|---|---|---|')
+    print(f'# {args.arch} segmentation speed on {name}; torch {torch.__version__}; eager; median of {args.iters} runs; '
+          f'each row in a fresh process')
+    print('| mode | dtype | layout | batch | size | images/s | peak memory MiB | baseline MiB |')
+    print('|---|---|---|---|---|---|---|---|')
+    passed = list(argv if argv is not None else sys.argv[1:])
     for amp in (False, True):
         for cl in (False, True):
-            model = build(args.arch, dev, cl)
-            dtype = ('fp16 AMP' if dev == 'cuda' else 'bf16 AMP') if amp else 'fp32'
-            layout = 'channels_last' if cl else 'NCHW'
-            ips, mem = train_speed(model, dev, tuple(args.train_size), args.batch, amp, args.iters, args.warmup)
-            print(f'| train | {dtype} | {layout} | {args.batch} | {args.train_size[0]}x{args.train_size[1]} | '
-                  f'{ips:.2f} | {mem:.0f} |', flush=True)
-            ips = infer_speed(model, dev, tuple(args.infer_size), amp, args.iters, args.warmup)
-            print(f'| inference | {dtype} | {layout} | 1 | {args.infer_size[0]}x{args.infer_size[1]} | {ips:.2f} | '
-                  f'{_peak_mb(dev):.0f} |', flush=True)
-            del model
+            for mode in ('train', 'inference'):
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), *passed, '--skip-pipeline',
+                                      '--row', mode, str(int(amp)), str(int(cl))],
+                                     capture_output=True, text=True, check=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                print(f"| {r['mode']} | {r['dtype']} | {r['layout']} | {r['batch']} | {r['size']} | "
+                      f"{r['images_s']:.2f} | {r['peak_mb']:.0f} | {r['baseline_mb']:.0f} |", flush=True)
     if not args.skip_pipeline:
         print(f'\ndata pipeline (official train transforms, 1024x2048 PNG in): {pipeline_speed():.2f} images/s per worker')
 
