@@ -232,8 +232,8 @@ def _context(args: argparse.Namespace) -> str:
     """``hrvision <command> <its inputs>``, to name the input in errors that come from outside hrvision."""
     words = ['hrvision', args.command] + [str(v) for k in ('generator', 'benchmark', 'name', 'config', 'checkpoint')
                                           if isinstance(v := getattr(args, k, None), str)]
-    if getattr(args, 'out', None):
-        words.append(f'--out {args.out}')
+    if isinstance(getattr(args, 'out', None), str):
+        words.append(args.out)
     return ' '.join(words)
 
 

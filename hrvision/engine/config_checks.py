@@ -92,8 +92,9 @@ def load_config_file(path: Any) -> Config:
         e = _syntax_error_at(path)
         if e is None:
             raise
-        where = f'{e.filename}, line {e.lineno}' if e.lineno else e.filename
-        raise ConfigError(f'config {path}: syntax error in {where}: {e.msg}'
+        where = f'{"" if e.filename == osp.abspath(path) else e.filename + ", "}line {e.lineno}' if e.lineno \
+            else e.filename
+        raise ConfigError(f'config {path}: syntax error at {where}: {e.msg}'
                           + (f': {e.text.strip()}' if e.text and e.text.strip() else '')) from None
     except HRVisionError:
         raise
@@ -207,8 +208,8 @@ def _positive(where: str, value: Any) -> None:
     try:
         check_int(where, value, low=1)
     except HRVisionError as e:
-        raise ConfigError(f'{e} (a positive integer; 0 would train and save nothing)'
-                          if 'max_' in where else str(e)) from None
+        raise type(e)(f'{e} (a positive integer; 0 would train and save nothing)'
+                      if 'max_' in where else str(e)) from None
 
 
 def _check_dataloaders(cfg: Config, src: str) -> None:
@@ -218,13 +219,10 @@ def _check_dataloaders(cfg: Config, src: str) -> None:
             continue
         if not isinstance(dl, dict):
             raise ConfigError(f'config {src}: {key} must be a dict, got {_one_line(repr(dl), 80)}')
-        try:
-            if 'batch_size' in dl:
-                check_int(f'config {src}: {key}.batch_size', dl['batch_size'], low=1)
-            if 'num_workers' in dl:
-                check_int(f'config {src}: {key}.num_workers', dl['num_workers'], low=0)
-        except HRVisionError as e:
-            raise ConfigError(str(e)) from None
+        if 'batch_size' in dl:
+            check_int(f'config {src}: {key}.batch_size', dl['batch_size'], low=1)
+        if 'num_workers' in dl:
+            check_int(f'config {src}: {key}.num_workers', dl['num_workers'], low=0)
 
 
 def _check_model(cfg: Config, src: str) -> None:
