@@ -282,7 +282,7 @@ CASES = [
     ('pose-image-id-string', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['images', 0, 'id'], 'a'))),
      DataError, F + r': images\[0\] field "id" must be an integer id'),
     ('pose-negative-width', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['images', 0, 'width'], -5))),
-     DataError, F + r': images\[0\] \(id \d+\) field "width" must be a positive number; got -5'),
+     DataError, F + r': images\[0\] \(id \d+\) field "width" must be a positive integer \(pixels\); got -5'),
     ('pose-duplicate-image-id', lambda b, t: _pose(b, _json_variant(
         b.pose_ann, t, lambda d: d['images'].append(dict(d['images'][0])))),
      DataError, F + r': images\[2\] \(id \d+\): duplicate image id'),
@@ -293,6 +293,9 @@ CASES = [
      DataError, F + r': annotations\[1\] \(id \d+\) field "area" must be a number'),
     ('pose-iscrowd-2', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(['annotations', 0, 'iscrowd'], 2))),
      DataError, F + r': annotations\[0\] \(id \d+\) field "iscrowd" must be 0 or 1'),
+    ('pose-num-keypoints-string', lambda b, t: _pose(b, _json_variant(b.pose_ann, t, _set(
+        ['annotations', 0, 'num_keypoints'], 'many'))),
+     DataError, F + r': annotations\[0\] \(id \d+\) field "num_keypoints" must be an integer 0-17'),
     ('pose-dets-not-list', lambda b, t: _pose(b, b.pose_ann, bbox_file=_json_variant(
         b.pose_ann, t, lambda d: {'x': 1}, 'dets.json')), DataError, r'dets\.json: expected a JSON list'),
     ('pose-dets-score-string', lambda b, t: _pose(b, b.pose_ann, bbox_file=_json_variant(
@@ -321,7 +324,7 @@ CASES = [
     ('det-image-lacks-height', lambda b, t: _det(b, _json_variant(b.det_ann, t, _del(['images', 1, 'height']))),
      DataError, F + r': images\[1\] lacks "height"'),
     ('det-height-string', lambda b, t: _det(b, _json_variant(b.det_ann, t, _set(['images', 0, 'height'], '64'))),
-     DataError, F + r': images\[0\] \(id 1\) field "height" must be a positive number'),
+     DataError, F + r': images\[0\] \(id 1\) field "height" must be a positive integer'),
     ('det-bbox-3-numbers', lambda b, t: _det(b, _json_variant(b.det_ann, t, _set(['annotations', 0, 'bbox'],
                                                                               [1, 2, 3]))),
      DataError, F + r': annotations\[0\] \(id 1\) field "bbox" must be a list of 4 numbers'),
@@ -377,6 +380,8 @@ CASES = [
     ('multi-kpt-16-joints', lambda b, t: _multi(b, kpt=_json_variant(
         b.multi_kpt, t, _set(['annotations', 0, 'keypoints'], [1] * 48), 'kpt.json')),
      DataError, r'kpt\.json: annotations\[0\] .*"keypoints" must be a list of 51'),
+    ('multi-width-fraction', lambda b, t: _multi(b, _json_variant(b.multi_ann, t, _set(['images', 0, 'width'], 1.5))),
+     DataError, F + r': images\[0\] \(id 1\) field "width" must be a positive integer'),
     ('multi-polygon-strings', lambda b, t: _multi(b, _json_variant(b.multi_ann, t, _set(
         ['annotations', 0, 'segmentation'], [['a', 'b', 'c', 'd', 'e', 'f']]))),
      DataError, F + r': annotation id \d+ field "segmentation" polygon 0 must be a list of >= 3 x, y'),

@@ -57,8 +57,9 @@ def _check_images(images: list, path: str, need_size: bool) -> None:
         if not isinstance(img['file_name'], str) or not img['file_name']:
             raise DataError(f'{path}: {where} field "file_name" must be a non-empty string; got {img["file_name"]!r}')
         for key in ('width', 'height'):
-            if key in img and not (is_number(img[key]) and img[key] > 0):
-                raise DataError(f'{path}: {where} field "{key}" must be a positive number; got {img[key]!r:.80}')
+            if key in img and not (is_number(img[key]) and img[key] >= 1 and img[key] == int(img[key])):
+                raise DataError(f'{path}: {where} field "{key}" must be a positive integer (pixels); '
+                                f'got {img[key]!r:.80}')
 
 
 def _check_annotations(anns: list, path: str, cat_ids: set) -> None:

@@ -47,6 +47,10 @@ def load_coco(path: str, num_keypoints: int = 17):
                               f'annotations[{i}] (id {ann["id"]})', 'keypoints')
             # COCOeval reads it to ignore people without joints
             ann.setdefault('num_keypoints', sum(1 for v in ann['keypoints'][2::3] if v > 0))
+            n = ann['num_keypoints']
+            if not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= num_keypoints):
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" must be an '
+                                f'integer 0-{num_keypoints}; got {n!r:.80}')
     return build_coco(data)
 
 
