@@ -14,7 +14,13 @@ class HRVisionError(Exception):
     """Base of every error hrvision raises on purpose; its message is complete and meant for the user."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+        text = str(self.args[0]) if len(self.args) == 1 else super().__str__()
+        # a DataLoader worker's error comes back as 'Caught X in DataLoader worker process N.\nOriginal
+        # Traceback ...\nmodule.X: message': keep the message (the traceback stays in HRVISION_DEBUG output)
+        if text.startswith('Caught ') and '\nOriginal Traceback' in text:
+            last = text.rstrip().splitlines()[-1]
+            return last.split(': ', 1)[1] if ': ' in last else last
+        return text
 
 
 class InputError(HRVisionError, ValueError):

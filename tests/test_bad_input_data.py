@@ -445,6 +445,23 @@ def test_valid_files_still_load(base):
     assert checked_train_ids(lab, 'x.png').dtype == np.uint8
 
 
+def test_error_from_a_dataloader_worker_keeps_its_one_line(base, tmp_path):
+    """torch re-raises a worker's error with the worker's traceback in its message; hrvision's errors keep
+    only their own line (configs load data in worker processes)."""
+    import torch
+    root = _city(base, tmp_path)
+    ids = _first(root / 'gtFine' / 'val', '*_gtFine_labelIds.png')
+    cv2.imwrite(str(ids).replace('_labelIds.png', '_labelTrainIds.png'), np.full((64, 128), 50, np.uint8))
+    ds = CityscapesDataset(str(root), split='val', pipeline=[dict(type='LoadCityscapes')])
+    loader = torch.utils.data.DataLoader(ds, num_workers=1, collate_fn=lambda x: x)
+    with pytest.raises(DataError) as info:
+        next(iter(loader))
+    msg = str(info.value)
+    assert msg.endswith('_labelTrainIds.png: train ids [50] are outside 0-18 and 255 (ignore) (uint8 PNG); '
+                        'expected a Cityscapes labelTrainIds map'), msg
+    assert '\n' not in msg and 'Traceback' not in msg and msg.startswith(str(root))
+
+
 def test_empty_training_set_through_cli_fails_fast(base, tmp_path):
     """`hrvision train` on a COCO file with "annotations": [] exits 2 within seconds (it used to spin forever
     in the InfiniteSampler), with one line naming the file and no traceback."""
