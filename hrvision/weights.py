@@ -201,7 +201,11 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tens
         src = name or '<state dict>'
         sd = extract_state_dict(source, src)
     fmt = detect_format(sd)
-    mapped, unexpected = map_state_dict(sd, model)
+    try:
+        mapped, unexpected = map_state_dict(sd, model)
+    except ValueError as e:
+        raise WeightsMismatchError(f'{src} does not fit the {type(model).__name__} model (another width or '
+                                   f'network?): {e}') from None
     missing = [k for k in model.state_dict() if k not in mapped and not k.endswith('num_batches_tracked')]
     if not mapped:
         raise WeightsMismatchError(

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from hrvision.engine.runner import build_runner, prepare_config
 from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.registry import MODELS
 from hrvision.weights import WeightsMismatchError
 
 CFG = str(Path(__file__).parent / 'configs' / 'seg_tiny.py')
@@ -71,15 +73,19 @@ def _one_line_error(r):
 
 def test_other_width_and_resnet_are_refused(trained, tmp_path):
     root, opts, sd = trained
-    wide = {k: torch.zeros([2 * s if i == 0 and len(v.shape) > 1 else s for i, s in enumerate(v.shape)])
-            if k == 'backbone.conv1.weight' else v for k, v in sd.items()}   # a 2x-wide stem
-    torch.save({'state_dict': wide}, tmp_path / 'wide.pth')
+    cfg = Config.fromfile(CFG)   # the same network at twice the branch widths (like w36 weights for w18)
+    for stage in ('STAGE2', 'STAGE3', 'STAGE4'):
+        cfg.model.backbone.extra[stage].NUM_CHANNELS = [2 * c for c in cfg.model.backbone.extra[stage].NUM_CHANNELS]
+    cfg.model.neck.in_channels = [8, 16, 32, 64]
+    cfg.model.head.in_channels = 120
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, tmp_path / 'wide.pth')
     lines = _one_line_error(_test(tmp_path / 'wide.pth', opts, tmp_path / 'w'))
-    assert len(lines) == 1 and 'shape mismatch' in lines[0] and 'conv1.weight' in lines[0], lines
+    assert len(lines) == 1 and 'wide.pth does not fit' in lines[0] and 'shape mismatch' in lines[0], lines
     import torchvision
     torch.save(torchvision.models.resnet18().state_dict(), tmp_path / 'resnet18.pth')
     lines = _one_line_error(_test(tmp_path / 'resnet18.pth', opts, tmp_path / 'r'))
-    assert len(lines) == 1 and ('shape mismatch' in lines[0] or 'shares no key' in lines[0]), lines
+    assert len(lines) == 1 and 'resnet18.pth' in lines[0], lines
+    assert 'shape mismatch' in lines[0] or 'shares no key' in lines[0], lines
 
 
 def test_incomplete_checkpoint_refused_unless_allow_partial(trained, tmp_path):
@@ -105,3 +111,18 @@ def test_load_from_in_a_config_is_strict(trained, tmp_path):
                                          cfg_options=opts))
     with pytest.raises(WeightsMismatchError, match='strict'):   # resume: keys must match exactly
         runner.load_or_resume()
+
+
+def test_deliberate_partial_load_from_is_explicit(trained, tmp_path):
+    root, opts, sd = trained
+    torch.save({k.split('.', 1)[1]: v for k, v in sd.items() if k.startswith('backbone.')}, tmp_path / 'bb.pth')
+    opts = dict(opts, load_from=str(tmp_path / 'bb.pth'))
+    with pytest.raises(WeightsMismatchError, match='allow_partial'):
+        build_runner(prepare_config(CFG, work_dir=str(tmp_path / 'a'), cfg_options=opts)).load_or_resume()
+    runner = build_runner(prepare_config(CFG, work_dir=str(tmp_path / 'b'), cfg_options=dict(
+        opts, allow_partial_load=True)))
+    runner.load_or_resume()
+    got = runner.model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in sd.items() if k.startswith('backbone.'))
+    log = next((tmp_path / 'b').rglob('*.log')).read_text()
+    assert 'partial load' in log and 'task head not in the checkpoint' in log
