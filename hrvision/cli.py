@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('config')
     p.add_argument('checkpoint', type=_existing_file)
     p.add_argument('--out', help='also write predictions / pictures into this (new or empty) folder')
-    p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier run: its files are removed first')
+    p.add_argument('--overwrite', action='store_true',
+                   help='--out may hold an earlier hrvision test run: its files are removed first')
     p.add_argument('--allow-partial', action='store_true',
                    help='evaluate even if the checkpoint leaves some weights of the model unset (prints the report)')
     _add_runner_args(p)

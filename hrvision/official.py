@@ -54,9 +54,5 @@ def from_official(config: str | os.PathLike | Mapping[str, Any],
         raise NotImplementedError(f'the {name} family is not available in this build ({e})') from e
     model = module.model_from_official(cfg)
     if checkpoint is not None:
-        report = load_weights(model, checkpoint, strict=False)
-        if report.missing_keys:
-            raise KeyError(f'official checkpoint lacks {len(report.missing_keys)} keys the model needs, e.g. '
-                           f'{report.missing_keys[:5]}\n{report}')
-        model.load_report = report
+        model.load_report = load_weights(model, checkpoint)   # refused if any tensor of the model stays unset
     return model.eval()

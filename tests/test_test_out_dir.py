@@ -55,7 +55,8 @@ def test_manifest_and_overwrite_replace_only_what_hrvision_wrote(setup, tmp_path
     r = _test(setup, out)
     assert r.returncode == 0, r.stderr[-2000:]
     manifest = json.loads((out / 'hrvision_manifest.json').read_text())
-    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob('*') if p.is_file() and p.name != 'hrvision_manifest.json')
+    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob('*')
+                     if p.is_file() and p.name != 'hrvision_manifest.json')
     assert manifest['status'] == 'complete' and manifest['files'] == on_disk and len(on_disk) >= 2
     # an output of an earlier run that this run will not write again: --overwrite must remove it
     stale = out / 'labelIds' / 'old_city_000000_000000_gtFine_labelIds.png'

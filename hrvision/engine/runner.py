@@ -6,7 +6,9 @@ Fixes (../shared/notes/dependencies.md):
   We save it as plain data (:class:`.hooks.SafeCheckpointHook`), so every checkpoint, ours or
   anyone's, is loaded with ``weights_only=True`` (see :mod:`.checkpoint`).
 * checkpoints are written atomically (temp file + ``os.replace``): a killed run never leaves a
-  half-written ``iter_N.pth``.
+  half-written ``iter_N.pth``; they carry a content digest checked on load (:mod:`.checkpoint`).
+* weights enter the model only through :func:`hrvision.load_weights` (``load_from``, ``hrvision test``,
+  ``--resume``): :class:`.loading.HRVRunner` refuses incomplete loads instead of mmengine's lenient one.
 * CPU distributed: mmengine calls ``torch.cuda.set_device`` and passes ``device_ids`` to DDP;
   we initialise gloo ourselves and configure the wrapper with ``device_ids=None``.
 * AMP: ``AmpOptimWrapper`` refuses CPUs; ``--amp`` picks fp16 (or bf16) on CUDA and our bf16
