@@ -445,6 +445,16 @@ def test_valid_files_still_load(base):
     assert checked_train_ids(lab, 'x.png').dtype == np.uint8
 
 
+def test_write_image_is_complete_or_absent(tmp_path):
+    """An image that cannot be encoded leaves neither the target nor a temporary file behind."""
+    from hrvision.data.io import write_image
+    with pytest.raises(OSError, match=r'could not encode an image for .*out\.xyz'):
+        write_image(str(tmp_path / 'out.xyz'), np.zeros((4, 4, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+    write_image(str(tmp_path / 'ok.png'), np.zeros((4, 4, 3), np.uint8))
+    assert [p.name for p in tmp_path.iterdir()] == ['ok.png']
+
+
 def test_error_from_a_dataloader_worker_keeps_its_one_line(base, tmp_path):
     """torch re-raises a worker's error with the worker's traceback in its message; hrvision's errors keep
     only their own line (configs load data in worker processes)."""
