@@ -63,7 +63,8 @@ API_CASES = {
     'out_indices repeated': (lambda: hrvision.HRNet(out_indices=(0, 0), **TINY), ValueError, ['out_indices']),
     'out_indices an int': (lambda: hrvision.HRNet(out_indices=2, **TINY), TypeError, ['out_indices', 'list']),
     'out_indices beyond single-scale output': (
-        lambda: hrvision.HRNet(multi_scale_output=False, out_indices=(0, 1), **TINY), ValueError, ['out_indices', '1 output']),
+        lambda: hrvision.HRNet(multi_scale_output=False, out_indices=(0, 1), **TINY), ValueError,
+        ['out_indices', '1 output']),
     'align_corners not a bool': (lambda: hrvision.HRNet(align_corners='yes', **TINY), TypeError, ['align_corners']),
     'with_cp not a bool': (lambda: hrvision.HRNet(with_cp=1, **TINY), TypeError, ['with_cp', 'True or False']),
     'extra lacks a stage': (lambda: hrvision.HRNet(extra={'STAGE2': _stage(2)}), KeyError, ['STAGE3', 'STAGE4']),
@@ -247,7 +248,8 @@ def test_config_errors(case, tmp_path):
 
 def test_valid_configs_still_pass():
     """The checks accept every shipped config (their _base_ helpers have no model and are skipped)."""
-    configs = [p for p in sorted((REPO / 'configs').rglob('*.py')) if not p.name.startswith('_') and '_base_' not in p.parts]
+    configs = [p for p in sorted((REPO / 'configs').rglob('*.py'))
+               if not p.name.startswith('_') and '_base_' not in p.parts]
     assert len(configs) > 10
     for p in configs:
         prepare_config(str(p))

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch import Tensor, nn
 
-from ..checks import UPSAMPLE_MODES, check_bool, check_choice, check_image_batch, check_int, check_int_list, check_number
+from ..checks import (UPSAMPLE_MODES, check_bool, check_choice, check_image_batch, check_int, check_int_list,
+                      check_number)
 from ..errors import ConfigKeyError, InputError, OptionError, UnknownNameError, did_you_mean
 
 # --------------------------------------------------------------------------------------
@@ -225,11 +226,13 @@ class HighResolutionModule(nn.Module):
 def resolve_arch(arch: str) -> dict:
     """Variant name -> official EXTRA dict (deep copy). Unknown names list the known ones."""
     if not isinstance(arch, str):
-        raise OptionError(f'HRNet arch must be a variant name (str), got {arch!r}; available: {", ".join(sorted(VARIANTS))}')
+        raise OptionError(f'HRNet arch must be a variant name (str), got {arch!r}; '
+                          f'available: {", ".join(sorted(VARIANTS))}')
     name = ALIASES.get(arch, arch)
     if name not in VARIANTS:
         hint = did_you_mean(arch, list(VARIANTS) + list(ALIASES))
-        raise UnknownNameError(f'unknown HRNet variant {arch!r}{hint or ";"} available: {", ".join(sorted(VARIANTS))}')
+        raise UnknownNameError(f'unknown HRNet variant {arch!r}{hint or ";"} '
+                               f'available: {", ".join(sorted(VARIANTS))}')
     return copy.deepcopy(VARIANTS[name])
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from mmengine.config import Config
 
 from ..checks import check_int
-from ..errors import ConfigError, ConfigKeyError, HRVisionError, MissingFileError, did_you_mean
+from ..errors import ConfigError, ConfigKeyError, HRVisionError, MissingFileError, did_you_mean, one_line
 
 CONFIG_SUFFIXES = ('.py', '.yaml', '.yml', '.json')
 
@@ -103,12 +103,7 @@ def load_config_file(path: Any) -> Config:
         line = getattr(e, 'lineno', None)       # json
         where = (f' (line {mark.line + 1})' if mark is not None else f' (line {line})' if line
                  else _user_frame_line(e))
-        raise ConfigError(f'config {path} cannot be read{where}: {type(e).__name__}: {_one_line(e)}') from e
-
-
-def _one_line(obj: Any, limit: int = 300) -> str:
-    text = ' '.join(str(obj).split())
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+        raise ConfigError(f'config {path} cannot be read{where}: {type(e).__name__}: {one_line(e)}') from e
 
 
 def _key_path(parts: list[str]) -> str:
@@ -130,7 +125,7 @@ def check_overrides(cfg: Config, options: dict) -> None:
                 node = node[int(part)]
                 continue
             if not isinstance(node, dict):
-                raise ConfigKeyError(f'--cfg-options {full_key}: {here} is {_one_line(repr(node), 60)} '
+                raise ConfigKeyError(f'--cfg-options {full_key}: {here} is {one_line(repr(node), 60)} '
                                      f'({type(node).__name__}), not a dict with a key {part!r}')
             if part in node:
                 node = node[part]
@@ -140,7 +135,7 @@ def check_overrides(cfg: Config, options: dict) -> None:
                 if close:
                     raise ConfigKeyError(f'--cfg-options {full_key}: {here} has no key {part!r}; did you mean '
                                          f'{_key_path(parts[:depth] + close)!r}? (keys there: '
-                                         f'{_one_line(", ".join(sorted(map(str, node))), 200)})')
+                                         f'{one_line(", ".join(sorted(map(str, node))), 200)})')
             break
 
 
@@ -150,7 +145,7 @@ def apply_overrides(cfg: Config, options: dict) -> None:
     try:
         cfg.merge_from_dict(options)
     except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise ConfigError(f'--cfg-options {", ".join(map(str, options))} cannot be applied: {_one_line(e)}') from e
+        raise ConfigError(f'--cfg-options {", ".join(map(str, options))} cannot be applied: {one_line(e)}') from e
 
 
 def _signature_keys(obj: Any) -> tuple[set[str], set[str]] | None:
@@ -191,13 +186,15 @@ def _check_loops(cfg: Config, src: str) -> None:
         if loop is None:
             continue
         if not isinstance(loop, dict):
-            raise ConfigError(f'config {src}: {key} must be a dict (e.g. dict(type=...)), got {_one_line(repr(loop), 80)}')
+            raise ConfigError(f'config {src}: {key} must be a dict (e.g. dict(type=...)), '
+                              f'got {one_line(repr(loop), 80)}')
         loop = dict(loop)
         if isinstance(loop.get('type'), str):
             cls = LOOPS.get(loop['type'])
             if cls is None:
+                known = ['IterBasedTrainLoop', 'EpochBasedTrainLoop', 'ValLoop', 'TestLoop']
                 raise ConfigKeyError(f'config {src}: {key}.type {loop["type"]!r} is not a known loop'
-                                     f'{did_you_mean(loop["type"], ["IterBasedTrainLoop", "EpochBasedTrainLoop", "ValLoop", "TestLoop"]) or "."}')
+                                     f'{did_you_mean(loop["type"], known) or "."}')
             check_kwargs(f'config {src}: {key}', cls, set(loop), inj)
         for name in ('max_iters', 'max_epochs', 'val_interval'):
             if name in loop:
@@ -218,7 +215,7 @@ def _check_dataloaders(cfg: Config, src: str) -> None:
         if dl is None:
             continue
         if not isinstance(dl, dict):
-            raise ConfigError(f'config {src}: {key} must be a dict, got {_one_line(repr(dl), 80)}')
+            raise ConfigError(f'config {src}: {key} must be a dict, got {one_line(repr(dl), 80)}')
         if 'batch_size' in dl:
             check_int(f'config {src}: {key}.batch_size', dl['batch_size'], low=1)
         if 'num_workers' in dl:
@@ -230,7 +227,8 @@ def _check_model(cfg: Config, src: str) -> None:
     model = cfg.get('model')
     if not isinstance(model, dict):
         if model is not None and not hasattr(model, 'forward'):
-            raise ConfigError(f'config {src}: model must be a dict (dict(type=..., ...)), got {_one_line(repr(model), 80)}')
+            raise ConfigError(f'config {src}: model must be a dict (dict(type=..., ...)), '
+                              f'got {one_line(repr(model), 80)}')
         return
     if 'type' not in model:
         raise ConfigKeyError(f'config {src}: model has no "type" (the model class, e.g. SegmentationModel)')
@@ -262,7 +260,7 @@ def check_config_values(cfg: Config) -> None:
     src = cfg.filename or '<dict>'
     for key in ('optim_wrapper', 'default_hooks', 'env_cfg', 'visualizer', 'log_processor'):
         if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
-            raise ConfigError(f'config {src}: {key} must be a dict, got {_one_line(repr(cfg.get(key)), 80)}')
+            raise ConfigError(f'config {src}: {key} must be a dict, got {one_line(repr(cfg.get(key)), 80)}')
     if cfg.get('work_dir') is not None and not isinstance(cfg.get('work_dir'), str):
         raise ConfigError(f'config {src}: work_dir must be a folder path (str), got {cfg.get("work_dir")!r}')
     _check_loops(cfg, src)
