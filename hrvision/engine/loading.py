@@ -53,6 +53,8 @@ class HRVRunner(Runner):
             if tried:
                 self.logger.warning(f'resumed from {path}: the newest checkpoint in {self.work_dir} that reads '
                                     f'(skipped {", ".join(tried)})')
+            else:
+                self.logger.info(f'resumed from {path}')
             self._has_loaded = True
             return None
         if tried:
