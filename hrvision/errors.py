@@ -57,8 +57,12 @@ class CheckpointFileError(HRVisionError, RuntimeError):
 
 def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``''`` when none is close."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=cutoff)
-    return f"; did you mean {close[0]!r}?" if close else ''
+    by_lower: dict[str, str] = {}
+    for c in map(str, choices):  # case-insensitive ('Adamw' -> 'AdamW'), first spelling wins
+        by_lower.setdefault(c.lower(), c)
+    key = str(name).lower()
+    close = [key] if key in by_lower else difflib.get_close_matches(key, list(by_lower), n=1, cutoff=cutoff)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ''
 
 
 class MissingFileError(HRVisionError, FileNotFoundError):

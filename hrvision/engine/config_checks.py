@@ -255,8 +255,58 @@ def _lookup(registry, obj_type: Any, where: str):
     return registry.get(obj_type)
 
 
+def _component_types(cfg: Config):
+    """``(where, registry, type)`` of the components the Runner builds from the config (first level only)."""
+    from .. import registry as R
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dl = cfg.get(key)
+        if not isinstance(dl, dict):
+            continue
+        if isinstance(dl.get('sampler'), dict):
+            yield f'{key}.sampler.type', R.DATA_SAMPLERS, dl['sampler'].get('type')
+        ds = dl.get('dataset')
+        if isinstance(ds, dict):
+            yield f'{key}.dataset.type', R.DATASETS, ds.get('type')
+            for i, t in enumerate(ds.get('pipeline') or []):
+                if isinstance(t, dict):
+                    yield f'{key}.dataset.pipeline[{i}].type', R.TRANSFORMS, t.get('type')
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key)
+        for i, m in enumerate(ev if isinstance(ev, (list, tuple)) else [ev]):
+            if isinstance(m, dict) and m.get('type') != 'Evaluator':
+                yield f'{key}.type' if isinstance(ev, dict) else f'{key}[{i}].type', R.METRICS, m.get('type')
+    ow = cfg.get('optim_wrapper')
+    if isinstance(ow, dict):
+        yield 'optim_wrapper.type', R.OPTIM_WRAPPERS, ow.get('type')
+        if isinstance(ow.get('optimizer'), dict):
+            yield 'optim_wrapper.optimizer.type', R.OPTIMIZERS, ow['optimizer'].get('type')
+    ps = cfg.get('param_scheduler')
+    for i, sch in enumerate(ps if isinstance(ps, (list, tuple)) else [ps]):
+        if isinstance(sch, dict):
+            yield f'param_scheduler[{i}].type', R.PARAM_SCHEDULERS, sch.get('type')
+    for name, hook in (cfg.get('default_hooks') or {}).items():
+        if isinstance(hook, dict):
+            yield f'default_hooks.{name}.type', R.HOOKS, hook.get('type')
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        if isinstance(hook, dict):
+            yield f'custom_hooks[{i}].type', R.HOOKS, hook.get('type')
+
+
+def _check_component_types(cfg: Config, src: str) -> None:
+    """Unknown dataset / transform / metric / optimizer / hook types: did-you-mean before anything is built."""
+    import mmengine.dataset  # noqa: F401  (register mmengine's own components, as the Runner does)
+    import mmengine.hooks  # noqa: F401
+    import mmengine.optim  # noqa: F401
+    import mmengine.runner  # noqa: F401
+
+    import hrvision.engine  # noqa: F401
+    for where, registry, obj_type in _component_types(cfg):
+        if isinstance(obj_type, str) and '.' not in obj_type:  # scoped names belong to other packages
+            _lookup(registry, obj_type, f'config {src}: {where}')
+
+
 def check_config_values(cfg: Config) -> None:
-    """Loops (keys, positive iterations), dataloader sizes and model keys / types."""
+    """Loops (keys, positive iterations), dataloader sizes, model keys and the types of every component."""
     src = cfg.filename or '<dict>'
     for key in ('optim_wrapper', 'default_hooks', 'env_cfg', 'visualizer', 'log_processor'):
         if cfg.get(key) is not None and not isinstance(cfg.get(key), dict):
@@ -265,4 +315,7 @@ def check_config_values(cfg: Config) -> None:
         raise ConfigError(f'config {src}: work_dir must be a folder path (str), got {cfg.get("work_dir")!r}')
     _check_loops(cfg, src)
     _check_dataloaders(cfg, src)
+    if cfg.get('custom_imports'):  # types registered by those imports are not known yet
+        return
     _check_model(cfg, src)
+    _check_component_types(cfg, src)
