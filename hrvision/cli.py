@@ -138,7 +138,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse ``type`` for counts and sizes (tasks' ``data`` generators use it too)."""
     try:
         value = int(text)
     except ValueError:
@@ -174,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('flops', help='parameters and GFLOPs of a backbone (official convention)')
     p.add_argument('name')
-    p.add_argument('--shape', nargs=2, type=_positive_int, default=[224, 224], metavar=('H', 'W'))
+    p.add_argument('--shape', nargs=2, type=positive_int, default=[224, 224], metavar=('H', 'W'))
     p.add_argument('--json', action='store_true')
     p.set_defaults(func=_cmd_flops)
 
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('export', help='export a model (torch.export .pt2 or TorchScript) and check it against eager')
     p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
     p.add_argument('checkpoint', nargs='?', type=_existing_file)
-    p.add_argument('--shape', nargs=2, type=_positive_int, required=True, metavar=('H', 'W'))
+    p.add_argument('--shape', nargs=2, type=positive_int, required=True, metavar=('H', 'W'))
     p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
     p.add_argument('--format', choices=['pt2', 'torchscript'], default='pt2')
     p.add_argument('--allow-partial', action='store_true',
@@ -210,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('demo', help='the main job: synthetic Cityscapes -> train -> evaluate -> pictures')
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--iters', type=_positive_int, default=None, help='training iterations (default: the demo config)')
+    p.add_argument('--iters', type=positive_int, default=None, help='training iterations (default: the demo config)')
     p.add_argument('--quick', action='store_true', help='a tiny run for smoke tests')
     p.set_defaults(func=_cmd_demo)
 

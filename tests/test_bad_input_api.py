@@ -306,6 +306,8 @@ def _cli_cases(tmp: Path) -> dict:
         'export unwritable --out': (['export', cfg, '--shape', '64', '64', '--out', under_file / 'm.pt2'], ['a_file']),
         'export missing --out': (['export', cfg, '--shape', '64', '64'], ['--out', 'required']),
         'demo zero iters': (['demo', '--iters', '0'], ['--iters', "'0'"]),
+        'data negative count': (['data', 'synth-cityscapes', tmp / 'o', '--train', '-1'], ['--train', "'-1'"]),
+        'data zero images': (['data', 'synth-coco-det', tmp / 'o', '--n', '0'], ['--n', "'0'"]),
         'data unwritable out': (['data', 'synth-cityscapes', under_file, '--train', '1', '--val', '1'], ['a_file']),
     }
 

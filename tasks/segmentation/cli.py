@@ -20,10 +20,11 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def register(data_sub, bench_sub) -> None:
+    from hrvision.cli import positive_int
     p = data_sub.add_parser('synth-cityscapes', help='synthetic street scenes in the Cityscapes layout')
     p.add_argument('out')
-    p.add_argument('--train', type=int, default=24)
-    p.add_argument('--val', type=int, default=8)
+    p.add_argument('--train', type=positive_int, default=24)
+    p.add_argument('--val', type=positive_int, default=8)
     p.add_argument('--size', type=_size, default=(128, 256), help='HxW (default 128x256)')
     p.add_argument('--seed', type=int, default=0)
     p.set_defaults(func=_synth)
