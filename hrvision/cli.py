@@ -239,6 +239,20 @@ def _context(args: argparse.Namespace) -> str:
     return ' '.join(words)
 
 
+def _stdout_closed() -> bool:
+    """True when stdout's reader went away; stdout then points at devnull so exit does not fail again."""
+    import select
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        closed = any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
+    except (OSError, ValueError, AttributeError):  # no fileno (captured), no poll (Windows)
+        return False
+    if closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return closed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Every error is one line on stderr, ``hrvision: error: ...``, exit 2; ``HRVISION_DEBUG=1`` re-raises it
     (the traceback, for bug reports). hrvision's errors carry their own message; others get the input named."""
@@ -250,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001  (the whole point: no traceback for users)
         if os.environ.get('HRVISION_DEBUG'):  # full traceback for bug reports
             raise
+        if isinstance(e, BrokenPipeError) and _stdout_closed():  # `hrvision list | head`: stop quietly
+            return 141
         print(f'hrvision: error: {user_message(e, _context(args) if "args" in locals() else "hrvision")}',
               file=sys.stderr)
         return 2
