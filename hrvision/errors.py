@@ -14,13 +14,16 @@ class HRVisionError(Exception):
     """Base of every error hrvision raises on purpose; its message is complete and meant for the user."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
-        text = str(self.args[0]) if len(self.args) == 1 else super().__str__()
-        # a DataLoader worker's error comes back as 'Caught X in DataLoader worker process N.\nOriginal
-        # Traceback ...\nmodule.X: message': keep the message (the traceback stays in HRVISION_DEBUG output)
-        if text.startswith('Caught ') and '\nOriginal Traceback' in text:
-            last = text.rstrip().splitlines()[-1]
-            return last.split(': ', 1)[1] if ': ' in last else last
-        return text
+        return worker_message(str(self.args[0]) if len(self.args) == 1 else super().__str__())
+
+
+def worker_message(text: str) -> str:
+    """A DataLoader worker's error comes back as 'Caught X in DataLoader worker process N.\\nOriginal
+    Traceback ...\\nmodule.X: message': keep the message (the traceback stays in HRVISION_DEBUG output)."""
+    if text.startswith('Caught ') and '\nOriginal Traceback' in text:
+        last = text.rstrip().splitlines()[-1]
+        return last.split(': ', 1)[1] if ': ' in last else last
+    return text
 
 
 class InputError(HRVisionError, ValueError):
@@ -84,6 +87,6 @@ def user_message(exc: BaseException, context: str = '') -> str:
         files = ' -> '.join(repr(f) for f in (exc.filename, exc.filename2) if f is not None)
         cause = f'{exc.strerror}{": " + files if files else ""}'
     else:
-        text = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
-        cause = f'{type(exc).__name__}: {one_line(text)}' if str(text) else type(exc).__name__
+        text = worker_message(str(exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc))
+        cause = f'{type(exc).__name__}: {one_line(text)}' if text else type(exc).__name__
     return f'{context}: {cause}' if context else cause

@@ -335,6 +335,8 @@ def test_cli_one_line_errors(case, tmp_path, capsys, monkeypatch):
                                                                    'iter_4.pth']),
     (IndexError('list index out of range'), ['hrvision train', 'cfg.py', 'IndexError']),
     (TypeError('bad\nmultiline'), ['TypeError: bad multiline']),
+    (RuntimeError('Caught RuntimeError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n'
+                  '  File "x.py", line 1\nRuntimeError: worker failed'), ['cfg.py', 'RuntimeError: worker failed']),
 ])
 def test_cli_foreign_errors_name_the_input(exc, words, tmp_path, capsys, monkeypatch):
     """Errors not raised by hrvision itself still give one line, naming the command's input and the cause."""
