@@ -7,7 +7,8 @@ loss weights or with one head only, same data, schedule and length, every metric
 ``hrvision data synth-coco-multi DATA --n 128``), evaluated on its validation split; keypoints in detected boxes,
 then again in ground-truth boxes (``pose_gt_boxes``).
 
-    OMP_NUM_THREADS=1 python benchmarks/multitask_learning.py --setup ci --runs three uncertainty w1000 w100 det pose seg
+    OMP_NUM_THREADS=1 python benchmarks/multitask_learning.py --setup ci \
+        --runs three uncertainty w1000 w100 det pose seg
     OMP_NUM_THREADS=1 python benchmarks/multitask_learning.py --setup demo --data work_dirs/multitask_demo/data \
         --runs three pose
 """
@@ -74,7 +75,7 @@ def run(setup: str, data: str, name: str, work_root: str) -> dict:
     out = dict(run=name, setup=setup, train_eval_s=round(time.time() - t0, 1),
                before={k: round(before[k], 3) for k in KEYS if k in before},
                after={k: round(after[k], 3) for k in KEYS if k in after})
-    if setup == 'demo' and 'pose' in heads and 'det' in heads:   # same checkpoint, keypoints in the ground-truth person boxes
+    if setup == 'demo' and 'pose' in heads and 'det' in heads:   # same checkpoint, keypoints in the GT person boxes
         runner.model.adapters['pose'].cfg['boxes'] = 'gt'
         gt = runner.val()
         out['after_pose_gt_boxes'] = {k: round(gt[k], 3) for k in KEYS if k.startswith('pose/')}

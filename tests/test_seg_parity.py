@@ -135,7 +135,8 @@ def test_losses(npz, prefix):
             assert value.item() == pytest.approx(float(npz[key]), rel=1e-5), key
 
 
-@pytest.mark.parametrize('config', ['hrnetv2_w48_cityscapes_512x1024.py', 'hrnetv2_w18_small_v1_cityscapes_512x1024.py'])
+@pytest.mark.parametrize('config', ['hrnetv2_w48_cityscapes_512x1024.py',
+                                    'hrnetv2_w18_small_v1_cityscapes_512x1024.py'])
 def test_poly_schedule(npz, config):
     """The shipped config's optimizer, scheduler and length, built as the runner builds them, give the official
     learning rates."""
