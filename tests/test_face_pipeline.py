@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tests.conftest import ref_path
-from hrvision.codecs import face_get_preds
+from hrvision.codecs import FaceHeatmapCodec, face_get_preds
 from hrvision.data.keypoints import face_transform, transform_pixel
-from hrvision.tasks.face import WFLW_FLIP_PAIRS, build_face_codec
+from hrvision.tasks.face import WFLW_FLIP_PAIRS
 from hrvision.tasks.face.transforms import FaceCrop, FaceHeatmapTargets, FaceRandomAugment, PackFaceInputs, face_crop
 
 MEAN = np.array([0.485, 0.456, 0.406])
@@ -40,7 +40,7 @@ def test_transform_pixel_and_matrix(ref):
 
 
 def test_generate_target(ref):
-    codec = build_face_codec()
+    codec = FaceHeatmapCodec()
     enc = codec.encode(ref['fgt_pts'])  # no center: points are heatmap pixels, drawn as they are
     np.testing.assert_array_equal(enc['heatmaps'], ref['fgt_out'])
 
@@ -58,7 +58,7 @@ def test_flip_with_wflw_pairs(ref):
 def test_decode(ref):
     hm = torch.from_numpy(ref['dp_heatmaps'])
     np.testing.assert_array_equal(face_get_preds(hm)[0].numpy(), ref['dp_get_preds'])
-    preds, _ = build_face_codec().decode(hm, torch.from_numpy(ref['dp_center']), torch.from_numpy(ref['dp_scale']))
+    preds, _ = FaceHeatmapCodec().decode(hm, torch.from_numpy(ref['dp_center']), torch.from_numpy(ref['dp_scale']))
     np.testing.assert_array_equal(preds.numpy(), ref['dp_preds'])
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import PoseHeatmapCodec
 from hrvision.tasks.pose.dataset import CocoKeypointDataset
 from hrvision.tasks.pose.metric import CocoKeypointMetric
 from hrvision.tasks.pose.synth import write_dataset
@@ -21,7 +21,7 @@ def synth(tmp_path_factory):
 
 
 def _predict_from_targets(root, shift=0.0):
-    codec = HeatmapCodec()
+    codec = PoseHeatmapCodec()
     pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=(192, 256)),
                 dict(type='PackPoseInputs')]
     ds = CocoKeypointDataset('annotations/person_keypoints_val.json', data_root=root, data_prefix=dict(img='val/'),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import PoseHeatmapCodec
 from hrvision.heads.keypoint import KeypointHead, heatmap_accuracy, joints_mse_loss
 from hrvision.tasks.pose.metric import oks_iou, oks_nms, rescore
 from hrvision.tasks.pose.transforms import (GenerateHeatmapTarget, PackPoseInputs, TopDownAffine, TopDownRandomFlip,
@@ -69,7 +69,7 @@ def test_flip_then_crop_keeps_targets_on_the_joints():
     np.testing.assert_allclose(res['keypoints'][2], [159 - kp[1, 0], kp[1, 1]])
     res = TopDownAffine((192, 256))(res)
     assert res['img'].shape == (256, 192, 3)
-    codec = HeatmapCodec()
+    codec = PoseHeatmapCodec()
     res = GenerateHeatmapTarget(codec)(res)
     packed = PackPoseInputs()(res)
     s = packed['data_samples']

@@ -5,7 +5,7 @@ custom_imports = dict(imports=['hrvision.tasks.face'], allow_failed_imports=Fals
 
 data_root = 'data/wflw/'
 input_size = (256, 256)
-codec = dict(input_size=input_size, heatmap_size=(64, 64), sigma=1.5)
+codec = dict(type='FaceHeatmapCodec', input_size=input_size, heatmap_size=(64, 64), sigma=1.5)
 bytescale = True  # official per-crop min-max byte-scaling (SPEC §8.11); False keeps pixel values
 train_pipeline = [
     dict(type='LoadFaceImage'),

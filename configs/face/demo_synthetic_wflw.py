@@ -9,7 +9,7 @@
 _base_ = ['./_wflw_base.py']
 data_root = 'data/synth_wflw/'
 input_size = (96, 96)
-codec = dict(input_size=input_size, heatmap_size=(24, 24), sigma=1.5)
+codec = dict(type='FaceHeatmapCodec', input_size=input_size, heatmap_size=(24, 24), sigma=1.5)
 small = [8, 16, 32, 64]
 tiny_hrnet = dict(
     STAGE1=dict(NUM_MODULES=1, NUM_BLOCKS=[1], NUM_CHANNELS=[16], BLOCK='BOTTLENECK'),

@@ -14,7 +14,7 @@ model = dict(
     heads=dict(
         seg=dict(type='SegmentationHead', num_classes=19),
         pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5, boxes='gt',
-                  codec=dict(input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
+                  codec=dict(type='PoseHeatmapCodec', input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
     ),
     loss_weights=dict(seg=1.0, pose=300.0),
 )

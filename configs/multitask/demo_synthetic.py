@@ -14,7 +14,7 @@ model = dict(
     heads=dict(
         seg=dict(type='SegmentationHead', num_classes=2),
         pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5, boxes='det', person_label=0,
-                  codec=dict(input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
+                  codec=dict(type='PoseHeatmapCodec', input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
         det=dict(type='TorchvisionDetector', kind='fcos', num_classes=len(classes), head_convs=2,
                  neck=dict(out_channels=64, num_outs=3, stride=2), score_thresh=0.05, detections_per_img=50),
     ),

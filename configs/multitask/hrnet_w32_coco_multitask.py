@@ -14,7 +14,7 @@ model = dict(
     backbone=dict(type='HRNet', arch='hrnet_w32', upsample_mode='bilinear', align_corners=False, norm_momentum=0.1),
     heads=dict(
         pose=dict(type='KeypointHead', num_keypoints=17, sigma=2.0, boxes='det', person_label=0, box_thr=0.3,
-                  codec=dict(input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)),
+                  codec=dict(type='PoseHeatmapCodec', input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)),
         det=dict(type='TorchvisionDetector', kind='fcos', num_classes=80, neck=dict(out_channels=256, num_outs=5,
                                                                                  stride=2),
                  center_sampling_radius=1.5, score_thresh=0.05, nms_thresh=0.6, detections_per_img=100,

@@ -7,7 +7,7 @@ data_root = 'work_dirs/pose_demo/data/'
 input_size = (72, 96)
 heatmap_size = (18, 24)
 max_iters = 200
-codec = dict(type='HeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=1.5)
+codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=1.5)
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),

@@ -14,7 +14,7 @@ sigma = 2
 width = 32
 iters_per_epoch = 1171
 max_iters = 210 * iters_per_epoch
-codec = dict(type='HeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
+codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),

@@ -1,9 +1,10 @@
 """Gaussian heatmap codec shared by pose and face: targets per sample, batched decoding in torch.
 
-One class, :class:`HeatmapCodec` (``TASK_UTILS`` type ``'HeatmapCodec'``), two conventions that
-reproduce the two official code bases (SPEC §3.1, §3.2) number for number:
+One class per convention, both registered in ``TASK_UTILS`` and built by :func:`build_codec`; each
+reproduces its official code base (SPEC §3.1, §3.2) number for number. Heads and bridges receive a codec
+object, never a convention name.
 
-``convention='pose'`` (deep-high-resolution-net.pytorch)
+:class:`PoseHeatmapCodec` (deep-high-resolution-net.pytorch)
     * ``encode(keypoints, visible)``: keypoints (K, 2) in *input-crop* pixels; ``mu = int(x / stride + 0.5)``,
       a 6σ+1 window, peak 1; ``keypoint_weights = visible``, 0 when the window is off the heatmap;
       invisible joints get no Gaussian (``JointsDataset.generate_target``).
@@ -12,7 +13,7 @@ reproduce the two official code bases (SPEC §3.1, §3.2) number for number:
       -> inverse affine of (center, scale, rot 0, heatmap size). Returns image pixels (float) and the
       maxima as scores (``get_final_preds``).
 
-``convention='face'`` (HRNet-Facial-Landmark-Detection)
+:class:`FaceHeatmapCodec` (HRNet-Facial-Landmark-Detection)
     * ``encode(keypoints, center=c, scale=s, rot=r)``: keypoints (K, 2) in *original-image* pixels;
       ``tpts = transform_pixel(pts + 1, c, s, heatmap)`` for points with y > 0, Gaussian drawn at ``tpts - 1``
       (σ 1.5: asymmetric 10-pixel window); returns ``heatmap_keypoints`` = tpts as the official ``meta['tpts']``.
@@ -26,7 +27,7 @@ Batch helpers (torch, (N, K, H, W), no per-keypoint loops): :func:`get_max_preds
 
 Example (face developer)::
 
-    codec = HeatmapCodec(input_size=(256, 256), heatmap_size=(64, 64), sigma=1.5, convention='face')
+    codec = build_codec(dict(type='FaceHeatmapCodec', input_size=(256, 256), heatmap_size=(64, 64), sigma=1.5))
     enc = codec.encode(pts, center=c, scale=s, rot=r)   # enc['heatmaps'] (K, 64, 64), enc['heatmap_keypoints']
     coords, scores = codec.decode(model(images), centers, scales)   # (N, K, 2) image pixels, (N, K)
 """
@@ -41,9 +42,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hrvision.data.keypoints import face_transform, flip_permutation, get_affine_transform, transform_pixel
+from hrvision.errors import OptionError, UnknownNameError, did_you_mean
 from hrvision.registry import TASK_UTILS
 
-CONVENTIONS = ('pose', 'face')
 DECODE_MODES = ('quarter', 'dark', 'none')
 
 
@@ -238,103 +239,47 @@ def shift_right(heatmaps: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
-# The codec object
+# The codec objects: one class per convention, sharing the checks and the decode skeleton
 # ---------------------------------------------------------------------------------------------
 
-@TASK_UTILS.register_module()
-class HeatmapCodec:
-    """Keypoints <-> Gaussian heatmaps (see the module docstring for both conventions).
+class BaseHeatmapCodec:
+    """What both conventions share: sizes, σ, the decode skeleton (refine -> optional image mapping).
 
-    Args:
-        input_size: network input (W, H).
-        heatmap_size: heatmap (W, H).
-        sigma: Gaussian σ in heatmap pixels (pose 2 at 256x192, 3 at 384x288; face 1.5).
-        convention: ``'pose'`` or ``'face'``.
-        decode_mode: pose refinement: ``'quarter'`` (official), ``'dark'`` or ``'none'``.
-        dark_kernel: odd blur kernel for DARK.
-        joint_weights: optional (K,) multipliers of the target weights
-            (official ``USE_DIFFERENT_JOINTS_WEIGHT``).
-    """
+    Subclasses implement ``encode``, ``decode_heatmap_coords`` and ``to_image``; ``convention`` names the
+    official code base they reproduce (for reports, never for branching)."""
 
-    def __init__(self, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] = (48, 64),
-                 sigma: float = 2.0, convention: str = 'pose', decode_mode: str = 'quarter',
-                 dark_kernel: int = 11, joint_weights: Sequence[float] | None = None) -> None:
-        if convention not in CONVENTIONS:
-            raise ValueError(f'HeatmapCodec convention must be one of {CONVENTIONS}; got {convention!r}')
-        if decode_mode not in DECODE_MODES:
-            raise ValueError(f'HeatmapCodec decode_mode must be one of {DECODE_MODES}; got {decode_mode!r}')
-        if convention == 'face' and decode_mode != 'quarter':
-            raise ValueError('the face convention decodes only with its official quarter shift')
-        if dark_kernel % 2 != 1:
-            raise ValueError(f'dark_kernel must be odd; got {dark_kernel}')
+    convention = ''
+
+    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float) -> None:
         if len(input_size) != 2 or len(heatmap_size) != 2:
             raise ValueError(f'input_size and heatmap_size are (W, H); got {input_size}, {heatmap_size}')
         self.input_size = tuple(int(v) for v in input_size)
         self.heatmap_size = tuple(int(v) for v in heatmap_size)
         self.sigma = sigma
-        self.convention = convention
-        self.decode_mode = decode_mode
-        self.dark_kernel = dark_kernel
-        self.joint_weights = None if joint_weights is None else np.asarray(joint_weights, np.float32)
         self.stride = np.array(self.input_size, np.float64) / np.array(self.heatmap_size, np.float64)
 
     def __repr__(self) -> str:
-        return (f'HeatmapCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, sigma={self.sigma}, '
-                f'convention={self.convention!r}, decode_mode={self.decode_mode!r})')
+        return (f'{type(self).__name__}(input_size={self.input_size}, heatmap_size={self.heatmap_size}, '
+                f'sigma={self.sigma})')
 
-    # ---- encode ------------------------------------------------------------------------------
-    def encode(self, keypoints, visible=None, center=None, scale=None, rot: float = 0.0) -> dict:
-        """Targets of one sample: ``{'heatmaps': (K, H, W) float32, 'keypoint_weights': (K,) float32}``
-        (face adds ``'heatmap_keypoints'`` (K, 2)). ``visible`` (K,) or (K, >=1); default all visible."""
+    @staticmethod
+    def _keypoints(keypoints, visible) -> tuple[np.ndarray, np.ndarray]:
         kp = _np(keypoints).astype(np.float64)
         if kp.ndim != 2 or kp.shape[1] < 2:
             raise ValueError(f'keypoints must be (K, 2) or (K, 3); got shape {kp.shape}')
         kp = kp[:, :2]
         k = len(kp)
         vis = np.ones(k, np.float32) if visible is None else _np(visible).astype(np.float32).reshape(k, -1)[:, 0]
-        if self.convention == 'pose':
-            mu = np.trunc(kp / self.stride + 0.5)
-            heatmaps, inside = draw_gaussians(mu, self.sigma, self.heatmap_size, vis > 0.5)
-            weights = np.where(inside, vis, 0).astype(np.float32)
-            if self.joint_weights is not None:
-                weights = weights * self.joint_weights
-            return {'heatmaps': heatmaps, 'keypoint_weights': weights}
-        # face
-        tpts = kp.copy()
-        mask = vis > 0
-        if center is not None:
-            mask &= kp[:, 1] > 0            # the official WFLW loader maps only points with y > 0
-            if scale is None:
-                raise ValueError('face encode with a center needs a scale too')
-            hw = (self.heatmap_size[1], self.heatmap_size[0])
-            if mask.any():
-                tpts[mask] = transform_pixel(kp[mask] + 1, center, float(np.asarray(scale).reshape(-1)[0]), hw,
-                                             rot=rot)
-            heatmaps, inside = draw_gaussians(tpts - 1, self.sigma, self.heatmap_size, mask)
-        else:
-            heatmaps, inside = draw_gaussians(kp, self.sigma, self.heatmap_size, mask)
-        return {'heatmaps': heatmaps, 'keypoint_weights': (mask & inside).astype(np.float32),
-                'heatmap_keypoints': tpts.astype(np.float32)}
+        return kp, vis
 
-    # ---- decode ------------------------------------------------------------------------------
+    def encode(self, keypoints, visible=None, **kwargs) -> dict:
+        raise NotImplementedError
+
     def decode_heatmap_coords(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
-        """Refined coordinates in heatmap pixels (face: 1-based with the +0.5) and scores, (N, K, 2), (N, K)."""
-        hm = _check_heatmaps(heatmaps)
-        if self.convention == 'face':
-            coords, maxvals = face_get_preds(hm)
-            return face_refine(hm, coords), maxvals
-        coords, maxvals = get_max_preds(hm)
-        if self.decode_mode == 'quarter':
-            coords = refine_quarter(hm, coords)
-        elif self.decode_mode == 'dark':
-            coords = refine_dark(hm, coords, self.dark_kernel)
-        return coords, maxvals
+        raise NotImplementedError
 
     def to_image(self, coords: Tensor, center, scale) -> Tensor:
-        """Heatmap coordinates -> original-image pixels through (center, scale)."""
-        if self.convention == 'face':
-            return face_heatmap_to_image(coords, center, scale, self.heatmap_size)
-        return heatmap_to_image(coords, center, scale, self.heatmap_size)
+        raise NotImplementedError
 
     def decode(self, heatmaps: Tensor, center=None, scale=None) -> tuple[Tensor, Tensor]:
         """Batch decode (N, K, H, W) -> (keypoints (N, K, 2), scores (N, K)); image pixels when
@@ -351,5 +296,123 @@ class HeatmapCodec:
         return coords, scores
 
 
-__all__ = ['HeatmapCodec', 'draw_gaussians', 'get_max_preds', 'refine_quarter', 'refine_dark', 'heatmap_to_image',
-           'face_get_preds', 'face_refine', 'face_heatmap_to_image', 'flip_back', 'shift_right']
+@TASK_UTILS.register_module()
+class PoseHeatmapCodec(BaseHeatmapCodec):
+    """The official pose convention (deep-high-resolution-net.pytorch; module docstring).
+
+    Args:
+        input_size: network input (W, H).
+        heatmap_size: heatmap (W, H).
+        sigma: Gaussian σ in heatmap pixels (2 at 256x192, 3 at 384x288).
+        decode_mode: refinement: ``'quarter'`` (official), ``'dark'`` or ``'none'``.
+        dark_kernel: odd blur kernel for DARK.
+        joint_weights: optional (K,) multipliers of the target weights
+            (official ``USE_DIFFERENT_JOINTS_WEIGHT``).
+    """
+
+    convention = 'pose'
+
+    def __init__(self, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] = (48, 64),
+                 sigma: float = 2.0, decode_mode: str = 'quarter', dark_kernel: int = 11,
+                 joint_weights: Sequence[float] | None = None) -> None:
+        if decode_mode not in DECODE_MODES:
+            raise ValueError(f'PoseHeatmapCodec decode_mode must be one of {DECODE_MODES}; got {decode_mode!r}')
+        if dark_kernel % 2 != 1:
+            raise ValueError(f'dark_kernel must be odd; got {dark_kernel}')
+        super().__init__(input_size, heatmap_size, sigma)
+        self.decode_mode = decode_mode
+        self.dark_kernel = dark_kernel
+        self.joint_weights = None if joint_weights is None else np.asarray(joint_weights, np.float32)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f', decode_mode={self.decode_mode!r})'
+
+    def encode(self, keypoints, visible=None, **_crop) -> dict:
+        """Targets of one crop: ``{'heatmaps': (K, H, W) float32, 'keypoint_weights': (K,) float32}``;
+        keypoints in input-crop pixels, ``visible`` (K,) or (K, >=1) (default all visible)."""
+        kp, vis = self._keypoints(keypoints, visible)
+        mu = np.trunc(kp / self.stride + 0.5)
+        heatmaps, inside = draw_gaussians(mu, self.sigma, self.heatmap_size, vis > 0.5)
+        weights = np.where(inside, vis, 0).astype(np.float32)
+        if self.joint_weights is not None:
+            weights = weights * self.joint_weights
+        return {'heatmaps': heatmaps, 'keypoint_weights': weights}
+
+    def decode_heatmap_coords(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
+        """Refined coordinates in heatmap pixels and scores, (N, K, 2), (N, K)."""
+        hm = _check_heatmaps(heatmaps)
+        coords, maxvals = get_max_preds(hm)
+        if self.decode_mode == 'quarter':
+            coords = refine_quarter(hm, coords)
+        elif self.decode_mode == 'dark':
+            coords = refine_dark(hm, coords, self.dark_kernel)
+        return coords, maxvals
+
+    def to_image(self, coords: Tensor, center, scale) -> Tensor:
+        return heatmap_to_image(coords, center, scale, self.heatmap_size)
+
+
+@TASK_UTILS.register_module()
+class FaceHeatmapCodec(BaseHeatmapCodec):
+    """The official face convention (HRNet-Facial-Landmark-Detection; module docstring): input 256,
+    heatmap 64, σ 1.5 by default; decoding only with its official quarter shift."""
+
+    convention = 'face'
+
+    def __init__(self, input_size: Sequence[int] = (256, 256), heatmap_size: Sequence[int] = (64, 64),
+                 sigma: float = 1.5) -> None:
+        super().__init__(input_size, heatmap_size, sigma)
+
+    def encode(self, keypoints, visible=None, center=None, scale=None, rot: float = 0.0) -> dict:
+        """Targets of one face: ``heatmaps`` (K, H, W), ``keypoint_weights`` (K,), ``heatmap_keypoints`` (K, 2)
+        (the official ``tpts``). Keypoints in original-image pixels with center/scale, else heatmap pixels."""
+        kp, vis = self._keypoints(keypoints, visible)
+        tpts = kp.copy()
+        mask = vis > 0
+        if center is not None:
+            mask &= kp[:, 1] > 0            # the official WFLW loader maps only points with y > 0
+            if scale is None:
+                raise ValueError('face encode with a center needs a scale too')
+            hw = (self.heatmap_size[1], self.heatmap_size[0])
+            if mask.any():
+                tpts[mask] = transform_pixel(kp[mask] + 1, center, float(np.asarray(scale).reshape(-1)[0]), hw,
+                                             rot=rot)
+            heatmaps, inside = draw_gaussians(tpts - 1, self.sigma, self.heatmap_size, mask)
+        else:
+            heatmaps, inside = draw_gaussians(kp, self.sigma, self.heatmap_size, mask)
+        return {'heatmaps': heatmaps, 'keypoint_weights': (mask & inside).astype(np.float32),
+                'heatmap_keypoints': tpts.astype(np.float32)}
+
+    def decode_heatmap_coords(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
+        """1-based coordinates with the ±0.25 shift and +0.5, and the maxima."""
+        hm = _check_heatmaps(heatmaps)
+        coords, maxvals = face_get_preds(hm)
+        return face_refine(hm, coords), maxvals
+
+    def to_image(self, coords: Tensor, center, scale) -> Tensor:
+        return face_heatmap_to_image(coords, center, scale, self.heatmap_size)
+
+
+CODEC_TYPES = ('PoseHeatmapCodec', 'FaceHeatmapCodec')
+
+
+def build_codec(cfg: dict | BaseHeatmapCodec | None, default: str = 'PoseHeatmapCodec') -> BaseHeatmapCodec:
+    """The one way to make a codec: an object is returned as is; a dict is built from ``TASK_UTILS`` by its
+    ``type`` (``default`` when it names none). Unknown types name the registered codecs."""
+    if isinstance(cfg, BaseHeatmapCodec):
+        return cfg
+    if cfg is not None and not isinstance(cfg, dict):
+        raise OptionError(f'codec must be a dict with a "type" or a codec object; got {type(cfg).__name__}')
+    cfg = dict(cfg or {})
+    cfg.setdefault('type', default)
+    kind = cfg['type']
+    if not (isinstance(kind, str) and TASK_UTILS.get(kind) is not None
+            and isinstance(TASK_UTILS.get(kind), type) and issubclass(TASK_UTILS.get(kind), BaseHeatmapCodec)):
+        raise UnknownNameError(f'codec type {kind!r} is not a registered codec{did_you_mean(str(kind), CODEC_TYPES)} '
+                               f'registered: {", ".join(CODEC_TYPES)}')
+    return TASK_UTILS.build(cfg)
+
+
+__all__ = ['BaseHeatmapCodec', 'PoseHeatmapCodec', 'FaceHeatmapCodec', 'build_codec', 'draw_gaussians',
+           'get_max_preds', 'refine_quarter', 'refine_dark', 'heatmap_to_image', 'face_get_preds', 'face_refine',
+           'face_heatmap_to_image', 'flip_back', 'shift_right']

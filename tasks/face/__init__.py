@@ -8,10 +8,12 @@ from hrvision.heads.landmark import LandmarkHead
 
 from .dataset import ATTRIBUTES, SUBSETS, WFLWDataset
 from .metric import FaceNMEMetric, compute_nme, summarize
-from .model import FaceLandmarkModel, build_face_codec
+from .model import FaceLandmarkModel
 from .transforms import (WFLW_FLIP_PAIRS, FaceCrop, FaceHeatmapTargets, FaceRandomAugment, LoadFaceImage,
                          PackFaceInputs, face_crop)
 
 __all__ = ['ATTRIBUTES', 'SUBSETS', 'WFLWDataset', 'FaceNMEMetric', 'compute_nme', 'summarize', 'FaceLandmarkModel',
-           'build_face_codec', 'LandmarkHead', 'WFLW_FLIP_PAIRS', 'FaceCrop', 'FaceHeatmapTargets',
+           'LandmarkHead', 'WFLW_FLIP_PAIRS', 'FaceCrop', 'FaceHeatmapTargets',
            'FaceRandomAugment', 'LoadFaceImage', 'PackFaceInputs', 'face_crop']
+
+from . import cli, official  # noqa: E402,F401  (registers the official families and CLI commands)

@@ -13,20 +13,11 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
 from hrvision.weights import load_weights
-
-
-def build_face_codec(cfg: dict | HeatmapCodec | None = None) -> HeatmapCodec:
-    """The shared heatmap codec with the official face defaults (256 -> 64, sigma 1.5)."""
-    if isinstance(cfg, HeatmapCodec):
-        return cfg
-    cfg = {k: v for k, v in (cfg or {}).items() if k not in ('type', 'convention')}
-    cfg = dict(dict(input_size=(256, 256), heatmap_size=(64, 64), sigma=1.5), **cfg, convention='face')
-    return HeatmapCodec(**cfg)
 
 
 @MODELS.register_module()
@@ -39,8 +30,8 @@ class FaceLandmarkModel(TaskModel):
         neck: HRNetV2 concat config or module.
         head: :class:`~hrvision.heads.landmark.LandmarkHead` config or module; ``in_channels``
             is filled from the backbone when missing.
-        codec: :class:`~hrvision.codecs.HeatmapCodec` arguments (face convention: input 256,
-            heatmap 64, sigma 1.5 by default).
+        codec: codec config or object (default :class:`~hrvision.codecs.FaceHeatmapCodec`: input 256,
+            heatmap 64, sigma 1.5).
         data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
         pretrained: ImageNet weights for the backbone (official: ``hrnetv2_w18_imagenet_pretrained.pth``;
             official / timm / hrvision layouts load through :func:`hrvision.load_weights`).
@@ -62,7 +53,7 @@ class FaceLandmarkModel(TaskModel):
             head = dict(head)
             head.setdefault('in_channels', sum(self.backbone.out_channels))
         self.head = build_module(head)
-        self.codec = build_face_codec(codec)
+        self.codec = build_codec(codec, default='FaceHeatmapCodec')
         if pretrained:
             from mmengine.logging import MMLogger
             MMLogger.get_current_instance().info(f'backbone weights: {load_weights(self.backbone, pretrained)}')

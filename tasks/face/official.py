@@ -10,10 +10,12 @@ from typing import Any, Mapping
 from hrvision.backbones.hrnet import HRNet
 from hrvision.necks import HRNetV2Concat
 from hrvision.heads.landmark import LandmarkHead
+from hrvision.registry import register_official
 
 from .model import FaceLandmarkModel
 
 
+@register_official('hrnet', 'face_hrnet')
 def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
     """Build the eval-ready face model of an official experiment config (weights not loaded).
 
@@ -32,5 +34,5 @@ def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
     neck = HRNetV2Concat(backbone.out_channels, align_corners=False)
     head = LandmarkHead(sum(backbone.out_channels), num_joints, kernel=kernel, momentum=0.01)
     model = FaceLandmarkModel(backbone=backbone, neck=neck, head=head,
-                              codec=dict(input_size=image_size, heatmap_size=heatmap_size, sigma=sigma))
+                              codec=dict(type='FaceHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size, sigma=sigma))
     return model.eval()

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.data.io import read_image
 from hrvision.data.keypoints import flip_keypoints, transform_pixel
 from hrvision.registry import TRANSFORMS
@@ -187,12 +187,11 @@ class FaceCrop:
 
 @TRANSFORMS.register_module()
 class FaceHeatmapTargets:
-    """Targets through the shared codec (face convention): ``gt_heatmaps`` (K, 64, 64) and
+    """Targets through the face codec (:class:`~hrvision.codecs.FaceHeatmapCodec` by default): ``gt_heatmaps`` (K, 64, 64) and
     ``heatmap_keypoints`` (the official ``tpts``: integer heatmap coordinates, 1-based, for y > 0)."""
 
-    def __init__(self, codec: dict | HeatmapCodec | None = None) -> None:
-        from .model import build_face_codec
-        self.codec = build_face_codec(codec)
+    def __init__(self, codec: dict | BaseHeatmapCodec | None = None) -> None:
+        self.codec = build_codec(codec, default='FaceHeatmapCodec')
 
     def __call__(self, results: dict) -> dict:
         enc = self.codec.encode(results['keypoints'], center=results['center'], scale=results['scale'],

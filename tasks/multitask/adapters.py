@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import PoseHeatmapCodec, build_codec
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.engine.preprocessor import build_module
 from hrvision.heads.detection import TorchvisionDetector
@@ -120,7 +120,7 @@ class LandmarkAdapter(SegAdapter):
     def predict(self, head, feat, inputs, samples, context):
         hm = head(feat)
         stride = inputs.shape[-1] / hm.shape[-1]
-        codec = HeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1])
+        codec = PoseHeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1])
         kp, sc = codec.decode(hm)
         for i, s in enumerate(samples):
             sx, sy = _scale_factor(s)
@@ -132,7 +132,7 @@ def whole_image_targets(samples: Sequence[DataSample], field: str, hm_size, in_s
                         num_keypoints: int) -> Tensor:
     """Max-merged pose-codec Gaussians of every labelled instance on the whole-image stride-4 grid: (N, K, h, w)."""
     h, w = int(hm_size[0]), int(hm_size[1])
-    codec = HeatmapCodec(input_size=(int(in_size[1]), int(in_size[0])), heatmap_size=(w, h), sigma=sigma)
+    codec = PoseHeatmapCodec(input_size=(int(in_size[1]), int(in_size[0])), heatmap_size=(w, h), sigma=sigma)
     out = np.zeros((len(samples), num_keypoints, h, w), np.float32)
     for i, s in enumerate(samples):
         inst = s.get(field)
@@ -160,9 +160,7 @@ class KeypointAdapter(TaskAdapter):
 
     def __init__(self, name, cfg):
         super().__init__(name, cfg)
-        codec = dict(cfg.get('codec') or {})
-        codec.pop('type', None)
-        self.codec = HeatmapCodec(**codec)
+        self.codec = build_codec(cfg.get('codec'))
         self.sigma = float(cfg.get('sigma', self.codec.sigma))
 
     def build(self, backbone_channels, concat_align_corners):

@@ -1,4 +1,4 @@
-"""Top-down pose model on the common runner: HRNet (stride-4 branch) -> KeypointHead -> HeatmapCodec.
+"""Top-down pose model on the common runner: HRNet (stride-4 branch) -> KeypointHead -> PoseHeatmapCodec.
 
 ``forward(inputs, data_samples, mode)``:
 
@@ -19,20 +19,12 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
-from hrvision.registry import MODELS, TASK_UTILS
+from hrvision.registry import MODELS
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
-
-
-def build_codec(cfg: dict | HeatmapCodec | None) -> HeatmapCodec:
-    if isinstance(cfg, HeatmapCodec):
-        return cfg
-    cfg = dict(cfg or {})
-    cfg.setdefault('type', 'HeatmapCodec')
-    return TASK_UTILS.build(cfg)
 
 
 @MODELS.register_module()
@@ -41,14 +33,14 @@ class PoseModel(TaskModel):
         backbone: HRNet config/module (pose family: nearest fuse upsampling, ``multi_scale_output=False``,
             ``out_indices=(0,)``, BN momentum 0.1).
         head: :class:`~hrvision.heads.keypoint.KeypointHead` config/module (``in_channels`` filled in).
-        codec: :class:`~hrvision.codecs.HeatmapCodec` config (pose convention).
+        codec: codec config or object (default :class:`~hrvision.codecs.PoseHeatmapCodec`).
         test_cfg: ``flip_test`` (official True), ``channels_last`` (CPU speed).
         pretrained: backbone weights loaded by :func:`hrvision.load_weights` in ``init_weights`` (the official
             recipe starts from ImageNet ``hrnet_w32-36af842e.pth``; official/timm/mmpose layouts are detected).
         data_preprocessor: ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std, RGB).
     """
 
-    def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module, codec: dict | HeatmapCodec | None = None,
+    def __init__(self, backbone: dict | nn.Module, head: dict | nn.Module, codec: dict | BaseHeatmapCodec | None = None,
                  test_cfg: dict | None = None, pretrained: str | None = None,
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)

@@ -10,10 +10,12 @@ from typing import Any, Mapping
 
 from hrvision.backbones.hrnet import HRNet
 from hrvision.heads.keypoint import KeypointHead
+from hrvision.registry import register_official
 
 from .model import PoseModel
 
 
+@register_official('pose_hrnet')
 def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
     m = cfg.get('MODEL')
     if not isinstance(m, Mapping) or 'EXTRA' not in m:
@@ -25,5 +27,5 @@ def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
                      norm_momentum=0.1)
     head = KeypointHead(backbone.out_channels[0], int(m.get('NUM_JOINTS', 17)),
                         kernel=int(extra.get('FINAL_CONV_KERNEL', 1)))
-    codec = dict(input_size=image_size, heatmap_size=heatmap_size, sigma=float(m.get('SIGMA', 2)))
+    codec = dict(type='PoseHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size, sigma=float(m.get('SIGMA', 2)))
     return PoseModel(backbone=backbone, head=head, codec=codec).eval()

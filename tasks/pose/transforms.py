@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 import torch
 
-from hrvision.codecs import HeatmapCodec
+from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.data.io import read_image
 from hrvision.data.keypoints import PIXEL_STD, affine_points, flip_keypoints, get_affine_transform
 from hrvision.heads.keypoint import COCO_FLIP_PAIRS
-from hrvision.registry import TASK_UTILS, TRANSFORMS
+from hrvision.registry import TRANSFORMS
 from hrvision.structures import DataSample
 
 COCO_UPPER_BODY_IDS = tuple(range(11))
@@ -152,9 +152,8 @@ class TopDownAffine:
 class GenerateHeatmapTarget:
     """Codec targets: ``heatmaps`` (K, h, w) and ``target_weight`` (K,) from the crop keypoints."""
 
-    def __init__(self, codec: dict | HeatmapCodec) -> None:
-        self.codec = codec if isinstance(codec, HeatmapCodec) else TASK_UTILS.build(
-            dict(dict(type='HeatmapCodec'), **codec))
+    def __init__(self, codec: dict | BaseHeatmapCodec) -> None:
+        self.codec = build_codec(codec)
 
     def __call__(self, results: dict) -> dict:
         enc = self.codec.encode(results['keypoints'], results['keypoints_visible'])
