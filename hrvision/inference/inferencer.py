@@ -1,0 +1,192 @@
+"""``hrvision.Inferencer``: a trained model on your own images, folders, globs, arrays and videos.
+
+The config's test pipeline (its loading step replaced by :class:`~.pipeline.LoadArray`), the model's data
+preprocessor and ``model.test_step`` -- the path ``hrvision test`` takes -- so predictions equal the test
+loop's, in original-image pixels. Pose and face run top-down on boxes (the whole image when none are given);
+pose runs the flip test of the config (on by default, as the official test configs).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from . import results as R
+from .boxes import BoxFile, as_boxes
+from .inputs import Item, Skipped, check_array, collect, load
+from .pipeline import LoadArray, task_kind, test_pipeline
+
+BACKENDS = ('torch', 'onnxruntime')
+
+
+def _default_steps(kind: str, model) -> list:
+    """Test steps for a model built from an official YAML (no mmengine pipeline)."""
+    from ..registry import TRANSFORMS
+    size = getattr(getattr(model, 'codec', None), 'input_size', None)
+    steps = {'seg': [dict(type='PackSegInputs')],
+             'pose': [dict(type='TopDownAffine', input_size=size), dict(type='PackPoseInputs')],
+             'face': [dict(type='FaceCrop', input_size=size), dict(type='PackFaceInputs')]}.get(kind)
+    if steps is None:
+        raise InputError(f'Inferencer: a {kind} model needs an mmengine config (with a test pipeline)')
+    return [TRANSFORMS.build(s) for s in steps]
+
+
+class Inferencer:
+    """``Inferencer(config, checkpoint=None, device=None, backend='torch')``; call it on images.
+
+    Args:
+        config: mmengine config (.py or ``Config``) or official experiment YAML/JSON (see ``hrvision.init_model``).
+        checkpoint: weights (any format :func:`hrvision.load_weights` reads); refused if incomplete.
+        device: ``'cpu'``, ``'cuda'``, ...; None picks CUDA when present.
+        backend: ``'torch'``, or ``'onnxruntime'`` (``onnx`` = the exported network file, see
+            :func:`hrvision.export.export_model`).
+        det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model.
+        det_score_thr / det_label: which detections are people.
+        seg_probs: also return per-class probabilities for segmentation.
+    """
+
+    def __init__(self, config: str, checkpoint: str | None = None, device: str | None = None,
+                 backend: str = 'torch', onnx: str | None = None, det_config: str | None = None,
+                 det_checkpoint: str | None = None, det_score_thr: float = 0.3, det_label: int = 0,
+                 batch_size: int = 1, seg_probs: bool = False, allow_partial: bool = False) -> None:
+        from ..apis import init_model
+        from ..checks import check_choice, check_int
+        check_choice('Inferencer backend', backend, BACKENDS)
+        self.batch_size = check_int('Inferencer batch_size', batch_size, low=1)
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.model = init_model(config, checkpoint, str(self.device), allow_partial=allow_partial)
+        self.kind = task_kind(self.model)
+        self.steps = self._steps(config)
+        codec = getattr(self.model, 'codec', None)
+        head = getattr(self.model, 'head', None)
+        self.loader = LoadArray(self.kind, getattr(codec, 'input_size', None),
+                                getattr(head, 'num_landmarks', 98))
+        self.seg_probs = seg_probs
+        self.backend = backend
+        if backend == 'onnxruntime':
+            from .ort import use_onnxruntime
+            use_onnxruntime(self.model, self.kind, onnx, self.device)
+        self.detector = None
+        if det_config:
+            if self.kind != 'pose':
+                raise InputError(f'--det-config gives person boxes to a pose model; this is a {self.kind} model')
+            self.detector = Inferencer(det_config, det_checkpoint, device=str(self.device), batch_size=batch_size)
+            if self.detector.kind != 'det':
+                raise InputError(f'{det_config}: --det-config must be a detection config, got a '
+                                 f'{self.detector.kind} model')
+        self.det_score_thr, self.det_label = det_score_thr, det_label
+        self.skipped = Skipped()
+        self.stats: dict = {}
+
+    def _steps(self, config) -> list:
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+
+        from ..apis import OFFICIAL_SUFFIXES
+        from ..engine.config_checks import load_config_file
+        if isinstance(config, dict) or str(config).lower().endswith(OFFICIAL_SUFFIXES):
+            return _default_steps(self.kind, self.model)
+        init_default_scope('hrvision')
+        cfg = config if isinstance(config, Config) else load_config_file(config)
+        return test_pipeline(cfg, getattr(cfg, 'filename', None) or 'config')
+
+    # ---- public API -----------------------------------------------------------------------------
+    def __call__(self, inputs: Any, boxes: Any = None, batch_size: int | None = None) -> list[dict]:
+        """Predictions for every readable image of ``inputs`` (see :mod:`.inputs`), in input order.
+
+        ``boxes`` (pose / face): a list with one (N, 4|5) array per image, or a detection JSON path.
+        Unreadable images are skipped and listed in ``self.skipped``."""
+        self.skipped = Skipped()
+        items = collect(inputs, self.skipped)
+        if boxes is not None and not isinstance(boxes, (str, BoxFile)) and len(boxes) != len(items):
+            raise InputError(f'boxes: {len(boxes)} entries for {len(items)} images; give one per image')
+        start = time.perf_counter()
+        out = list(self.run(load(items, self.skipped), boxes, batch_size, list(items)))
+        self.stats = dict(images=len(out), skipped=len(self.skipped), seconds=time.perf_counter() - start)
+        if not out:
+            raise InputError(f'no image could be read ({len(self.skipped)} skipped: '
+                             f'{self.skipped.entries[0][0]}: {self.skipped.entries[0][1]})')
+        return out
+
+    def run(self, loaded: Iterator[tuple[Item, np.ndarray]], boxes=None, batch_size: int | None = None,
+            order: list | None = None) -> Iterator[dict]:
+        """Stream: (item, RGB image) pairs -> result dicts, ``batch_size`` images at a time."""
+        bs = batch_size or self.batch_size
+        box_file = BoxFile(boxes) if isinstance(boxes, str) else boxes if isinstance(boxes, BoxFile) else None
+        index = {id(it): k for k, it in enumerate(order or [])}
+        chunk = []
+        for n, (it, img) in enumerate(loaded):
+            given = None
+            if box_file is not None:
+                given = box_file.lookup(it.name)
+            elif boxes is not None:
+                k = index.get(id(it), n)
+                given = as_boxes(f'boxes[{k}]', boxes[k])
+            chunk.append((it, img, given))
+            if len(chunk) == bs:
+                yield from self._predict(chunk, bs)
+                chunk = []
+        if chunk:
+            yield from self._predict(chunk, bs)
+
+    def predict_array(self, img: np.ndarray, boxes=None) -> dict:
+        """One HxWx3 uint8 RGB image -> its result."""
+        img = check_array('image', img)
+        return next(self.run(iter([(Item('array0', array=img), img)]), None if boxes is None else [boxes]))
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _boxes_for(self, imgs: list, given: list) -> list:
+        if self.kind not in ('pose', 'face'):
+            return [None] * len(imgs)
+        if self.detector is not None:
+            dets = list(self.detector.run(iter((Item('det'), im) for im in imgs)))
+            given = [np.concatenate([d['bboxes'], d['scores'][:, None]], 1)[
+                (d['labels'] == self.det_label) & (d['scores'] >= self.det_score_thr)] for d in dets]
+        return given
+
+    @torch.no_grad()
+    def _predict(self, chunk: list, bs: int) -> list[dict]:
+        items, imgs, given = zip(*chunk)
+        box_lists = list(self._boxes_for(list(imgs), list(given)))
+        units, owners = [], []
+        for k, (it, img) in enumerate(zip(items, imgs)):
+            name = it.path or it.name
+            if self.kind not in ('pose', 'face'):
+                units.append(self.loader(img, name))
+                owners.append(k)
+                continue
+            pad = None
+            if box_lists[k] is None:   # the whole image is the person / face, not enlarged
+                h, w = img.shape[:2]
+                box_lists[k], pad = np.array([[0, 0, w, h, 1.0]], np.float32), 1.0
+            for row in box_lists[k]:
+                units.append(self.loader(img, name, row[:4], float(row[4]), pad=pad))
+                owners.append(k)
+        samples = []
+        for s in range(0, len(units), bs):
+            packed = [self._apply(u) for u in units[s:s + bs]]
+            data = {'inputs': [p['inputs'] for p in packed], 'data_samples': [p['data_samples'] for p in packed]}
+            samples += self.model.test_step(data)
+        out = []
+        for k, (it, img) in enumerate(zip(items, imgs)):
+            mine = [smp for smp, o in zip(samples, owners) if o == k]
+            res = {'name': it.path or it.name, 'ori_shape': tuple(img.shape[:2])}
+            if self.kind == 'seg':
+                res.update(R.seg(mine[0], self.seg_probs))
+            elif self.kind == 'det':
+                res.update(R.det(mine[0]))
+            elif self.kind == 'multitask':
+                res.update(R.multitask(mine[0], self.model))
+            else:
+                b = np.asarray(box_lists[k], np.float32).reshape(-1, 5)
+                res.update(R.people(mine, b[:, :4], b[:, 4]))
+            out.append(res)
+        return out
+
+    def _apply(self, r: dict) -> dict:
+        for t in self.steps:
+            r = t(r)
+        return r

@@ -1,0 +1,138 @@
+"""hrvision.Inferencer: on the dataset's own image it equals what the test loop (``hrvision test``) predicts with
+the same checkpoint, for every task; folders of mixed sizes, arrays, boxes, two-stage pose; bad input."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from hrvision.errors import InputError
+from hrvision.inference import Inferencer
+from hrvision.registry import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(STAGE1=dict(NUM_MODULES=1, BLOCK='BOTTLENECK', NUM_BLOCKS=[1], NUM_CHANNELS=[8]),
+            STAGE2=dict(NUM_MODULES=1, BLOCK='BASIC', NUM_BLOCKS=[1, 1], NUM_CHANNELS=[4, 8]),
+            STAGE3=dict(NUM_MODULES=1, BLOCK='BASIC', NUM_BLOCKS=[1, 1, 1], NUM_CHANNELS=[4, 8, 16]),
+            STAGE4=dict(NUM_MODULES=1, BLOCK='BASIC', NUM_BLOCKS=[1, 1, 1, 1], NUM_CHANNELS=[4, 8, 16, 32]))
+
+
+def _data(task, root):
+    if task == 'seg':
+        from hrvision.tasks.segmentation.synth import synth_cityscapes
+        synth_cityscapes(str(root), train=1, val=2, size=(64, 128), seed=7)
+    elif task == 'pose':
+        from hrvision.tasks.pose.synth import write_dataset
+        write_dataset(str(root), n=2, n_val=2, seed=3)
+    elif task == 'face':
+        from hrvision.tasks.face.synth import make_synth_wflw
+        make_synth_wflw(str(root), n_train=1, n_test=2, seed=3, size=(80, 80))
+    elif task == 'det':
+        from hrvision.tasks.detection.synth import make_synthetic_coco
+        make_synthetic_coco(str(root), n=1, n_val=2, seed=3, size_range=(64, 96))
+    else:
+        from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
+        make_synthetic_coco_multi(str(root), n=1, n_val=2, seed=3, size=(64, 64))
+
+
+def _overrides(task, root):
+    data = {f'{k}.dataset.data_root': str(root) + '/' for k in ('train_dataloader', 'val_dataloader',
+                                                                'test_dataloader')}
+    if task == 'seg':
+        return 'tests/configs/seg_tiny.py', data
+    if task == 'pose':
+        return 'configs/pose/demo_synthetic.py', dict(data, **{
+            'model.backbone': dict(type='HRNet', extra=TINY, multi_scale_output=False, out_indices=(0,),
+                                   upsample_mode='nearest'), 'model.head.in_channels': 4,
+            'val_evaluator.ann_file': str(root / 'annotations/person_keypoints_val.json')})
+    if task == 'face':
+        return 'configs/face/demo_synthetic_wflw.py', dict(data, **{
+            'model.backbone.extra': TINY, 'model.neck.in_channels': [4, 8, 16, 32], 'model.head.in_channels': 60})
+    if task == 'det':
+        return 'configs/detection/hrnetv2p_tiny_fcos_synth.py', dict(data, **{
+            'model.backbone.extra': TINY, 'model.detector.score_thresh': 0.0})
+    return 'configs/multitask/demo_synthetic.py', dict(data, **{
+        'model.backbone': dict(type='HRNet', extra=TINY, upsample_mode='bilinear', align_corners=False),
+        'model.heads.det.score_thresh': 0.0})
+
+
+TASKS = ('seg', 'pose', 'face', 'det', 'multitask')
+
+
+@pytest.fixture(scope='module')
+def setups(tmp_path_factory):
+    """Per task: (config path, checkpoint path, data root)."""
+    init_default_scope('hrvision')
+    out = {}
+    for task in TASKS:
+        root = tmp_path_factory.mktemp(task)
+        _data(task, root / 'data')
+        base, opts = _overrides(task, root / 'data')
+        cfg = Config.fromfile(str(ROOT / base))
+        cfg.merge_from_dict(opts)
+        cfg.dump(str(root / 'cfg.py'))
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        for m in model.modules():   # non-trivial BN statistics, so a mix-up of images would show
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+        torch.save({'state_dict': model.state_dict()}, root / 'w.pth')
+        out[task] = (str(root / 'cfg.py'), str(root / 'w.pth'), root / 'data')
+    return out
+
+
+def _test_loop(cfg_path, ckpt):
+    """What ``hrvision test`` predicts: the config's test dataloader through ``model.test_step``."""
+    init_default_scope('hrvision')
+    cfg = Config.fromfile(cfg_path)
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(torch.load(ckpt, weights_only=True)['state_dict'])
+    model.eval()
+    samples = []
+    with torch.no_grad():
+        for batch in Runner.build_dataloader(cfg.test_dataloader):
+            samples += model.test_step(batch)
+    return model, samples
+
+
+def _close(a, b, atol=1e-4):
+    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), atol=atol, rtol=1e-4)
+
+
+@pytest.mark.parametrize('task', TASKS)
+def test_inferencer_equals_test_loop(setups, task):
+    cfg, ckpt, _ = setups[task]
+    model, samples = _test_loop(cfg, ckpt)
+    inf = Inferencer(cfg, ckpt, device='cpu', batch_size=2)
+    assert inf.kind == task
+    for s in samples:
+        path = s.metainfo['img_path']
+        if task == 'seg':
+            r = inf(path)[0]
+            assert (r['sem_seg'] == s.pred_sem_seg.numpy()).all()
+        elif task == 'det':
+            r = inf(path)[0]
+            p = s.pred_instances
+            assert len(p.bboxes) > 0
+            _close(r['bboxes'], p.bboxes.numpy(), 1e-3)
+            _close(r['scores'], p.scores.numpy())
+            assert (r['labels'] == p.labels.numpy()).all()
+        elif task == 'pose':   # the test loop's person box, as a box given to the Inferencer
+            x, y, w, h = s.metainfo['bbox']
+            r = inf(path, boxes=[[[x, y, x + w, y + h]]])[0]
+            _close(r['keypoints'][0], s.pred_keypoints.numpy(), 1e-3)
+            _close(r['keypoint_scores'][0], s.keypoint_scores.numpy())
+        elif task == 'face':   # the crop of the test loop as a square box
+            (cx, cy), half = s.metainfo['center'], s.metainfo['scale'] * 100 / 1.25
+            r = inf(path, boxes=[[[cx - half, cy - half, cx + half, cy + half]]])[0]
+            _close(r['keypoints'][0], s.pred_keypoints.numpy(), 1e-3)
+        else:
+            r = inf(path)[0]
+            heads = {a.kind: n for n, a in model.adapters.items()}
+            assert (r[heads['seg']]['sem_seg'] == s.pred_sem_seg.numpy()).all()
+            assert len(s.pred_instances.bboxes) > 0 and len(s.pred_pose.keypoints) > 0
+            _close(r[heads['det']]['bboxes'], s.pred_instances.bboxes.numpy(), 1e-3)
+            _close(r[heads['pose']]['keypoints'], s.pred_pose.keypoints.numpy(), 1e-3)
