@@ -136,3 +136,79 @@ def test_inferencer_equals_test_loop(setups, task):
             assert len(s.pred_instances.bboxes) > 0 and len(s.pred_pose.keypoints) > 0
             _close(r[heads['det']]['bboxes'], s.pred_instances.bboxes.numpy(), 1e-3)
             _close(r[heads['pose']]['keypoints'], s.pred_pose.keypoints.numpy(), 1e-3)
+
+
+def test_folder_of_mixed_sizes_arrays_and_bad_files(setups, tmp_path):
+    from hrvision.data.io import write_image
+    cfg, ckpt, _ = setups['seg']
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for h, w in ((40, 60), (64, 128), (33, 47))]
+    for k, im in enumerate(imgs):
+        write_image(str(tmp_path / f'{k}.png'), im)
+    (tmp_path / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
+    (tmp_path / 'notes.txt').write_text('not an image')
+    inf = Inferencer(cfg, ckpt, device='cpu', batch_size=2)
+    res = inf(str(tmp_path))
+    assert [Path(r['name']).name for r in res] == ['0.png', '1.png', '2.png']
+    assert [r['sem_seg'].shape for r in res] == [im.shape[:2] for im in imgs]
+    skipped = dict(inf.skipped.entries)
+    assert len(skipped) == 2 and 'not an image file' in skipped[str(tmp_path / 'notes.txt')]
+    assert 'broken.png' in skipped[str(tmp_path / 'broken.png')]
+    # arrays give what their files give; batch size does not change results
+    arr = inf(imgs, batch_size=3)
+    assert all((a['sem_seg'] == r['sem_seg']).all() for a, r in zip(arr, res))
+    assert (inf.predict_array(imgs[1])['sem_seg'] == res[1]['sem_seg']).all()
+    assert len(inf(str(tmp_path / '*.png'))) == 3
+
+
+def test_refusals(setups, tmp_path):
+    cfg, ckpt, _ = setups['seg']
+    inf = Inferencer(cfg, ckpt, device='cpu')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(InputError, match='folder holds no images'):
+        inf(str(tmp_path / 'empty'))
+    with pytest.raises(FileNotFoundError, match='input not found'):
+        inf(str(tmp_path / 'nope.png'))
+    with pytest.raises(InputError, match='matches no file'):
+        inf(str(tmp_path / 'x*.jpg'))
+    with pytest.raises(InputError, match='HxWx3 uint8'):
+        inf(np.zeros((4, 4), np.uint8))
+    (tmp_path / 'bad.jpg').write_bytes(b'')
+    with pytest.raises(InputError, match='no image could be read'):
+        inf(str(tmp_path / 'bad.jpg'))
+    with pytest.raises(ValueError, match='backend'):
+        Inferencer(cfg, ckpt, backend='tensorrt')
+    pose_cfg, pose_ckpt, _ = setups['pose']
+    with pytest.raises(InputError, match='x2 > x1'):
+        Inferencer(pose_cfg, pose_ckpt, device='cpu')(np.zeros((8, 8, 3), np.uint8), boxes=[[[5, 5, 1, 1]]])
+
+
+def test_pose_whole_image_boxes_json_and_two_stage(setups, tmp_path):
+    import json
+    pose_cfg, pose_ckpt, root = setups['pose']
+    img_path = sorted((root / 'val').iterdir())[0]
+    inf = Inferencer(pose_cfg, pose_ckpt, device='cpu')
+    whole = inf(str(img_path))[0]
+    h, w = whole['ori_shape']
+    assert whole['keypoints'].shape == (1, 17, 2) and (whole['bboxes'] == [[0, 0, w, h]]).all()
+    boxes = [[2, 3, 40, 60, 0.9], [10, 10, 50, 70, 0.5]]
+    (tmp_path / 'dets.json').write_text(json.dumps({img_path.name: boxes}))
+    from_json = inf(str(img_path), boxes=str(tmp_path / 'dets.json'))[0]
+    from_list = inf(str(img_path), boxes=[boxes])[0]
+    assert from_json['keypoints'].shape == (2, 17, 2)
+    _close(from_json['keypoints'], from_list['keypoints'])
+    _close(from_json['bbox_scores'], [0.9, 0.5])
+    # two-stage with hrvision's own detector: one person per detection, keypoints inside its crop
+    det_cfg, det_ckpt, _ = setups['det']
+    two = Inferencer(pose_cfg, pose_ckpt, device='cpu', det_config=det_cfg, det_checkpoint=det_ckpt,
+                     det_score_thr=0.0, det_label=0)
+    res = two(str(img_path))[0]
+    dets = Inferencer(det_cfg, det_ckpt, device='cpu')(str(img_path))[0]
+    keep = dets['labels'] == 0
+    assert len(res['bboxes']) == keep.sum() > 0
+    _close(res['bboxes'], dets['bboxes'][keep], 1e-4)
+    for box, kp in zip(res['bboxes'], res['keypoints']):
+        from hrvision.data.keypoints import box_to_center_scale
+        c, s = box_to_center_scale([box[0], box[1], box[2] - box[0], box[3] - box[1]], 72 / 96)
+        half = s * 200 / 2
+        assert ((kp >= c - half - 1e-3) & (kp <= c + half + 1e-3)).all()
