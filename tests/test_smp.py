@@ -1,0 +1,156 @@
+"""hrvision HRNet as a segmentation-models-pytorch encoder: contract, every architecture, weights, save/load."""
+import copy
+
+import pytest
+import torch
+
+smp = pytest.importorskip('segmentation_models_pytorch')
+
+import hrvision  # noqa: E402
+from hrvision.backbones.hrnet import ALIASES, VARIANTS  # noqa: E402
+from hrvision.errors import InputError  # noqa: E402
+from hrvision.integrations import smp as hsmp  # noqa: E402
+
+# smp architectures that take a custom encoder (DPT takes only timm ViT encoders: 'tu-' names).
+ARCHS = ['Unet', 'UnetPlusPlus', 'FPN', 'PSPNet', 'DeepLabV3', 'DeepLabV3Plus', 'Linknet', 'PAN', 'MAnet',
+         'UPerNet', 'Segformer']
+SIZE = {'PAN': 128}  # PAN's pyramid attention pools the stride-32 map 8x further
+
+
+def tiny_form(name: str) -> dict:
+    """The variant's widths with one block and one module per stage (fast on a CPU)."""
+    extra = copy.deepcopy(VARIANTS[name])
+    for st in extra.values():
+        st['NUM_MODULES'] = 1
+        st['NUM_BLOCKS'] = [1] * len(st['NUM_BLOCKS'])
+    return extra
+
+
+@pytest.fixture(scope='module')
+def tiny_names():
+    names = []
+    for n in VARIANTS:
+        key = f'test_tiny_{n}'
+        smp.encoders.encoders[key] = dict(encoder=hsmp.HRNetEncoder, pretrained_settings={},
+                                          params=dict(extra=tiny_form(n)))
+        names.append(key)
+    yield names
+    for key in names:
+        smp.encoders.encoders.pop(key, None)
+
+
+def test_every_variant_registered():
+    for n in list(VARIANTS) + list(ALIASES):
+        assert 'hrvision_' + n in smp.encoders.get_encoder_names()
+    assert hsmp.register() == hsmp.encoder_names()
+
+
+def test_import_hrvision_does_not_import_smp():
+    import subprocess
+    import sys
+    code = 'import sys, hrvision; assert "segmentation_models_pytorch" not in sys.modules'
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_encoder_contract():
+    enc = smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1', depth=5)
+    assert enc.out_channels == [3, 64, 16, 32, 64, 128] and enc.output_stride == 32
+    x = torch.randn(1, 3, 64, 96)
+    feats = enc(x)
+    assert feats[0] is x
+    assert [f.shape[1] for f in feats] == enc.out_channels
+    assert [f.shape[-1] for f in feats] == [96 // s for s in (1, 2, 4, 8, 16, 32)]
+    # the four branches are hrvision's backbone with the same weights
+    net = hrvision.build_backbone('hrnet_w18_small_v1')
+    hrvision.load_weights(net, enc.backbone.state_dict())
+    net.eval(), enc.eval()
+    for a, b in zip(enc(x)[2:], net(x)):
+        torch.testing.assert_close(a, b)
+    for depth in (3, 4):
+        enc = smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1', depth=depth)
+        assert len(enc(x)) == depth + 1 and enc.out_channels == [3, 64, 16, 32, 64, 128][:depth + 1]
+        assert enc.output_stride == 2 ** depth
+
+
+@pytest.mark.parametrize('os_', [16, 8])
+def test_make_dilated(os_):
+    enc = smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1', output_stride=os_)
+    assert enc.output_stride == os_
+    feats = enc(torch.randn(1, 3, 64, 64))
+    assert [f.shape[-1] for f in feats] == [64 // min(s, os_) for s in (1, 2, 4, 8, 16, 32)]
+
+
+def test_refusals():
+    enc = smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1')
+    with pytest.raises(InputError, match='output_stride'):
+        enc.make_dilated(4)
+    with pytest.raises(InputError, match='depth'):
+        smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1', depth=6)
+    with pytest.raises(KeyError, match='Wrong pretrained weights'):  # weights come through load_weights
+        smp.Unet('hrvision_hrnet_w18_small_v1', encoder_weights='imagenet')
+
+
+@pytest.mark.parametrize('in_ch', [1, 4])
+def test_in_channels(in_ch):
+    m = smp.Unet('hrvision_hrnet_w18_small_v1', encoder_weights=None, in_channels=in_ch, classes=2)
+    assert m.encoder.out_channels[0] == in_ch
+    assert m(torch.randn(2, in_ch, 64, 64)).shape == (2, 2, 64, 64)
+
+
+@pytest.mark.parametrize('arch', ARCHS)
+def test_every_arch_every_width(arch, tiny_names):
+    """Build, forward, backward on CPU with each width's tiny form; output = input size."""
+    s = SIZE.get(arch, 64)
+    for name in tiny_names:
+        m = getattr(smp, arch)(name, encoder_weights=None, classes=3)
+        x = torch.randn(2, 3, s, s)
+        y = m(x)
+        assert y.shape == (2, 3, s, s), (arch, name)
+        y.mean().backward()
+        assert m.encoder.backbone.conv1.weight.grad is not None
+    odd = (s - 1, s + 3)
+    x = torch.randn(2, 3, *odd)
+    if m.requires_divisible_input_shape:  # smp's own rule for this architecture
+        with pytest.raises(RuntimeError, match='divisible'):
+            m(x)
+    else:
+        assert m(x).shape[-2:] == odd
+
+
+def _weights_in_formats(tmp_path):
+    """One random HRNet-W18-small in the official, timm and mmpose layouts."""
+    timm = pytest.importorskip('timm')
+    tm = timm.create_model('hrnet_w18_small', pretrained=False)
+    sd = tm.state_dict()
+    official = tmp_path / 'official.pth'
+    torch.save({k: v for k, v in sd.items() if not k.startswith(('incre', 'downsamp', 'final_layer', 'classifier'))},
+               official)
+    mmpose = {'backbone.' + k: v for k, v in sd.items()}
+    mmpose['keypoint_head.final_layer.weight'] = torch.zeros(17, 16, 1, 1)
+    return sd, {'official': str(official), 'timm': sd, 'mmpose': mmpose}
+
+
+def test_load_weights_into_encoder(tmp_path):
+    sd, sources = _weights_in_formats(tmp_path)
+    net = hrvision.build_backbone('hrnet_w18_small_v1')
+    hrvision.load_weights(net, sd)
+    net.eval()
+    x = torch.randn(1, 3, 64, 64)
+    for fmt, src in sources.items():
+        m = smp.FPN('hrvision_hrnet_w18_small_v1', encoder_weights=None, classes=2).eval()
+        report = hrvision.load_weights(m.encoder, src)
+        assert not report.missing_keys, fmt
+        for a, b in zip(m.encoder(x)[2:], net(x)):
+            torch.testing.assert_close(a, b)
+    # a whole smp model refuses a backbone-only file (load into .encoder instead)
+    with pytest.raises(ValueError, match='FPN model'):
+        hrvision.load_weights(smp.FPN('hrvision_hrnet_w18_small_v1', encoder_weights=None), sources['official'])
+
+
+def test_smp_save_load_round_trip(tmp_path):
+    m = smp.Unet('hrvision_hrnet_w18_small_v1', encoder_weights=None, classes=3).eval()
+    m.save_pretrained(str(tmp_path / 'm'))
+    back = smp.from_pretrained(str(tmp_path / 'm')).eval()
+    assert isinstance(back.encoder, hsmp.HRNetEncoder)
+    x = torch.randn(1, 3, 64, 64)
+    torch.testing.assert_close(back(x), m(x))
