@@ -5,11 +5,12 @@
   ``keypoint_head.final_layer.*``) map to ``head.final_layer.*`` in :class:`~hrvision.tasks.pose.model.PoseModel`.
 * ``loss``: official ``JointsMSELoss(use_target_weight=True)``: ``0.5 * mean(((pred - gt) * w) ** 2)``
   (per-joint MSE averaged over joints, which is the same number), plus the official PCK accuracy.
-* ``predict``: official flip test -- flip back with the pairs, shift one pixel right, average.
+* ``predict``: official flip test -- flip back with the pairs, shift one pixel right, average (heatmaps;
+  the pose bridge decodes them).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -102,11 +103,11 @@ class KeypointHead(nn.Module):
             back = shift_right(back)
         return (heatmaps + back) * 0.5
 
-    def predict(self, feats: Tensor | Sequence[Tensor], feats_flipped: Tensor | Sequence[Tensor] | None = None,
-                decode: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None):
-        """Heatmaps (flip-averaged when ``feats_flipped`` is given); decoded with ``decode`` (the codec's
-        batch decode bound to the crops' center/scale) when given."""
+    def predict(self, feats: Tensor | Sequence[Tensor], feats_flipped: Tensor | Sequence[Tensor] | None = None
+                ) -> Tensor:
+        """Heatmaps, flip-averaged when ``feats_flipped`` is given; decoding is the task bridge's job
+        (:class:`~hrvision.tasks.pose.bridge.PoseBridge`)."""
         heatmaps = self.forward(feats)
         if feats_flipped is not None:
             heatmaps = self.flip_average(heatmaps, self.forward(feats_flipped))
-        return heatmaps if decode is None else decode(heatmaps)
+        return heatmaps

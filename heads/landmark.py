@@ -1,5 +1,7 @@
 """HRNetV2 face-landmark head (official ``head``) with the official MSE heatmap loss.
 
+Decoding is the task bridge's job (:class:`~hrvision.tasks.face.bridge.FaceBridge`).
+
 Layers: HRNetV2 concat (a neck) -> 1x1 conv(15C->15C, bias) -> BN -> ReLU -> conv(->K heatmaps).
 The Sequential is called ``head`` so the official checkpoint keys ``head.0..3`` map to
 ``head.head.*`` in :class:`~hrvision.tasks.face.model.FaceLandmarkModel`.
@@ -9,8 +11,6 @@ conv) also gets padding 1, which grows the map by two pixels; the shipped config
 where both agree (SPEC §8.25).
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -50,7 +50,3 @@ class LandmarkHead(nn.Module):
             raise ValueError(f'heatmap targets have shape {tuple(target.shape)}, the head outputs '
                              f'{tuple(heatmaps.shape)}; check the codec heatmap size vs the input size')
         return {'loss_heatmap': self.loss_weight * F.mse_loss(heatmaps.float(), target.float())}
-
-    def predict(self, x: Tensor, decode: Callable[[Tensor], tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
-        """Heatmaps -> ``decode(heatmaps)`` (the codec's batch decode bound to centres/scales)."""
-        return decode(self.forward(x))

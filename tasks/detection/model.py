@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import torch
 from torch import Tensor
 
 from mmengine.logging import MMLogger
@@ -16,17 +15,10 @@ from mmengine.logging import MMLogger
 from hrvision.engine.model import TaskModel
 from hrvision.heads.detection import TorchvisionDetector, build_hrnetv2p_backbone
 from hrvision.registry import MODELS
-from hrvision.structures import DataSample, InstanceData
+from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
-
-def _valid_images(inputs: Tensor, samples: Sequence[DataSample]) -> list[Tensor]:
-    """Crop the padded batch back to each image's ``img_shape`` (what torchvision calls image size)."""
-    out = []
-    for img, ds in zip(inputs, samples):
-        h, w = ds.metainfo.get('img_shape', img.shape[-2:])[:2]
-        out.append(img[:, :int(h), :int(w)])
-    return out
+from .bridge import DetBridge
 
 
 @MODELS.register_module()
@@ -55,30 +47,15 @@ class HRNetDetector(TaskModel):
     def _images(inputs: Tensor, data_samples: Sequence[DataSample] | None, mode: str) -> list[Tensor]:
         if data_samples is None:
             raise ValueError(f"HRNetDetector mode {mode!r} needs data_samples (with img_shape / gt_instances)")
-        return _valid_images(inputs, data_samples)
+        return DetBridge.valid_images(inputs, data_samples)
 
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict:
         images = self._images(inputs, data_samples, 'loss')
-        targets = []
-        for i, ds in enumerate(data_samples):
-            if 'gt_instances' not in ds:
-                raise KeyError(f'data sample {i} ({ds.metainfo.get("img_path", "?")}) has no gt_instances')
-            gt = ds.gt_instances
-            targets.append({'boxes': gt.bboxes.to(inputs.device).reshape(-1, 4),
-                            'labels': gt.labels.to(inputs.device).reshape(-1)})
+        targets = DetBridge.targets(data_samples, inputs.device)
         return self.head.loss(images, targets)
 
     def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
         dets = self.head.predict(self._images(inputs, data_samples, 'predict'))
-        for det, ds in zip(dets, data_samples):
-            boxes = det['boxes']
-            sx, sy = ds.metainfo.get('scale_factor', (1.0, 1.0))
-            boxes = boxes / boxes.new_tensor([sx, sy, sx, sy])
-            if 'ori_shape' in ds.metainfo:
-                h, w = ds.metainfo['ori_shape'][:2]
-                boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-                boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
-            ds.pred_instances = InstanceData(bboxes=boxes, labels=det['labels'], scores=det['scores'])
-        return list(data_samples)
+        return DetBridge.predict(dets, data_samples)
 
 __all__ = ['HRNetDetector']

@@ -19,6 +19,8 @@ from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
 from hrvision.weights import load_weights
 
+from .bridge import FaceBridge
+
 
 @MODELS.register_module()
 class FaceLandmarkModel(TaskModel):
@@ -54,6 +56,7 @@ class FaceLandmarkModel(TaskModel):
             head.setdefault('in_channels', sum(self.backbone.out_channels))
         self.head = build_module(head)
         self.codec = build_codec(codec, default='FaceHeatmapCodec')
+        self.bridge = FaceBridge(self.codec)
         if pretrained:
             from mmengine.logging import MMLogger
             MMLogger.get_current_instance().info(f'backbone weights: {load_weights(self.backbone, pretrained)}')
@@ -65,21 +68,11 @@ class FaceLandmarkModel(TaskModel):
         return self.head(self.extract_feat(inputs))
 
     def loss(self, inputs: Tensor, data_samples: Sequence[Any]) -> dict:
-        if not data_samples:
-            raise ValueError("mode='loss' needs data_samples carrying gt_heatmaps")
-        target = torch.stack([ds.gt_heatmaps for ds in data_samples]).to(inputs.device)
+        target = self.bridge.targets(data_samples, inputs.device)
         return self.head.loss(self.extract_feat(inputs), target)
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples: Sequence[Any] | None = None) -> list:
         if not data_samples:
             raise ValueError("mode='predict' needs data_samples with center/scale metainfo")
-        heatmaps = self.head(self.extract_feat(inputs)).float()
-        center = torch.as_tensor(
-            [[float(v) for v in ds.metainfo['center']] for ds in data_samples], dtype=torch.float64)
-        scale = torch.as_tensor([float(ds.metainfo['scale']) for ds in data_samples], dtype=torch.float64)
-        preds, maxvals = self.codec.decode(heatmaps, center.to(heatmaps.device), scale.to(heatmaps.device))
-        for ds, p, m in zip(data_samples, preds.cpu(), maxvals.cpu()):
-            ds.pred_keypoints = p.float()
-            ds.keypoint_scores = m.float()
-        return list(data_samples)
+        return self.bridge.predict(self.head(self.extract_feat(inputs)).float(), data_samples)

@@ -1,4 +1,8 @@
-"""Task adapters: how each single-task head is built, fed, trained and decoded inside :class:`MultiTaskModel`.
+"""Task adapters: which shared feature each single-task head reads inside :class:`MultiTaskModel`.
+
+Targets, decoding and the rescaling to original-image pixels are the task bridges'
+(``hrvision.tasks.<task>.bridge``), the same objects the single-task models call; what stays here is truly
+multi-task: the feature routing, the whole-image keypoint/landmark variant and the shared pyramid feed.
 
 An adapter holds no parameters; the head module itself lives in ``MultiTaskModel.heads[name]`` with exactly
 the key layout it has in its single-task model (``head.*`` there, ``heads.<name>.*`` here), which is what makes
@@ -32,10 +36,14 @@ from torchvision.ops import roi_align
 
 from hrvision.codecs import PoseHeatmapCodec, build_codec
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
+from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
 from hrvision.heads.detection import TorchvisionDetector
 from hrvision.necks import HRNetV2p
 from hrvision.structures import DataSample, InstanceData
+from hrvision.tasks.detection.bridge import DetBridge
+from hrvision.tasks.pose.bridge import PoseBridge
+from hrvision.tasks.segmentation.bridge import SegBridge
 
 
 def zero_loss(module: nn.Module) -> Tensor:
@@ -44,11 +52,6 @@ def zero_loss(module: nn.Module) -> Tensor:
     if not params:
         return torch.zeros(())
     return sum(p.sum() for p in params) * 0.0
-
-
-def _scale_factor(sample: DataSample) -> tuple[float, float]:
-    sx, sy = sample.metainfo.get('scale_factor', (1.0, 1.0))
-    return float(sx), float(sy)
 
 
 class TaskAdapter:
@@ -92,18 +95,15 @@ class SegAdapter(TaskAdapter):
         return build_module(cfg)
 
     def loss(self, head, feat, inputs, samples):
-        from hrvision.tasks.segmentation.model import SegmentationModel
-        labels = SegmentationModel.stack_labels(samples, inputs.shape[-2:]).to(feat.device)
+        labels = SegBridge.targets(samples, inputs.shape[-2:]).to(feat.device)
         return head.loss(feat, labels)
 
     def predict(self, head, feat, inputs, samples, context):
         logits = head.upsample(head(feat), inputs.shape[-2:])
         for lg, s in zip(logits, samples):
-            ih, iw = s.metainfo.get('img_shape', inputs.shape[-2:])[:2]
-            size = tuple(s.gt_sem_seg.shape[-2:]) if 'gt_sem_seg' in s else tuple(s.metainfo.get('ori_shape',
-                                                                                               (ih, iw))[:2])
-            lg = head.upsample(lg[None, :, :ih, :iw], size)[0]
-            s.pred_sem_seg = lg.argmax(0).cpu()
+            ih, iw = SegBridge.valid_shape(s, inputs.shape[-2:])
+            lg = head.upsample(lg[None, :, :ih, :iw], SegBridge.output_size(s, (ih, iw)))[0]
+            SegBridge.write(s, lg, keep_scores=False, cpu=True)
 
 
 class LandmarkAdapter(SegAdapter):
@@ -119,12 +119,10 @@ class LandmarkAdapter(SegAdapter):
 
     def predict(self, head, feat, inputs, samples, context):
         hm = head(feat)
-        stride = inputs.shape[-1] / hm.shape[-1]
         codec = PoseHeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1])
-        kp, sc = codec.decode(hm)
+        kp, sc = PoseBridge(codec).decode_input(hm)
         for i, s in enumerate(samples):
-            sx, sy = _scale_factor(s)
-            s.pred_keypoints = (kp[i] * stride / kp.new_tensor([sx, sy])).cpu()
+            s.pred_keypoints = to_original(kp[i], s).cpu()
             s.keypoint_scores = sc[i].cpu()
 
 
@@ -160,7 +158,8 @@ class KeypointAdapter(TaskAdapter):
 
     def __init__(self, name, cfg):
         super().__init__(name, cfg)
-        self.codec = build_codec(cfg.get('codec'))
+        self.bridge = PoseBridge(build_codec(cfg.get('codec')))
+        self.codec = self.bridge.codec
         self.sigma = float(cfg.get('sigma', self.codec.sigma))
 
     def build(self, backbone_channels, concat_align_corners):
@@ -197,7 +196,7 @@ class KeypointAdapter(TaskAdapter):
         for i, s in enumerate(samples):
             boxes, scores = self.person_boxes(s, None if dets is None else dets[i])
             boxes, scores = boxes.cpu(), scores.cpu()
-            sx, sy = _scale_factor(s)
+            sx, sy = scale_factor(s)
             k = head.num_keypoints
             if len(boxes) == 0:
                 s.pred_pose = InstanceData(bboxes=torch.zeros((0, 4)), scores=torch.zeros((0,)),
@@ -218,9 +217,8 @@ class KeypointAdapter(TaskAdapter):
                                 (x0[:, 1] + size[:, 1] - bin_h / 2) / stride_y], 1)
             crops = roi_align(hm[i:i + 1].cpu(), rois.float(), output_size=(hh, hw), spatial_scale=1.0,
                               sampling_ratio=1, aligned=False)
-            kp, ks = self.codec.decode(crops, center, scale)
-            div = kp.new_tensor([sx, sy])
-            s.pred_pose = InstanceData(bboxes=boxes / div.repeat(2), scores=scores, keypoints=kp / div,
+            kp, ks = self.bridge.decode_crops(crops, center, scale)
+            s.pred_pose = InstanceData(bboxes=to_original(boxes, s), scores=scores, keypoints=to_original(kp, s),
                                        keypoint_scores=ks,
                                        areas=torch.from_numpy(np.prod(scale * PIXEL_STD, 1) / (sx * sy)).float())
 
@@ -284,20 +282,12 @@ class DetAdapter(TaskAdapter):
 
     def loss(self, head, feat, inputs, samples):
         images = self._feed(head, feat, inputs)
-        targets = [{'boxes': s.gt_instances.bboxes.to(inputs.device).reshape(-1, 4),
-                    'labels': s.gt_instances.labels.to(inputs.device).reshape(-1)} for s in samples]
-        return head.loss(images, targets)
+        return head.loss(images, DetBridge.targets(samples, inputs.device))
 
     def predict(self, head, feat, inputs, samples, context):
         dets = head.predict(self._feed(head, feat, inputs))
         context.setdefault('dets', {})[self.name] = dets
-        for det, s in zip(dets, samples):
-            sx, sy = _scale_factor(s)
-            boxes = det['boxes'] / det['boxes'].new_tensor([sx, sy, sx, sy])
-            h, w = s.metainfo.get('ori_shape', inputs.shape[-2:])[:2]
-            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
-            s.pred_instances = InstanceData(bboxes=boxes.cpu(), labels=det['labels'].cpu(), scores=det['scores'].cpu())
+        DetBridge.predict(dets, samples, default_shape=inputs.shape[-2:], cpu=True)
 
     def single_task_layout(self):
         # HRNetDetector keeps HRNet at head.detector.backbone.body and the neck inside the head

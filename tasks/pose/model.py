@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
@@ -25,6 +24,8 @@ from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
+
+from .bridge import PoseBridge
 
 
 @MODELS.register_module()
@@ -50,6 +51,7 @@ class PoseModel(TaskModel):
             head.setdefault('in_channels', self.backbone.out_channels[0])
         self.head = build_module(head)
         self.codec = build_codec(codec)
+        self.bridge = PoseBridge(self.codec)
         self.test_cfg = dict(flip_test=True)
         self.test_cfg.update(test_cfg or {})
         self.pretrained = pretrained
@@ -70,18 +72,8 @@ class PoseModel(TaskModel):
     tensor_forward = heatmaps
 
     # ---- training -------------------------------------------------------------------------------
-    @staticmethod
-    def stack_targets(data_samples: Sequence[DataSample], device) -> tuple[Tensor, Tensor]:
-        missing = [i for i, s in enumerate(data_samples) if 'gt_heatmaps' not in s]
-        if missing:
-            raise KeyError(f'data samples {missing} carry no gt_heatmaps: the training pipeline needs '
-                           f'GenerateHeatmapTarget before PackPoseInputs')
-        target = torch.stack([torch.as_tensor(s.gt_heatmaps) for s in data_samples]).to(device)
-        weight = torch.stack([torch.as_tensor(s.target_weight) for s in data_samples]).to(device)
-        return target, weight
-
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
-        target, weight = self.stack_targets(data_samples, inputs.device)
+        target, weight = self.bridge.targets(data_samples, inputs.device)
         return self.head.loss(self.backbone(inputs), target, weight)
 
     # ---- inference ------------------------------------------------------------------------------
@@ -101,14 +93,4 @@ class PoseModel(TaskModel):
         n = inputs.shape[0]
         if data_samples is None:
             data_samples = [DataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(n)]
-        if all('center' in s.metainfo and 'scale' in s.metainfo for s in data_samples):
-            center = np.stack([np.asarray(s.metainfo['center'], np.float32) for s in data_samples])
-            scale = np.stack([np.asarray(s.metainfo['scale'], np.float32) for s in data_samples])
-            kpts, scores = self.codec.decode(heatmaps, center, scale)
-        else:   # no crop information: input-image pixels
-            kpts, scores = self.codec.decode(heatmaps)
-            kpts = kpts * torch.as_tensor(self.codec.stride, dtype=kpts.dtype, device=kpts.device)
-        for i, s in enumerate(data_samples):
-            s.pred_keypoints = kpts[i].cpu()
-            s.keypoint_scores = scores[i].cpu()
-        return list(data_samples)
+        return self.bridge.predict(heatmaps, data_samples)

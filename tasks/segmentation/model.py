@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from torch import Tensor
@@ -24,7 +23,7 @@ from hrvision.registry import MODELS
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
-from .labels import IGNORE_INDEX
+from .bridge import SegBridge
 
 
 @MODELS.register_module()
@@ -60,20 +59,8 @@ class SegmentationModel(TaskModel):
     tensor_forward = logits
 
     # ---- training -----------------------------------------------------------------------------
-    @staticmethod
-    def stack_labels(data_samples: Sequence[DataSample], size) -> Tensor:
-        """(N, H, W) labels padded with ignore to the batch input size."""
-        labels = []
-        for s in data_samples:
-            lab = s.gt_sem_seg
-            dh, dw = size[0] - lab.shape[-2], size[1] - lab.shape[-1]
-            if dh or dw:
-                lab = F.pad(lab, (0, dw, 0, dh), value=IGNORE_INDEX)
-            labels.append(lab)
-        return torch.stack(labels).long()
-
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
-        labels = self.stack_labels(data_samples, inputs.shape[-2:])
+        labels = SegBridge.targets(data_samples, inputs.shape[-2:])
         return self.head.loss(self.extract(inputs), labels)
 
     # ---- inference ----------------------------------------------------------------------------
@@ -130,13 +117,8 @@ class SegmentationModel(TaskModel):
                                                      ori_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
         out = []
         for img, sample in zip(inputs, data_samples):
-            ih, iw = sample.metainfo.get('img_shape', inputs.shape[-2:])
-            if 'gt_sem_seg' in sample:
-                size = tuple(sample.gt_sem_seg.shape[-2:])
-            else:
-                size = tuple(sample.metainfo.get('ori_shape', (ih, iw)))
-            scores = self.inference(img[None, :, :ih, :iw], size)[0]
-            sample.seg_logits = scores
-            sample.pred_sem_seg = scores.argmax(0)
+            ih, iw = SegBridge.valid_shape(sample, inputs.shape[-2:])
+            scores = self.inference(img[None, :, :ih, :iw], SegBridge.output_size(sample, (ih, iw)))[0]
+            SegBridge.write(sample, scores)
             out.append(sample)
         return out

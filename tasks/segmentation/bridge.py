@@ -1,0 +1,57 @@
+"""``SegBridge``: data samples <-> :class:`~hrvision.heads.segmentation.SegmentationHead`.
+
+Labels padded to the batch, the valid (unpadded) region of each image, the output size (label size, else
+the original size) and the written prediction: shared by the single-task and the multi-task model.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hrvision.structures import DataSample
+
+from .labels import IGNORE_INDEX
+
+
+class SegBridge:
+    """Stateless; every method is a static method."""
+
+    @staticmethod
+    def targets(data_samples: Sequence[DataSample], size) -> Tensor:
+        """(N, H, W) long labels padded with ignore to the batch input size."""
+        labels = []
+        for s in data_samples:
+            lab = s.gt_sem_seg
+            dh, dw = size[0] - lab.shape[-2], size[1] - lab.shape[-1]
+            if dh or dw:
+                lab = F.pad(lab, (0, dw, 0, dh), value=IGNORE_INDEX)
+            labels.append(lab)
+        return torch.stack(labels).long()
+
+    @staticmethod
+    def valid_shape(sample: DataSample, default) -> tuple[int, int]:
+        """(h, w) of the image inside the padded batch."""
+        ih, iw = sample.metainfo.get('img_shape', default)[:2]
+        return ih, iw
+
+    @staticmethod
+    def output_size(sample: DataSample, default) -> tuple[int, int]:
+        """Prediction size: the label's when there is one, else the original image's."""
+        if 'gt_sem_seg' in sample:
+            return tuple(sample.gt_sem_seg.shape[-2:])
+        return tuple(sample.metainfo.get('ori_shape', default)[:2])
+
+    @staticmethod
+    def write(sample: DataSample, scores: Tensor, keep_scores: bool = True, cpu: bool = False) -> DataSample:
+        """``pred_sem_seg`` = argmax of (C, H, W) ``scores`` at output size (+ ``seg_logits`` when kept)."""
+        if keep_scores:
+            sample.seg_logits = scores
+        pred = scores.argmax(0)
+        sample.pred_sem_seg = pred.cpu() if cpu else pred
+        return sample
+
+
+__all__ = ['SegBridge']
