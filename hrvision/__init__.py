@@ -22,9 +22,17 @@ def list_backbones() -> list[str]:
     return sorted(VARIANTS)
 
 
-def build_backbone(name: str, **overrides) -> HRNet:
-    """Build an HRNet variant by registry name; ``overrides`` go to :class:`HRNet`."""
-    return build_hrnet(name, **overrides)
+def build_backbone(name: str, pretrained: bool | str | None = None, **overrides) -> HRNet:
+    """Build an HRNet variant by registry name; ``overrides`` go to :class:`HRNet`.
+
+    ``pretrained``: True (timm's default tag), a timm tag (``'timm/hrnet_w32.ms_in1k'``) or a file;
+    see :mod:`hrvision.hub`.
+    """
+    net = build_hrnet(name, **overrides)
+    if pretrained:
+        from .hub import load_pretrained
+        load_pretrained(net, ALIASES.get(name, name), pretrained)
+    return net
 
 
 def from_official(config, checkpoint=None):
