@@ -6,6 +6,16 @@ classes present in the ground truth. Confusion matrices are summed across ranks 
 so N processes give the numbers of one. With ``out_dir`` the predictions are also written as
 Cityscapes ``*_labelIds.png`` (for the benchmark server), colour PNGs and
 ``image | ground truth | prediction`` panels.
+
+Optional boundary IoU (Cheng et al., CVPR 2021) beside mIoU, for the sharpness of region edges that
+plain IoU barely sees: with ``boundary_width=d`` the boundary band of a label map is its pixels within
+distance ``d`` (a disk) of a pixel of another class; per class, BIoU_c = |G_c & P_c| / |G_c | P_c| where
+G_c / P_c are the class-c pixels of the ground-truth / prediction band, counts summed over images like
+the confusion matrix. Ignored pixels are left out of the counts and do not make a boundary; the image
+frame is not a boundary. ``mBIoU`` averages the classes that have a band in either map. ``d``: pixels
+(int) or a fraction of the label map's diagonal (float < 1; the paper's 2% = 0.02). Off by default: it
+costs grey-level erosion + dilation of both label maps per image (about 0.35 s at 1024x2048 with
+d=3 on one core, 5 s with d=10).
 """
 from __future__ import annotations
 
@@ -17,6 +27,8 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hrvision.checks import check_number
+from hrvision.errors import InputError
 from hrvision.registry import METRICS
 
 from .labels import CLASS_NAMES, IGNORE_INDEX
@@ -43,6 +55,34 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
                 pixel_acc=float(tp.sum() / max(1.0, pos.sum())), mean_acc=float((tp / np.maximum(1.0, pos)).mean()))
 
 
+def boundary_band(labels: np.ndarray, width: int, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """Pixels within ``width`` (disk) of a pixel of another class; ignored pixels are neither in nor a cause."""
+    from skimage.morphology import dilation, disk, erosion
+    fp = disk(width)  # the exact disk: skimage's 'sequence' decomposition only approximates it
+    lab = labels.astype(np.int32)  # classes 0..C-1, ignore mapped out of the way for each pass
+    ign = lab == ignore_index
+    top = np.where(ign, -1, lab)
+    low = np.where(ign, np.iinfo(np.int32).max, lab)
+    return (dilation(top, fp) != erosion(low, fp)) & ~ign
+
+
+def boundary_counts(pred, gt, num_classes: int, width: float,
+                    ignore_index: int = IGNORE_INDEX) -> np.ndarray:
+    """(2, num_classes): per-class intersection and union of the boundary bands (see module docstring)."""
+    pred = torch.as_tensor(pred).numpy().astype(np.int64)
+    gt = torch.as_tensor(gt).numpy().astype(np.int64)
+    if width < 1:
+        width = width * float(np.hypot(*gt.shape))
+    width = max(1, int(round(width)))
+    valid = gt != ignore_index
+    bg = boundary_band(gt, width, ignore_index)
+    bp = boundary_band(pred, width, ignore_index) & valid
+    inter = np.bincount(gt[bg & bp & (gt == pred)], minlength=num_classes)[:num_classes]
+    union = (np.bincount(gt[bg], minlength=num_classes)[:num_classes]
+             + np.bincount(pred[bp], minlength=num_classes)[:num_classes] - inter)
+    return np.stack([inter, union]).astype(np.float64)
+
+
 def format_table(scores: dict, class_names: Sequence[str]) -> str:
     lines = [f'{"class":<16}{"IoU":>8}', '-' * 24]
     lines += [f'{n:<16}{100 * v:8.2f}' for n, v in zip(class_names, scores['IoU'])]
@@ -57,13 +97,22 @@ class CityscapesMetric(BaseMetric):
         num_classes: 19 for Cityscapes.
         out_dir: write ``*_labelIds.png``, colour predictions and comparison panels here.
         max_panels: how many ``image | gt | prediction`` panels to write.
+        boundary_width: also report boundary IoU (``mBIoU``, ``BIoU.<class>``) with this band width:
+            pixels (int) or a fraction of the image diagonal (float < 1); None (default) = off.
     """
 
     default_prefix = 'seg'
 
     def __init__(self, num_classes: int = 19, class_names: Sequence[str] = CLASS_NAMES, out_dir: str | None = None,
-                 max_panels: int = 8, collect_device: str = 'cpu', prefix: str | None = None) -> None:
+                 max_panels: int = 8, boundary_width: float | None = None, collect_device: str = 'cpu',
+                 prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if boundary_width is not None:
+            check_number('CityscapesMetric boundary_width', boundary_width, 0.0, float('inf'))
+            if boundary_width <= 0:
+                raise InputError(f'CityscapesMetric boundary_width must be > 0 (pixels, or a fraction of the '
+                                 f'diagonal below 1), got {boundary_width!r}')
+        self.boundary_width = boundary_width
         self.num_classes = num_classes
         self.class_names = list(class_names)
         self.out_dir = out_dir
@@ -76,9 +125,15 @@ class CityscapesMetric(BaseMetric):
             gt = sample.get('gt_sem_seg')  # unlabelled images (e.g. the test split) only get written
             pred = pred.cpu()
             # one result per sample, labelled or not: mmengine keeps `size` results and interleaves ranks by zip
-            self.results.append(None if gt is None else confusion_matrix(pred, gt.cpu(), self.num_classes))
+            self.results.append(None if gt is None else self._result(pred, gt.cpu()))
             if self.out_dir:
                 self._write(sample, pred.numpy(), None if gt is None else gt.cpu().numpy())
+
+    def _result(self, pred, gt):
+        cm = confusion_matrix(pred, gt, self.num_classes)
+        if self.boundary_width is None:
+            return cm
+        return dict(cm=cm, boundary=boundary_counts(pred, gt, self.num_classes, self.boundary_width))
 
     def _write(self, sample, pred: np.ndarray, gt: np.ndarray | None) -> None:
         from .vis import save_prediction
@@ -93,12 +148,22 @@ class CityscapesMetric(BaseMetric):
         if not results:
             logger.warning('CityscapesMetric: no labelled images were evaluated')
             return {}
-        cm = np.sum(results, axis=0)
+        if isinstance(results[0], dict):
+            cm = np.sum([r['cm'] for r in results], axis=0)
+            inter, union = np.sum([r['boundary'] for r in results], axis=0)
+        else:
+            cm, union = np.sum(results, axis=0), None
         scores = scores_from_confusion(cm)
         logger.info('per-class IoU (%):\n' + format_table(scores, self.class_names))
         out = {'mIoU': scores['mIoU'], 'mIoU_present': scores['mIoU_present'], 'pixel_acc': scores['pixel_acc'],
                'mean_acc': scores['mean_acc']}
         out.update({f'IoU.{n}': float(v) for n, v in zip(self.class_names, scores['IoU'])})
+        if union is not None:
+            has = union > 0
+            biou = inter[has] / union[has]
+            out['mBIoU'] = float(biou.mean()) if has.any() else 0.0
+            out.update({f'BIoU.{n}': float(v) for n, v in zip(np.asarray(self.class_names)[has], biou)})
+            logger.info(f'boundary IoU (width {self.boundary_width}): mBIoU {100 * out["mBIoU"]:.2f}')
         if self.out_dir:
             np.save(osp.join(self.out_dir, 'confusion_matrix.npy'), cm)
         return out
