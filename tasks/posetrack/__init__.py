@@ -12,3 +12,4 @@ from .evaluate import evaluate, format_table
 from .formats import read_dir, read_video, write_video
 
 __all__ = ['evaluate', 'format_table', 'read_dir', 'read_video', 'write_video']
+from . import cli  # noqa: E402,F401  (registers the CLI commands)

@@ -119,14 +119,13 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
     return frames, annos, (ignore[2] if ignore is not None else None)
 
 
-def write_dataset(out: str, n_videos: int = 4, n_frames: int = 12, split: str = 'val', seed: int = 0,
-                  size=(256, 192), miss_prob: float = 0.1) -> dict:
-    """Write ``n_videos`` videos of ``n_frames`` frames and a detection file; returns counts."""
-    rng = np.random.RandomState(seed)
+def write_split(out: str, split: str, n_videos: int, n_frames: int, rng: np.random.RandomState, size,
+                miss_prob: float = 0.1, first: int = 0) -> dict:
+    """One split: ``n_videos`` videos of ``n_frames`` frames and its detection file; returns counts."""
     ann_dir = osp.join(out, 'annotations', split)
     os.makedirs(ann_dir, exist_ok=True)
     dets, n_people = [], 0
-    for v in range(n_videos):
+    for v in range(first, first + n_videos):
         name = f'{v:06d}_synth'
         images, annos, ignore = make_video(rng, n_frames, size, with_ignore=(v % 3 == 2))
         frames = []
@@ -150,4 +149,16 @@ def write_dataset(out: str, n_videos: int = 4, n_frames: int = 12, split: str = 
         write_video(osp.join(ann_dir, f'{name}.json'), name, frames)
     os.makedirs(osp.join(out, 'detections'), exist_ok=True)
     atomic_write_text(osp.join(out, 'detections', f'{split}.json'), json.dumps(dets))
-    return dict(videos=n_videos, frames=n_videos * n_frames, people=n_people, detections=len(dets))
+    return {f'{split}_videos': n_videos, f'{split}_people': n_people, f'{split}_detections': len(dets)}
+
+
+def write_dataset(out: str, n_train: int = 8, n_val: int | None = None, size=(192, 256), seed: int = 0,
+                  frames: int = 12) -> dict:
+    """Train and val splits (``n_val`` default ``max(2, n_train // 4)``) of ``frames``-frame videos at
+    ``size`` = (H, W); returns counts."""
+    rng = np.random.RandomState(seed)
+    n_val = max(2, n_train // 4) if n_val is None else n_val
+    counts = dict(frames_per_video=frames)
+    counts.update(write_split(out, 'train', n_train, frames, rng, (size[1], size[0])))
+    counts.update(write_split(out, 'val', n_val, frames, rng, (size[1], size[0]), first=n_train))
+    return counts
