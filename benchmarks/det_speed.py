@@ -21,19 +21,14 @@ DEFAULT_CONFIGS = ['configs/detection/hrnetv2p_w32_fcos_coco.py', 'configs/detec
 
 
 def build(config: str, channels_last: bool, device: str):
+    """The config's detector on ``device`` (random weights) with score thresholds at 0 (NMS kept busy)."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    import hrvision.tasks.detection  # noqa: F401
-    from hrvision.registry import MODELS
-    init_default_scope('hrvision')
+    import hrvision
     cfg = Config.fromfile(config)
-    model_cfg = cfg.model.copy()
-    model_cfg['channels_last'] = channels_last
-    det = dict(model_cfg['detector'])
-    det.update({'score_thresh': 0.0} if det.get('kind') == 'fcos' else {'box_score_thresh': 0.0})
-    model_cfg['detector'] = det
-    return MODELS.build(model_cfg).to(device).eval()
+    kind = cfg.model['detector'].get('kind')
+    thresh = {'model.detector.score_thresh' if kind == 'fcos' else 'model.detector.box_score_thresh': 0.0}
+    return hrvision.init_model(cfg, None, device, cfg_options={'model.channels_last': channels_last, **thresh})
 
 
 def batch(h: int, w: int, device: str) -> dict:

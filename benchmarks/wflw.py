@@ -2,12 +2,10 @@
 
 Usage: python benchmarks/wflw.py --config configs/face/hrnetv2_w18_wflw.py --checkpoint HR18-WFLW.pth \
            --data-root data/wflw --out work_dirs/wflw_bench
-Same arguments as ``hrvision bench wflw``; results go to OUT/wflw_results.json, wflw_table.txt, ced.png,
-landmarks.png. Speed: benchmarks/face_speed.py.
+Same arguments as ``hrvision bench wflw`` (one definition, :mod:`hrvision.tasks.face.bench`); results go to
+OUT/wflw_results.json, wflw_table.txt, ced.png, landmarks.png. Speed: benchmarks/face_speed.py.
 """
-import sys
-
-from hrvision.cli import main
+from hrvision.tasks.face.bench import main
 
 if __name__ == '__main__':
-    raise SystemExit(main(['bench', 'wflw', *sys.argv[1:]]))
+    raise SystemExit(main())

@@ -6,6 +6,7 @@ Public API::
     hrvision.build_backbone('hrnet_w32')      # -> HRNet returning 4 maps at strides 4/8/16/32
     hrvision.load_weights(model, path)        # official / timm / mmpose / hrvision / safetensors
     hrvision.from_official(yaml, checkpoint)  # official experiment config -> eval-ready model
+    hrvision.init_model(config, checkpoint)   # mmengine config or official YAML + any checkpoint -> eval model
     hrvision.count(model, (H, W))             # params and multiply-adds (official GFLOPs)
 """
 from __future__ import annotations
@@ -41,5 +42,12 @@ def from_official(config, checkpoint=None):
     return _impl(config, checkpoint)
 
 
-__all__ = ['list_backbones', 'build_backbone', 'load_weights', 'from_official', 'count', 'Count',
+def init_model(config, checkpoint=None, device=None, *, allow_partial=False, cfg_options=None):
+    """Config (.py / Config) or official YAML/JSON + checkpoint -> model on ``device`` (default CUDA when
+    available) in eval mode, loaded strictly (see :func:`hrvision.apis.init_model`)."""
+    from .apis import init_model as _impl
+    return _impl(config, checkpoint, device, allow_partial=allow_partial, cfg_options=cfg_options)
+
+
+__all__ = ['list_backbones', 'build_backbone', 'load_weights', 'from_official', 'init_model', 'count', 'Count',
            'LoadReport', 'CheckpointError', 'HRNet', '__version__']

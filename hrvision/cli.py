@@ -1,17 +1,19 @@
 """The ``hrvision`` command (also ``python -m hrvision``).
 
-Core commands live here; each task adds its own ``data`` generators and ``bench`` commands
-through ``hrvision.tasks.<task>.cli.register(data_sub, bench_sub)``, so a task is one folder.
+Core commands live here; tasks add theirs (``data`` generators, ``bench`` commands, top-level ones such as
+``demo``) to :data:`hrvision.registry.CLI_COMMANDS` when ``hrvision.tasks`` is imported, so this module names
+no task and a new task is one folder. Nothing but the ``hrvision`` entry point imports this module; shared
+argument types and builders live in :mod:`hrvision.cli_args`.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 
-TASK_CLI_MODULES = ('segmentation', 'pose', 'face', 'detection', 'multitask')
+from .cli_args import existing_file as _existing_file
+from .cli_args import positive_int
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -102,60 +104,15 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_model(config: str, checkpoint: str | None, allow_partial: bool = False):
-    """An mmengine config (.py) + checkpoint in any format :func:`hrvision.load_weights` reads, or an official
-    experiment YAML/JSON + official checkpoint. Incomplete loads are refused unless ``allow_partial``."""
-    import hrvision
-    if config.endswith(('.yaml', '.yml', '.json')):
-        cfg = config
-        if config.endswith('.json'):
-            with open(config, encoding='utf-8') as f:
-                cfg = json.load(f)
-        return hrvision.from_official(cfg, checkpoint)
-    from mmengine.registry import init_default_scope
-
-    from hrvision.engine.config_checks import load_config_file
-    from hrvision.registry import MODELS
-    init_default_scope('hrvision')
-    model = MODELS.build(load_config_file(config).model)
-    if checkpoint:
-        report = hrvision.load_weights(model, checkpoint, allow_partial=allow_partial)
-        if report.missing_keys:
-            print(f'hrvision: partial load (--allow-partial):\n{report}', file=sys.stderr)
-    return model.eval()
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
+    import hrvision
     from hrvision.export import export_model
-    model = load_model(args.config, args.checkpoint, args.allow_partial)
+    model = hrvision.init_model(args.config, args.checkpoint, 'cpu', allow_partial=args.allow_partial)
+    report = getattr(model, 'load_report', None)
+    if report is not None and report.missing_keys:
+        print(f'hrvision: partial load (--allow-partial):\n{report}', file=sys.stderr)
     print(export_model(model, args.out, tuple(args.shape), args.format))
     return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from hrvision.tasks.segmentation.demo import run_demo
-    run_demo(work_dir=args.work_dir, iters=args.iters, quick=args.quick)
-    return 0
-
-
-def positive_int(text: str) -> int:
-    """argparse ``type`` for counts and sizes (tasks' ``data`` generators use it too)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}') from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
-    return value
-
-
-def _existing_file(text: str) -> str:
-    """A file that exists (checked before any work starts, so a typo fails in a second, not after data loading)."""
-    if os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f'{text} is a folder; expected a file')
-    if not os.path.isfile(text):
-        raise argparse.ArgumentTypeError(f'file not found: {text}')
-    return text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -209,25 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help='export even if the checkpoint leaves some weights unset (prints the report)')
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser('demo', help='the main job: synthetic Cityscapes -> train -> evaluate -> pictures')
-    p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--iters', type=positive_int, default=None, help='training iterations (default: the demo config)')
-    p.add_argument('--quick', action='store_true', help='a tiny run for smoke tests')
-    p.set_defaults(func=_cmd_demo)
-
-    data = sub.add_parser('data', help='synthetic datasets in the real formats').add_subparsers(
-        dest='generator', required=True)
-    bench = sub.add_parser('bench', help='benchmarks that print paper-style tables').add_subparsers(
-        dest='benchmark', required=True)
-    for task in TASK_CLI_MODULES:
-        try:
-            mod = importlib.import_module(f'hrvision.tasks.{task}.cli')
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith(f'hrvision.tasks.{task}'):
-                continue  # task not present in this build
-            raise
-        mod.register(data, bench)
+    from hrvision.inference.cli import configure as configure_infer
+    configure_infer(sub.add_parser('infer', help='run a model on your images, folders, globs or videos'))
+    _add_task_commands(sub)
     return parser
+
+
+def _add_task_commands(sub) -> None:
+    """The commands tasks registered: top-level ones, then ``hrvision data ...`` and ``hrvision bench ...``."""
+    from hrvision.registry import CLI_COMMANDS, load_tasks
+    load_tasks()
+    for name, help, configure in CLI_COMMANDS.group(''):
+        configure(sub.add_parser(name, help=help))
+    for group, dest, help in (('data', 'generator', 'synthetic datasets in the real formats'),
+                              ('bench', 'benchmark', 'benchmarks that print paper-style tables')):
+        target = sub.add_parser(group, help=help).add_subparsers(dest=dest, required=True)
+        for name, help, configure in CLI_COMMANDS.group(group):
+            configure(target.add_parser(name, help=help))
 
 
 def _context(args: argparse.Namespace) -> str:

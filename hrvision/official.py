@@ -1,25 +1,18 @@
 """Official HRNet experiment configs -> eval-ready hrvision models with the official weights.
 
-``MODEL.NAME`` picks the family; each task folder provides ``official.model_from_official(cfg)``
-which builds the model with that family's conventions (upsampling, BN momentum, head names).
+``MODEL.NAME`` picks the family in :data:`hrvision.registry.OFFICIAL_FAMILIES`; each task folder registers
+its builders there (``@register_official(...)`` in ``tasks/<task>/official.py``), which build the model with
+that family's conventions (upsampling, BN momentum, head names). This module names no task.
 """
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any, Mapping
 
 from torch import Tensor, nn
 
+from .registry import OFFICIAL_FAMILIES
 from .weights import load_weights
-
-FAMILIES = {
-    'seg_hrnet': 'hrvision.tasks.segmentation.official',
-    'pose_hrnet': 'hrvision.tasks.pose.official',
-    'hrnet': 'hrvision.tasks.face.official',        # HRNet-Facial-Landmark-Detection
-    'face_hrnet': 'hrvision.tasks.face.official',
-    'cls_hrnet': 'hrvision.tasks.classification.official',
-}
 
 
 def read_config(config: str | os.PathLike | Mapping[str, Any]) -> dict:
@@ -46,13 +39,7 @@ def from_official(config: str | os.PathLike | Mapping[str, Any],
     """
     cfg = read_config(config)
     name = str(cfg.get('MODEL', {}).get('NAME', '')).lower()
-    if name not in FAMILIES:
-        raise ValueError(f'unknown official MODEL.NAME {name!r}; supported: {sorted(FAMILIES)}')
-    try:
-        module = importlib.import_module(FAMILIES[name])
-    except ModuleNotFoundError as e:
-        raise NotImplementedError(f'the {name} family is not available in this build ({e})') from e
-    model = module.model_from_official(cfg)
+    model = OFFICIAL_FAMILIES.lookup(name)(cfg)   # unknown names: UnknownNameError listing the registered ones
     if checkpoint is not None:
         model.load_report = load_weights(model, checkpoint)   # refused if any tensor of the model stays unset
     return model.eval()

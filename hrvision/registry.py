@@ -69,3 +69,78 @@ VISBACKENDS = _child('vis_backend', _root.VISBACKENDS)
 LOG_PROCESSORS = _child('log_processor', _root.LOG_PROCESSORS)
 INFERENCERS = _child('inferencer', _root.INFERENCERS)
 FUNCTIONS = _child('function', _root.FUNCTIONS, _DATA_LOCATIONS)
+
+
+# ---- what tasks add to the core (the core names no task) -----------------------------------------------------------
+# Each task folder registers itself when ``hrvision.tasks`` is imported (its ``__init__`` scans the folder), e.g.
+# ``@register_official('pose_hrnet')`` in ``tasks/pose/official.py`` and ``@CLI_COMMANDS.register('data',
+# 'synth-coco-pose', ...)`` in ``tasks/pose/cli.py``. The core only reads these tables after :func:`load_tasks`.
+
+def load_tasks() -> None:
+    """Import every task folder (``hrvision.tasks`` scans its own folder), which fills the tables below."""
+    import importlib
+    importlib.import_module('hrvision.tasks')
+
+
+class NameTable(dict):
+    """name -> object, filled by tasks at import; one name registered twice by different objects is refused."""
+
+    def __init__(self, what: str):
+        super().__init__()
+        self.what = what
+
+    def add(self, name, obj) -> None:
+        if name in self and self[name] is not obj:
+            raise KeyError(f'{self.what} {name!r} is registered twice ({self[name]!r} and {obj!r})')
+        self[name] = obj
+
+    def lookup(self, name):
+        """The object registered as ``name`` (tasks loaded first); unknown names get the list and a did-you-mean."""
+        if name not in self:
+            load_tasks()
+        if name not in self:
+            raise UnknownNameError(f'unknown {self.what} {name!r}; registered: {sorted(self)}'
+                                   f'{did_you_mean(str(name), list(self)) or ""}')
+        return self[name]
+
+
+OFFICIAL_FAMILIES = NameTable('official MODEL.NAME')
+"""Official experiment families: lower-case ``MODEL.NAME`` -> ``model_from_official(cfg) -> nn.Module``
+(weights not loaded). Filled by :func:`register_official` in ``tasks/<task>/official.py``."""
+
+
+def register_official(*names: str):
+    """Decorator: ``model_from_official(cfg)`` builds the model of the official configs whose ``MODEL.NAME``
+    (lower case) is one of ``names``."""
+    def deco(fn):
+        for name in names:
+            OFFICIAL_FAMILIES.add(name.lower(), fn)
+        return fn
+    return deco
+
+
+class CommandTable(NameTable):
+    """Command-line sub-commands tasks add: ``(group, name) -> (help, configure)``.
+
+    ``group`` is ``'data'`` (``hrvision data NAME``, synthetic data), ``'bench'`` (``hrvision bench NAME``) or
+    ``''`` (a top-level ``hrvision NAME``, e.g. ``demo``). ``configure(parser)`` adds the arguments and sets
+    ``parser.set_defaults(func=run)``; ``run(args) -> int`` is the exit code.
+    """
+
+    GROUPS = ('', 'data', 'bench')
+
+    def register(self, group: str, name: str, help: str):
+        if group not in self.GROUPS:
+            raise ValueError(f'CLI group must be one of {self.GROUPS}, got {group!r}')
+
+        def deco(configure):
+            self.add((group, name), (help, configure))
+            return configure
+        return deco
+
+    def group(self, group: str) -> list[tuple[str, str, object]]:
+        """``(name, help, configure)`` of one group, sorted by name."""
+        return [(n, h, c) for (g, n), (h, c) in sorted(self.items()) if g == group]
+
+
+CLI_COMMANDS = CommandTable('command')

@@ -154,7 +154,9 @@ def test_cli_synth_wflw_and_bench_errors(tmp_path, capsys):
     assert len(_lines(osp.join(out, LIST_DIR, 'list_98pt_rect_attr_test.txt'))) == 6
     for name in SUBSETS:
         assert osp.isfile(osp.join(out, SUBSET_DIR, f'list_98pt_test_{name}.txt'))
-    assert main(['data', 'synth-wflw', out, '--train', '0']) == 2
-    assert '--train and --test must be >= 1' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:   # a usage error: argparse exits 2 with one line
+        main(['data', 'synth-wflw', out, '--train', '0'])
+    assert exit_info.value.code == 2
+    assert "--train: expected a positive integer, got '0'" in capsys.readouterr().err
     assert main(['bench', 'wflw', '--config', str(tmp_path / 'nope.py'), '--data-root', out]) == 2
     assert 'config file not found' in capsys.readouterr().err

@@ -2,3 +2,5 @@
 from .model import ClassificationModel
 
 __all__ = ['ClassificationModel']
+
+from . import official  # noqa: E402,F401  (registers the official families and CLI commands)

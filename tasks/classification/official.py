@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from hrvision.backbones.hrnet import HRNet
 from hrvision.heads.classification import ClassificationHead
+from hrvision.registry import register_official
 
 from .model import ClassificationModel
 
 
+@register_official('cls_hrnet')
 def model_from_official(cfg: dict) -> ClassificationModel:
     head_cfg = cfg.get('HEAD', {})
     backbone = HRNet(extra=cfg['MODEL']['EXTRA'], upsample_mode='nearest', norm_momentum=0.1)

@@ -116,13 +116,21 @@ def write_split(out: str, split: str, n: int, rng: np.random.Generator, size_ran
     return path
 
 
+def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, size: tuple[int, int] = (128, 192),
+                    seed: int = 0) -> dict[str, str]:
+    """Train (``n_train`` images) and val (``n_val``, default n_train//4, at least 4) splits; ``size`` is the
+    range (smallest, largest) of the image sides, each image's height and width drawn from it. Returns the
+    JSON paths."""
+    rng = np.random.default_rng(seed)
+    n_val = max(4, n_train // 4) if n_val is None else n_val
+    return {'train': write_split(out, 'train', n_train, rng, size, first_id=1),
+            'val': write_split(out, 'val', n_val, rng, size, first_id=100000)}
+
+
 def make_synthetic_coco(out: str, n: int = 64, seed: int = 0, n_val: int | None = None,
                         size_range: tuple[int, int] = (128, 192)) -> dict[str, str]:
-    """Train (``n`` images) and val (``n_val``, default n//4, at least 4) splits; returns the JSON paths."""
-    rng = np.random.default_rng(seed)
-    n_val = max(4, n // 4) if n_val is None else n_val
-    return {'train': write_split(out, 'train', n, rng, size_range, first_id=1),
-            'val': write_split(out, 'val', n_val, rng, size_range, first_id=100000)}
+    """Older name of :func:`write_synthetic` (``n`` training images, ``size_range``), kept for existing callers."""
+    return write_synthetic(out, n_train=n, n_val=n_val, size=size_range, seed=seed)
 
 
-__all__ = ['make_synthetic_coco', 'make_scene', 'CATEGORIES']
+__all__ = ['write_synthetic', 'make_synthetic_coco', 'make_scene', 'CATEGORIES']

@@ -8,6 +8,7 @@ full list are used. Writes ``wflw_results.json``, ``wflw_table.txt``, ``ced.png`
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import os.path as osp
@@ -17,6 +18,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from hrvision.atomic import atomic_write_text
+
 from .dataset import ATTRIBUTES, SUBSETS, find_subset_indices, read_hrnet_csv, read_wflw_list, subset_file
 from .metric import compute_nme, plot_ced, summarize
 
@@ -25,28 +28,22 @@ COLUMNS = (('test', 'Test'), ('largepose', 'Pose'), ('expression', 'Expression')
 AUC_RULE = ('AUC@t = (1/t) * integral_0^t CED(e) de, exact for the empirical CED: mean_i max(0, 1 - NME_i/t)')
 
 
-def build_from_config(config: str, data_root: str | None, checkpoint: str | None):
-    """(model in eval mode, test dataset) from an mmengine config; ``data_root`` overrides the config's."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import hrvision.tasks.face  # noqa: F401  (registrations)
-    from hrvision.registry import DATASETS, MODELS
-    from hrvision.weights import load_weights
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    init_default_scope('hrvision')
-    model = MODELS.build(cfg.model)
-    if checkpoint:  # hrvision, official or runner files; refused if any weight of the model stays unset
-        load_weights(model, checkpoint)
+def build_from_config(config: str, data_root: str | None, checkpoint: str | None, device: str | None = None):
+    """(model in eval mode, test dataset, batch size) from an mmengine config; ``data_root`` overrides the
+    config's. The checkpoint (hrvision, official or runner file) loads through :func:`hrvision.init_model`:
+    refused if any weight of the model stays unset."""
+    import hrvision
+    from hrvision.engine.config_checks import load_config_file
+    from hrvision.registry import DATASETS
+    cfg = load_config_file(config)
+    model = hrvision.init_model(cfg, checkpoint, device)
     ds_cfg = dict(cfg.test_dataloader.dataset)
     if data_root is not None:
         ds_cfg['data_root'] = data_root
     ds_cfg['test_mode'] = True
     dataset = DATASETS.build(ds_cfg)
     batch = int(cfg.test_dataloader.get('batch_size', 16))
-    return model.eval(), dataset, batch
+    return model, dataset, batch
 
 
 @torch.no_grad()
@@ -111,7 +108,7 @@ def format_table(metrics: dict[str, dict], title: str = 'WFLW') -> str:
 def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = None, out_dir: str | None = None,
                    num_vis: int = 8, device: str | None = None) -> dict:
     """Evaluate, print the table, write JSON/PNGs; returns the result dict."""
-    model, dataset, batch = build_from_config(config, data_root, checkpoint)
+    model, dataset, batch = build_from_config(config, data_root, checkpoint, device)
     records, ips = predict_dataset(model, dataset, batch, device)
     if not records:
         raise ValueError(f'the test set of {config} under {data_root} is empty')
@@ -129,10 +126,8 @@ def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = 
                   per_image=[dict(img_id=r['img_id'], nme=float(e)) for r, e in zip(records, nme)])
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
-        with open(osp.join(out_dir, 'wflw_results.json'), 'w') as f:
-            json.dump(result, f, indent=1)
-        with open(osp.join(out_dir, 'wflw_table.txt'), 'w') as f:
-            f.write(table + '\n')
+        atomic_write_text(osp.join(out_dir, 'wflw_results.json'), json.dumps(result, indent=1))
+        atomic_write_text(osp.join(out_dir, 'wflw_table.txt'), table + '\n')
         curves = {h: nme[groups[n]] for n, h in COLUMNS if n in groups and len(groups[n])}
         plot_ced(curves, 0.10, osp.join(out_dir, 'ced.png'), title=f'CED on {k}-point test')
         from hrvision.data.io import read_image
@@ -145,3 +140,27 @@ def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = 
         result['files'] = {n: osp.join(out_dir, n) for n in ('wflw_results.json', 'wflw_table.txt', 'ced.png',
                                                              'landmarks.png')}
     return result
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``hrvision bench wflw`` and ``benchmarks/wflw.py`` (one definition)."""
+    p.add_argument('--config', required=True, help='mmengine config (e.g. configs/face/hrnetv2_w18_wflw.py)')
+    p.add_argument('--checkpoint', default=None,
+                   help='hrvision/runner checkpoint or official state dict (HR18-WFLW.pth); omit to score the '
+                        'untrained initialisation (a baseline)')
+    p.add_argument('--data-root', default=None, help='WFLW root (default: the config\'s data_root)')
+    p.add_argument('--out', default=None, help='folder for wflw_results.json, wflw_table.txt, ced.png, landmarks.png')
+    p.add_argument('--num-vis', type=int, default=8, help='faces in landmarks.png')
+    p.add_argument('--device', default=None, help='cpu / cuda (default: cuda when available)')
+
+
+def run(args: argparse.Namespace) -> dict:
+    return run_wflw_bench(args.config, args.checkpoint, args.data_root, args.out, num_vis=args.num_vis,
+                          device=args.device)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description='WFLW accuracy benchmark (NME / FR@0.10 / AUC@0.10, test + six subsets)')
+    add_arguments(p)
+    run(p.parse_args(argv))
+    return 0

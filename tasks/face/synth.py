@@ -130,10 +130,12 @@ def _line(pts: np.ndarray, rect: np.ndarray, attrs: np.ndarray, rel: str) -> str
     return f'{coords} {" ".join(str(int(v)) for v in rect)} {" ".join(str(int(a)) for a in attrs)} {rel}\n'
 
 
-def make_synth_wflw(out: str, n_train: int = 64, n_test: int = 32, seed: int = 0, size: tuple[int, int] = (160, 160),
-                    attr_prob: float = 0.3, write_csv: bool = False) -> dict:
+def write_synthetic(out: str, *, n_train: int = 64, n_val: int = 32, size: tuple[int, int] = (160, 160),
+                    seed: int = 0, attr_prob: float = 0.3, write_csv: bool = False) -> dict:
     """Write ``out/WFLW_images``, the two rect/attr lists and the six test-subset lists (+ optional
-    HRNet CSVs in ``out/hrnet_csv``). Every subset gets at least one image when ``n_test >= 6``."""
+    HRNet CSVs in ``out/hrnet_csv``); ``n_val`` is the test split (WFLW has no val). Every subset gets at
+    least one image when ``n_val >= 6``. ``size`` (HxW) is the nominal image size; returns counts."""
+    n_test = n_val
     rng = np.random.default_rng(seed)
     counts = {}
     for split, n in (('train', n_train), ('test', n_test)):
@@ -183,3 +185,10 @@ def _write(path: str, lines: list[str]) -> None:
     _mk(osp.dirname(path))
     with open(path, 'w', encoding='utf-8') as f:
         f.writelines(lines)
+
+
+def make_synth_wflw(out: str, n_train: int = 64, n_test: int = 32, seed: int = 0, size: tuple[int, int] = (160, 160),
+                    attr_prob: float = 0.3, write_csv: bool = False) -> dict:
+    """Older name of :func:`write_synthetic` (``n_test`` = ``n_val``), kept for existing callers."""
+    return write_synthetic(out, n_train=n_train, n_val=n_test, size=size, seed=seed, attr_prob=attr_prob,
+                           write_csv=write_csv)

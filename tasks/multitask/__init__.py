@@ -16,3 +16,5 @@ from .model import MultiTaskModel
 from .weights import export_task, export_task_model, load_task_weights, save_task, task_view
 
 __all__ = ['MultiTaskModel', 'export_task', 'export_task_model', 'load_task_weights', 'save_task', 'task_view']
+
+from . import cli  # noqa: E402,F401  (registers the official families and CLI commands)

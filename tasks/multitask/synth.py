@@ -106,15 +106,23 @@ def write_split(out: str, split: str, n: int, rs, rng, size=(128, 128), first_id
     return paths
 
 
-def make_synthetic_coco_multi(out: str, n: int = 64, seed: int = 0, n_val: int | None = None,
-                              size: tuple[int, int] = (128, 128)) -> dict:
-    """Train (``n`` images) and val (``n_val``, default max(4, n // 4)) splits; returns the annotation paths."""
+def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, size: tuple[int, int] = (128, 128),
+                    seed: int = 0) -> dict:
+    """Train (``n_train`` images of ``size``, HxW) and val (``n_val``, default max(4, n_train // 4)) splits;
+    returns the annotation paths."""
+    n = n_train
     if n < 1:
-        raise ValueError(f'--n must be at least 1, got {n}')
+        raise ValueError(f'n_train must be at least 1, got {n}')
     rs, rng = np.random.RandomState(seed), np.random.default_rng(seed)
     n_val = max(4, n // 4) if n_val is None else n_val
     return {'train': write_split(out, 'train', n, rs, rng, size, first_id=1),
             'val': write_split(out, 'val', n_val, rs, rng, size, first_id=100000)}
 
 
-__all__ = ['make_synthetic_coco_multi', 'make_multi_scene', 'instance_categories', 'PERSON_ID']
+def make_synthetic_coco_multi(out: str, n: int = 64, seed: int = 0, n_val: int | None = None,
+                              size: tuple[int, int] = (128, 128)) -> dict:
+    """Older name of :func:`write_synthetic` (``n`` training images), kept for existing callers."""
+    return write_synthetic(out, n_train=n, n_val=n_val, size=size, seed=seed)
+
+
+__all__ = ['write_synthetic', 'make_synthetic_coco_multi', 'make_multi_scene', 'instance_categories', 'PERSON_ID']

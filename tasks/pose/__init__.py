@@ -16,3 +16,5 @@ from .transforms import (GenerateHeatmapTarget, LoadPoseImage, PackPoseInputs, T
 __all__ = ['CocoKeypointDataset', 'CocoKeypointMetric', 'PoseModel', 'LoadPoseImage', 'TopDownHalfBody',
            'TopDownRandomScaleRotation', 'TopDownRandomFlip', 'TopDownAffine', 'GenerateHeatmapTarget',
            'PackPoseInputs']
+
+from . import cli, official  # noqa: E402,F401  (registers the official families and CLI commands)

@@ -3,7 +3,7 @@
 Each figure is drawn facing the camera (so the person's left is on the image right, as in COCO), with
 random torso tilt, limb angles and size; limbs are coloured per side. Rectangles occlude some figures:
 joints under an occluder are labelled but not visible (v=1); joints outside the image are unlabelled
-(v=0, coordinates 0). Layout written by :func:`write_dataset`::
+(v=0, coordinates 0). Layout written by :func:`write_synthetic`::
 
     OUT/annotations/person_keypoints_{train,val}.json   (COCO: images / annotations / categories)
     OUT/annotations/person_detections_val.json          (COCO results: jittered boxes with scores)
@@ -136,11 +136,13 @@ def coco_categories() -> list[dict]:
                  skeleton=[[a + 1, b + 1] for a, b in COCO_SKELETON])]
 
 
-def write_split(out: str, split: str, n: int, rng: np.random.RandomState, ext: str, first_id: int) -> dict:
+def write_split(out: str, split: str, n: int, rng: np.random.RandomState, ext: str, first_id: int,
+                size: tuple[int, int] = (160, 192)) -> dict:
+    """``n`` images of ``size`` (HxW) and their COCO keypoint file; returns the file's content."""
     images, anns = [], []
     for i in range(n):
         img_id = first_id + i
-        img, people = make_image(rng)
+        img, people = make_image(rng, size=(size[1], size[0]))
         name = f'{img_id:012d}.{ext}'
         write_image(osp.join(out, split, name), img)
         images.append(dict(id=img_id, file_name=name, width=img.shape[1], height=img.shape[0]))
@@ -156,14 +158,17 @@ def write_split(out: str, split: str, n: int, rng: np.random.RandomState, ext: s
     return data
 
 
-def write_dataset(out: str, n: int = 64, n_val: int | None = None, seed: int = 0) -> dict:
-    """Write train (JPEG) and val (PNG) splits plus a detection-results JSON for val; returns counts."""
+def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, size: tuple[int, int] = (160, 192),
+                    seed: int = 0) -> dict:
+    """Write train (JPEG) and val (PNG, default ``max(4, n_train // 4)`` images) splits of ``size`` (HxW) plus a
+    detection-results JSON for val; returns counts."""
+    n = n_train
     if n < 1:
-        raise ValueError(f'--n must be at least 1, got {n}')
+        raise ValueError(f'n_train must be at least 1, got {n}')
     rng = np.random.RandomState(seed)
     n_val = max(4, n // 4) if n_val is None else n_val
-    train = write_split(out, 'train', n, rng, 'jpg', 1)
-    val = write_split(out, 'val', n_val, rng, 'png', 100000)
+    train = write_split(out, 'train', n, rng, 'jpg', 1, size)
+    val = write_split(out, 'val', n_val, rng, 'png', 100000, size)
     dets = []
     for a in val['annotations']:
         x, y, w, h = a['bbox']
@@ -174,3 +179,8 @@ def write_dataset(out: str, n: int = 64, n_val: int | None = None, seed: int = 0
         json.dump(dets, f)
     return dict(train_images=n, train_people=len(train['annotations']), val_images=n_val,
                 val_people=len(val['annotations']), detections=len(dets))
+
+
+def write_dataset(out: str, n: int = 64, n_val: int | None = None, seed: int = 0) -> dict:
+    """Older name of :func:`write_synthetic` (``n`` training images), kept for existing callers."""
+    return write_synthetic(out, n_train=n, n_val=n_val, seed=seed)

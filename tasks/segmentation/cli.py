@@ -1,30 +1,27 @@
-"""``hrvision data synth-cityscapes``."""
+"""``hrvision data synth-cityscapes`` and ``hrvision demo`` (registered in :data:`hrvision.registry.CLI_COMMANDS`)."""
 from __future__ import annotations
 
 import argparse
 
+from hrvision.cli_args import positive_int, synth_command
+from hrvision.registry import CLI_COMMANDS
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split('x'))
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f'--size must look like HxW (e.g. 128x256), got {text!r}') from e
-    return h, w
+from .synth import write_synthetic
+
+synth_command('synth-cityscapes', 'synthetic street scenes in the Cityscapes layout', write_synthetic,
+              n_train=24, n_val=8, size=(128, 256), what='leftImg8bit/, gtFine/',
+              n_train_aliases=('--train',), n_val_aliases=('--val',), size_help='HxW')
 
 
-def _synth(args: argparse.Namespace) -> int:
-    from .synth import synth_cityscapes
-    counts = synth_cityscapes(args.out, train=args.train, val=args.val, size=args.size, seed=args.seed)
-    print(f'wrote synthetic Cityscapes to {args.out}: {counts}')
+@CLI_COMMANDS.register('', 'demo', 'the main job: synthetic Cityscapes -> train -> evaluate -> pictures')
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--work-dir', default='work_dirs/demo')
+    p.add_argument('--iters', type=positive_int, default=None, help='training iterations (default: the demo config)')
+    p.add_argument('--quick', action='store_true', help='a tiny run for smoke tests')
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    run_demo(work_dir=args.work_dir, iters=args.iters, quick=args.quick)
     return 0
-
-
-def register(data_sub, bench_sub) -> None:
-    from hrvision.cli import positive_int
-    p = data_sub.add_parser('synth-cityscapes', help='synthetic street scenes in the Cityscapes layout')
-    p.add_argument('out')
-    p.add_argument('--train', type=positive_int, default=24)
-    p.add_argument('--val', type=positive_int, default=8)
-    p.add_argument('--size', type=_size, default=(128, 256), help='HxW (default 128x256)')
-    p.add_argument('--seed', type=int, default=0)
-    p.set_defaults(func=_synth)

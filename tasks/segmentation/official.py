@@ -9,11 +9,13 @@ from __future__ import annotations
 from hrvision.backbones.hrnet import HRNet
 from hrvision.heads.segmentation import SegmentationHead
 from hrvision.necks.hrnetv2 import HRNetV2Concat
+from hrvision.registry import register_official
 
 from .labels import CLASS_WEIGHTS
 from .model import SegmentationModel
 
 
+@register_official('seg_hrnet')
 def model_from_official(cfg: dict, bn_momentum: float = 0.1) -> SegmentationModel:
     model_cfg = cfg['MODEL']
     extra = model_cfg['EXTRA']

@@ -161,15 +161,15 @@ def render_scene(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, 
     return np.clip(img, 0, 255).astype(np.uint8), cv.lab
 
 
-def synth_cityscapes(out: str, train: int = 24, val: int = 8, size: tuple[int, int] = (128, 256), seed: int = 0,
-                     ) -> dict[str, int]:
-    """Write a synthetic dataset under ``out`` in the Cityscapes layout; returns counts per split."""
+def write_synthetic(out: str, *, n_train: int = 24, n_val: int = 8, size: tuple[int, int] = (128, 256),
+                    seed: int = 0) -> dict[str, int]:
+    """Write a synthetic dataset under ``out`` in the Cityscapes layout (``size`` = HxW); returns counts per split."""
     rng = np.random.default_rng(seed)
     h, w = size
     if h < 64 or w < 128:
         raise ValueError(f'synthetic Cityscapes needs at least 64x128 pixels (HxW), got {h}x{w}')
     counts = {}
-    for split, n in (('train', train), ('val', val)):
+    for split, n in (('train', n_train), ('val', n_val)):
         for i in range(n):
             city = CITIES[i % len(CITIES)]
             stem = f'{city}_{i // len(CITIES):06d}_{19 + i:06d}'
@@ -178,3 +178,9 @@ def synth_cityscapes(out: str, train: int = 24, val: int = 8, size: tuple[int, i
             write_image(osp.join(out, 'gtFine', split, city, f'{stem}_gtFine_labelIds.png'), lab)
         counts[split] = n
     return counts
+
+
+def synth_cityscapes(out: str, train: int = 24, val: int = 8, size: tuple[int, int] = (128, 256), seed: int = 0,
+                     ) -> dict[str, int]:
+    """Older name of :func:`write_synthetic` (``train`` / ``val`` counts), kept for existing callers."""
+    return write_synthetic(out, n_train=train, n_val=val, size=size, seed=seed)

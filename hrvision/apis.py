@@ -1,0 +1,69 @@
+"""``init_model``: a config (or an official experiment file) + a checkpoint -> a model ready for inference.
+
+The one way the CLI (``export``), the benchmarks and user code get a trained model, so loading is strict
+everywhere (:func:`hrvision.load_weights` refuses a checkpoint that leaves any weight unset).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from torch import nn
+
+OFFICIAL_SUFFIXES = ('.yaml', '.yml', '.json')
+
+
+def _official_cfg(path: str) -> dict | str:
+    if not path.endswith('.json'):
+        return path
+    from .errors import ConfigError, MissingFileError
+    if not os.path.isfile(path):
+        raise MissingFileError(f'official config not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}') from None
+
+
+def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = None, device: str | None = None, *,
+               allow_partial: bool = False, cfg_options: Mapping[str, Any] | None = None) -> nn.Module:
+    """Build the model of ``config`` and load ``checkpoint`` into it; returns it on ``device`` in eval mode.
+
+    ``config``: an mmengine config file (.py), an ``mmengine.Config``, or an official HRNet experiment
+    YAML/JSON (path) or its dict (with a ``MODEL`` section), as :func:`hrvision.from_official` reads.
+    ``checkpoint``: any format :func:`hrvision.load_weights` reads (path or state dict); ``None`` keeps
+    the initialisation. A load that leaves weights unset is refused (the report is the message) unless
+    ``allow_partial``; the report is kept as ``model.load_report``. ``device``: default CUDA when available.
+    ``cfg_options``: dotted-key overrides of an mmengine config (``{'model.test_cfg.flip': False}``).
+    """
+    import torch
+
+    from .weights import load_weights
+    if isinstance(config, (str, os.PathLike)) and os.fspath(config).lower().endswith(OFFICIAL_SUFFIXES) or \
+            isinstance(config, Mapping) and 'MODEL' in config:
+        from .official import from_official
+        if cfg_options:
+            from .errors import InputError
+            raise InputError('init_model: cfg_options apply to mmengine configs, not to official experiment files')
+        model = from_official(_official_cfg(os.fspath(config)) if not isinstance(config, Mapping) else config)
+    else:
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+
+        from .engine.config_checks import load_config_file
+        from .registry import MODELS
+        cfg = config if isinstance(config, Config) else load_config_file(config)
+        if cfg_options:
+            cfg = cfg.copy()
+            cfg.merge_from_dict(dict(cfg_options))
+        init_default_scope('hrvision')
+        model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        model.load_report = load_weights(model, checkpoint, allow_partial=allow_partial)
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    return model.to(device).eval()
+
+
+__all__ = ['init_model']
