@@ -62,7 +62,7 @@ class PoseTracker:
 
     def step(self, keypoints, scores, boxes) -> np.ndarray:
         kp = np.asarray(keypoints, np.float64).reshape(-1, len(SIGMAS), 2)
-        sc = np.asarray(scores, np.float64).reshape(len(kp), -1)
+        sc = np.asarray(scores, np.float64).reshape(len(kp), len(SIGMAS))
         boxes = np.asarray(boxes, np.float64).reshape(len(kp), 4)
         ids = np.full(len(kp), -1, np.int64)
         if self.prev is not None:
