@@ -114,6 +114,12 @@ class Inferencer:
     def run(self, loaded: Iterator[tuple[Item, np.ndarray]], boxes=None, batch_size: int | None = None,
             order: list | None = None) -> Iterator[dict]:
         """Stream: (item, RGB image) pairs -> result dicts, ``batch_size`` images at a time."""
+        for _, _, res in self.stream(loaded, boxes, batch_size, order):
+            yield res
+
+    def stream(self, loaded: Iterator[tuple[Item, np.ndarray]], boxes=None, batch_size: int | None = None,
+               order: list | None = None) -> Iterator[tuple[Item, np.ndarray, dict]]:
+        """Like :meth:`run`, yielding ``(item, image, result)`` (for drawing and writing)."""
         bs = batch_size or self.batch_size
         box_file = BoxFile(boxes) if isinstance(boxes, str) else boxes if isinstance(boxes, BoxFile) else None
         index = {id(it): k for k, it in enumerate(order or [])}
@@ -148,7 +154,7 @@ class Inferencer:
         return given
 
     @torch.no_grad()
-    def _predict(self, chunk: list, bs: int) -> list[dict]:
+    def _predict(self, chunk: list, bs: int) -> list[tuple]:
         items, imgs, given = zip(*chunk)
         box_lists = list(self._boxes_for(list(imgs), list(given)))
         units, owners = [], []
@@ -183,7 +189,7 @@ class Inferencer:
             else:
                 b = np.asarray(box_lists[k], np.float32).reshape(-1, 5)
                 res.update(R.people(mine, b[:, :4], b[:, 4]))
-            out.append(res)
+            out.append((it, img, res))
         return out
 
     def _apply(self, r: dict) -> dict:

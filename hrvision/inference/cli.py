@@ -1,0 +1,151 @@
+"""``hrvision infer CONFIG [CHECKPOINT] INPUT... --out DIR``: a model on your images, folders, globs and videos.
+
+Outputs: see :mod:`.writers`; videos give per-frame results and ``<video stem>_annotated.mp4``. Unreadable
+images are skipped with a line each and counted; the run ends with one summary line (images, time, images/s).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+CKPT_SUFFIXES = ('.pth', '.pt', '.ckpt', '.safetensors', '.bin', '.tar')
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    from ..cli_args import existing_file, positive_int
+    p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
+    p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] INPUT',
+                   help='checkpoint (optional, by suffix: .pth/.pt/.safetensors/...), then images, folders, '
+                        'globs or videos')
+    p.add_argument('--out', required=True, help='new or empty folder for the results (+ manifest)')
+    p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier hrvision run')
+    p.add_argument('--show-dir', help='also write pictures with the predictions drawn into this folder')
+    p.add_argument('--batch', type=positive_int, default=1, help='images (or crops) per forward pass')
+    p.add_argument('--device', help='cpu, cuda, cuda:1 ... (default: CUDA when present)')
+    p.add_argument('--backend', choices=['torch', 'onnxruntime'], default='torch')
+    p.add_argument('--onnx', type=existing_file, help='the network exported by hrvision export --format onnx '
+                                                       '(--backend onnxruntime)')
+    p.add_argument('--boxes', type=existing_file, help='pose / face: detection JSON with the boxes')
+    p.add_argument('--det-config', help='pose: hrvision detection config giving the person boxes')
+    p.add_argument('--det-checkpoint', type=existing_file)
+    p.add_argument('--det-score-thr', type=float, default=0.3)
+    p.add_argument('--det-label', type=int, default=0, help='the person label of the detector (default 0)')
+    p.add_argument('--allow-partial', action='store_true',
+                   help='run even if the checkpoint leaves some weights unset')
+    p.set_defaults(func=run)
+
+
+def split_checkpoint(inputs: list[str]) -> tuple[str | None, list[str]]:
+    first = inputs[0]
+    if first.lower().endswith(CKPT_SUFFIXES) and not osp.isdir(first):
+        if not osp.isfile(first):
+            from ..errors import MissingFileError
+            raise MissingFileError(f'checkpoint not found: {first}')
+        return first, inputs[1:]
+    return None, inputs
+
+
+def _check_args(args) -> None:
+    from ..errors import InputError
+    if bool(args.det_config) != bool(args.det_checkpoint):
+        raise InputError('--det-config and --det-checkpoint go together')
+    if args.backend == 'onnxruntime' and not args.onnx:
+        raise InputError('--backend onnxruntime needs --onnx FILE (made by hrvision export --format onnx)')
+    if args.onnx and args.backend != 'onnxruntime':
+        raise InputError('--onnx is used with --backend onnxruntime')
+    if args.boxes and args.det_config:
+        raise InputError('give person boxes one way: --boxes or --det-config/--det-checkpoint')
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..outdir import prepare_out_dir, write_manifest
+    from .inferencer import Inferencer
+    from .inputs import Skipped, collect, is_video
+    checkpoint, inputs = split_checkpoint(args.inputs)
+    if not inputs:
+        raise InputError('no INPUT given (images, folders, globs or videos after the config and checkpoint)')
+    _check_args(args)
+    skipped = Skipped()
+    items = collect(inputs, skipped, allow_video=True)   # bad inputs fail before the model loads
+    prepare_out_dir(args.out, args.overwrite)
+    if args.show_dir and osp.abspath(args.show_dir) != osp.abspath(args.out):   # its own folder rule
+        prepare_out_dir(args.show_dir, args.overwrite)
+    status, start, n = 'failed', time.perf_counter(), 0
+    try:
+        inf = Inferencer(args.config, checkpoint, device=args.device, backend=args.backend, onnx=args.onnx,
+                         det_config=args.det_config, det_checkpoint=args.det_checkpoint,
+                         det_score_thr=args.det_score_thr, det_label=args.det_label, batch_size=args.batch,
+                         allow_partial=args.allow_partial)
+        writer = _writer(inf, args)
+        images = [it for it in items if not (it.path and is_video(it.path))]
+        videos = [it for it in items if it.path and is_video(it.path)]
+        n += _images(inf, writer, images, skipped, args.boxes)
+        for it in videos:
+            n += _video(inf, writer, it.path, args.out)
+        if n == 0:
+            first = f': {skipped.entries[0][1]}' if len(skipped) else ''
+            raise InputError(f'no image could be read ({len(skipped)} skipped{first})')
+        for name, why in skipped.entries:
+            print(f'hrvision: skipped {name}: {why}', file=sys.stderr)
+        writer.finish()
+        status = 'complete'
+    finally:
+        inside = not args.show_dir or osp.abspath(args.show_dir).startswith(osp.join(osp.abspath(args.out), ''))
+        for root in [args.out] if inside else [args.out, args.show_dir]:
+            write_manifest(root, command='hrvision infer', config=args.config, checkpoint=checkpoint,
+                           inputs=inputs, status=status)
+    took = time.perf_counter() - start
+    print(f'hrvision infer: {n} images, {len(skipped)} skipped, {took:.1f} s, {n / max(took, 1e-9):.2f} images/s; '
+          f'results in {args.out}')
+    return 0
+
+
+def _writer(inf, args):
+    from .writers import ResultWriter
+    heads = {n: a.kind for n, a in inf.model.adapters.items()} if inf.kind == 'multitask' else None
+    head = getattr(inf.model, 'head', None)
+    num_classes = getattr(head, 'num_classes', None)
+    return ResultWriter(args.out, inf.kind, args.show_dir, heads, num_classes)
+
+
+def _progress(total: int | None, what: str):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=what, unit='img', file=sys.stderr, disable=None, leave=False)
+
+
+def _images(inf, writer, items, skipped, boxes) -> int:
+    from .inputs import load
+    n = 0
+    if items:
+        with _progress(len(items), 'infer') as bar:
+            for _, img, r in inf.stream(load(items, skipped), boxes, order=items):
+                writer.add(r, img, n)
+                n += 1
+                bar.update(1)
+    return n
+
+
+def _video(inf, writer, path: str, out_dir: str) -> int:
+    from .inputs import Item
+    from .video import VideoOut, frames, open_video
+    cap, fps, count = open_video(path)
+    stem = osp.splitext(osp.basename(path))[0]
+    pairs = ((Item(f'{path}#{k:06d}'), f) for k, f in enumerate(frames(cap)))
+    n = 0
+    with VideoOut(osp.join(out_dir, f'{stem}_annotated.mp4'), fps) as vid, _progress(count or None, stem) as bar:
+        for _, img, r in inf.stream(pairs):
+            r['frame'] = n
+            vid.write(writer.add(r, img, n, picture=True))
+            n += 1
+            bar.update(1)
+    if n == 0:
+        from ..errors import DataError
+        raise DataError(f'video {path}: no frame could be read')
+    return n
+
+
+__all__ = ['configure', 'run']
