@@ -1,5 +1,6 @@
 """hrvision.Inferencer: on the dataset's own image it equals what the test loop (``hrvision test``) predicts with
 the same checkpoint, for every task; folders of mixed sizes, arrays, boxes, two-stage pose; bad input."""
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +21,14 @@ TINY = dict(STAGE1=dict(NUM_MODULES=1, BLOCK='BOTTLENECK', NUM_BLOCKS=[1], NUM_C
             STAGE4=dict(NUM_MODULES=1, BLOCK='BASIC', NUM_BLOCKS=[1, 1, 1, 1], NUM_CHANNELS=[4, 8, 16, 32]))
 
 
+SYNTH = {'seg': ('segmentation', (64, 128)), 'pose': ('pose', (160, 192)), 'face': ('face', (80, 80)),
+         'det': ('detection', (64, 96)), 'multitask': ('multitask', (64, 64))}
+
+
 def _data(task, root):
-    if task == 'seg':
-        from hrvision.tasks.segmentation.synth import synth_cityscapes
-        synth_cityscapes(str(root), train=1, val=2, size=(64, 128), seed=7)
-    elif task == 'pose':
-        from hrvision.tasks.pose.synth import write_dataset
-        write_dataset(str(root), n=2, n_val=2, seed=3)
-    elif task == 'face':
-        from hrvision.tasks.face.synth import make_synth_wflw
-        make_synth_wflw(str(root), n_train=1, n_test=2, seed=3, size=(80, 80))
-    elif task == 'det':
-        from hrvision.tasks.detection.synth import make_synthetic_coco
-        make_synthetic_coco(str(root), n=1, n_val=2, seed=3, size_range=(64, 96))
-    else:
-        from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
-        make_synthetic_coco_multi(str(root), n=1, n_val=2, seed=3, size=(64, 64))
+    """Every task's synthetic data in its real format (``write_synthetic``, as ``hrvision data synth-*``)."""
+    package, size = SYNTH[task]
+    import_module(f'hrvision.tasks.{package}.synth').write_synthetic(str(root), n_train=1, n_val=2, size=size, seed=3)
 
 
 def _overrides(task, root):
