@@ -16,6 +16,7 @@ __version__ = '0.1.0'
 from .backbones.hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
 from .flops import Count, count
 from .weights import CheckpointError, LoadReport, load_weights
+from .inference import Inferencer  # a model on your own images: hrvision.Inferencer(cfg, ckpt)(paths)
 
 
 def list_backbones() -> list[str]:
@@ -50,4 +51,4 @@ def init_model(config, checkpoint=None, device=None, *, allow_partial=False, cfg
 
 
 __all__ = ['list_backbones', 'build_backbone', 'load_weights', 'from_official', 'init_model', 'count', 'Count',
-           'LoadReport', 'CheckpointError', 'HRNet', '__version__']
+           'Inferencer', 'LoadReport', 'CheckpointError', 'HRNet', '__version__']
