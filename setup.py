@@ -22,5 +22,6 @@ setup(
         'mmengine-lite>=0.10.7,<0.11', 'opencv-python-headless>=5.0.0.93', 'matplotlib>=3.11.2',
         'numpy>=2.4.6', 'scikit-image>=0.26.0', 'pycocotools>=2.0.11', 'pyyaml', 'safetensors',
     ],
+    extras_require={'posetrack': ['motmetrics>=1.4.0']},  # PoseTrack MOTA (CLEAR-MOT accumulation)
     entry_points={'console_scripts': ['hrvision = hrvision.cli:main']},
 )
