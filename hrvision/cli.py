@@ -71,7 +71,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     resume = args.resume if args.resume is not None else False
     try:
         train(args.config, work_dir=args.work_dir, amp=args.amp, amp_dtype=args.amp_dtype, resume=resume,
-              launcher=args.launcher, cfg_options=args.cfg_options)
+              launcher=args.launcher, cfg_options=args.cfg_options, tensorboard=args.tensorboard)
     except TrainingInterrupted as e:
         print(f'hrvision: {e}', file=sys.stderr)
         return 130
@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'])
     p.add_argument('--resume', nargs='?', const=True, default=None, type=_existing_file,
                    help='resume from the latest checkpoint in the work dir, or from CKPT')
+    p.add_argument('--tensorboard', action='store_true',
+                   help='also log scalars and prediction pictures to TensorBoard (needs hrvision[tensorboard])')
     _add_runner_args(p)
     p.set_defaults(func=_cmd_train)
 

@@ -86,7 +86,7 @@ def apply_amp(cfg: Config, dtype: str | None = None) -> None:
 
 def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp: bool = False,
                    amp_dtype: str | None = None, resume: bool | str = False, launcher: str = 'none',
-                   cfg_options: dict | None = None) -> Config:
+                   cfg_options: dict | None = None, tensorboard: bool = False) -> Config:
     """Load a config (path / dict / Config) and apply command-line choices."""
     if isinstance(config, Config):
         cfg = config
@@ -110,6 +110,9 @@ def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp
         if isinstance(resume, str):
             cfg.load_from = resume
     cfg.launcher = launcher
+    if tensorboard:
+        from .tensorboard import enable_tensorboard
+        enable_tensorboard(cfg)
     return cfg
 
 
