@@ -20,8 +20,10 @@ setup(
     install_requires=[
         'torch>=2.14.1', 'torchvision>=0.29.1', 'timm>=1.0.31', 'segmentation-models-pytorch>=0.6.0',
         'mmengine-lite>=0.10.7,<0.11', 'opencv-python-headless>=5.0.0.93', 'matplotlib>=3.11.2',
-        'numpy>=2.4.6', 'scikit-image>=0.26.0', 'pycocotools>=2.0.11', 'pyyaml', 'safetensors',
+        'numpy>=2.4.6', 'scikit-image>=0.26.0', 'pycocotools>=2.0.11', 'pyyaml', 'safetensors', 'huggingface_hub',
+        'tqdm', 'pillow', 'scipy',
     ],
-    extras_require={'posetrack': ['motmetrics>=1.4.0']},  # PoseTrack MOTA (CLEAR-MOT accumulation)
+    extras_require={'posetrack': ['motmetrics>=1.4.0'],  # PoseTrack MOTA (CLEAR-MOT accumulation)
+                    'tensorboard': ['tensorboard>=2.21.0']},  # hrvision train --tensorboard
     entry_points={'console_scripts': ['hrvision = hrvision.cli:main']},
 )
