@@ -50,11 +50,13 @@ def build_from_config(config: str, data_root: str | None, checkpoint: str | None
 def predict_dataset(model, dataset, batch_size: int = 16, device: str | None = None) -> tuple[list[dict], float]:
     """Run ``model`` over ``dataset``; returns per-image records and the images/s of the whole loop."""
     from mmengine.dataset import pseudo_collate
+    from tqdm import tqdm
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model.to(device)
     records = []
     t0 = time.perf_counter()
-    for start in range(0, len(dataset), batch_size):
+    # progress on stderr, only on a terminal (disable=None); the runner's loops log their own
+    for start in tqdm(range(0, len(dataset), batch_size), desc='predict', unit='batch', disable=None, leave=False):
         data = pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
         for ds in model.test_step(data):
             meta = ds.metainfo
