@@ -24,6 +24,7 @@ setup(
         'tqdm', 'pillow', 'scipy',
     ],
     extras_require={'posetrack': ['motmetrics>=1.4.0'],  # PoseTrack MOTA (CLEAR-MOT accumulation)
-                    'tensorboard': ['tensorboard>=2.21.0']},  # hrvision train --tensorboard
+                    'tensorboard': ['tensorboard>=2.21.0'],  # hrvision train --tensorboard
+                    'onnx': ['onnx>=1.23.2', 'onnxruntime>=1.32.0']},  # export --format onnx, --backend onnxruntime
     entry_points={'console_scripts': ['hrvision = hrvision.cli:main']},
 )

@@ -158,12 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runner_args(p)
     p.set_defaults(func=_cmd_test)
 
-    p = sub.add_parser('export', help='export a model (torch.export .pt2 or TorchScript) and check it against eager')
+    p = sub.add_parser('export', help='export a model (torch.export .pt2, TorchScript or ONNX) and check it against eager')
     p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
     p.add_argument('checkpoint', nargs='?', type=_existing_file)
     p.add_argument('--shape', nargs=2, type=positive_int, required=True, metavar=('H', 'W'))
     p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
-    p.add_argument('--format', choices=['pt2', 'torchscript'], default='pt2')
+    p.add_argument('--format', choices=['pt2', 'torchscript', 'onnx'], default='pt2')
     p.add_argument('--allow-partial', action='store_true',
                    help='export even if the checkpoint leaves some weights unset (prints the report)')
     p.set_defaults(func=_cmd_export)

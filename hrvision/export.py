@@ -5,6 +5,10 @@
   take it from there). HRNet fuses by exact-size interpolation, so one exported graph serves every
   input size.
 * ``torchscript``: ``torch.jit.trace`` (deprecated by PyTorch, kept for libtorch users).
+* ``onnx``: BatchNorm folded into the convolutions (:func:`hrvision.fuse.fuse_conv_bn`, on a copy), the
+  installed torch's ONNX exporter (TorchScript-based, ``dynamo=False``: no onnxscript needed) with dynamic
+  batch, height and width, checked with onnxruntime (``pip install "hrvision[onnx]"``). Every task's network
+  exports (the detector's raw head outputs; its box decoding and NMS stay in torch).
 
 The exported module takes a normalised image batch (N, C, H, W) and returns what ``model(x)``
 returns (seg logits, heatmaps, branch maps, ...). Every export is written to a temporary file beside
@@ -24,7 +28,8 @@ from torch import Tensor, nn
 from .atomic import atomic_path
 from .errors import HRVisionError
 
-FORMATS = ('pt2', 'torchscript')
+FORMATS = ('pt2', 'torchscript', 'onnx')
+ONNX_OPSET = 17
 
 
 class TensorForward(nn.Module):
@@ -46,7 +51,12 @@ class ExportCheckError(HRVisionError, ValueError):
 
 
 def _flat(out) -> list[Tensor]:
-    return list(out) if isinstance(out, (list, tuple)) else [out]
+    """Nested dicts / lists / tuples of tensors -> their tensors in order (what ONNX outputs are)."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flat(o)]
+    return [out]
 
 
 @dataclass
@@ -60,9 +70,18 @@ class ExportReport:
         return f'exported {self.path} ({self.format}); max |eager - exported|: {parts}'
 
 
+def _format_of(path: str) -> str:
+    return 'pt2' if path.endswith('.pt2') else 'onnx' if path.endswith('.onnx') else 'torchscript'
+
+
 def load_exported(path: str, fmt: str | None = None) -> nn.Module:
-    """Load a file written by :func:`export_model` (format from ``fmt`` or the suffix: .pt2 or TorchScript)."""
-    if (fmt or ('pt2' if path.endswith('.pt2') else 'torchscript')) == 'pt2':
+    """Load a file written by :func:`export_model` (format from ``fmt`` or the suffix: .pt2, .onnx or TorchScript);
+    an ONNX file runs in onnxruntime and returns all outputs as a tuple."""
+    fmt = fmt or _format_of(path)
+    if fmt == 'onnx':
+        from .inference.ort import OnnxRuntimeModule
+        return OnnxRuntimeModule(path, all_outputs=True)
+    if fmt == 'pt2':
         with open(path, 'rb') as f:
             return torch.export.load(f).module()
     with warnings.catch_warnings():
@@ -77,18 +96,38 @@ def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str =
     if fmt not in FORMATS:
         raise ValueError(f'export format must be one of {FORMATS}, got {fmt!r}')
     wrapped = TensorForward(model.eval()).eval()
+    if fmt == 'onnx':   # fold BN in a copy; the check below compares it with the user's unfolded model
+        import copy
+
+        from .fuse import fuse_conv_bn
+        folded = TensorForward(fuse_conv_bn(copy.deepcopy(model).eval())).eval()
+    else:
+        folded = wrapped
     in_ch = getattr(getattr(model, 'backbone', model), 'in_channels', 3)
     example = torch.randn(2, in_ch, *shape)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_path(path) as tmp:   # renamed to ``path`` only after the checks pass
-        checks = _write_and_check(wrapped, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path)
+        checks = _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path)
     return ExportReport(path, fmt, checks)
 
 
-def _write_and_check(wrapped, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path) -> dict:
+def _export_onnx(folded: nn.Module, example: Tensor, tmp: str) -> None:
+    outs = _flat(folded(example))
+    names = [f'output{i}' for i in range(len(outs))]
+    dyn = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
+    dyn.update({n: {d: f'{n}_{d}' for d in range(t.dim())} for n, t in zip(names, outs)})
+    torch.onnx.export(folded, (example,), tmp, dynamo=False, input_names=['input'], output_names=names,
+                      dynamic_axes=dyn, opset_version=ONNX_OPSET)
+
+
+def _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        if fmt == 'pt2':
+        if fmt == 'onnx':
+            from .inference.ort import _import_ort
+            _import_ort()   # before the export: a missing onnxruntime is said first
+            _export_onnx(folded, example, tmp)
+        elif fmt == 'pt2':
             dyn = torch.export.Dim.AUTO
             program = torch.export.export(wrapped, (example,), dynamic_shapes={'x': {0: dyn, 2: dyn, 3: dyn}})
             with open(tmp, 'wb') as f:   # a file object: the temp name need not end in .pt2

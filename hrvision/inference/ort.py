@@ -1,0 +1,74 @@
+"""The onnxruntime backend: the network exported by ``hrvision export --format onnx`` runs in ONNX Runtime,
+inside the task model, so pre- and post-processing are the torch backend's own (flip test, decoding, resizing).
+
+Covered: segmentation (``logits``), pose (``heatmaps``), face (head on features). Detection and multi-task
+keep the torch backend: their post-processing (torchvision's box decoding, NMS, RoI crops) needs torch
+tensors of the intermediate features.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+ORT_KINDS = ('seg', 'pose', 'face')
+
+
+def _import_ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise InputError('the onnxruntime backend needs onnxruntime: pip install "hrvision[onnx]"') from None
+    return onnxruntime
+
+
+class OnnxRuntimeModule(nn.Module):
+    """An ONNX file as a torch callable: (N, 3, H, W) float tensor -> its first output (or all, ``all_outputs``)."""
+
+    def __init__(self, path: str, device=None, all_outputs: bool = False, threads: int | None = None) -> None:
+        super().__init__()
+        ort = _import_ort()
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        elif torch.get_num_threads():
+            opts.intra_op_num_threads = torch.get_num_threads()
+        providers = ['CPUExecutionProvider']
+        if device is not None and torch.device(device).type == 'cuda' and \
+                'CUDAExecutionProvider' in ort.get_available_providers():
+            providers.insert(0, 'CUDAExecutionProvider')
+        try:
+            self.session = ort.InferenceSession(path, opts, providers=providers)
+        except Exception as e:  # noqa: BLE001  (onnxruntime raises its own classes)
+            from ..errors import DataError
+            raise DataError(f'{path}: onnxruntime cannot load it ({str(e).splitlines()[0][:200]})') from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.all_outputs = all_outputs
+
+    def forward(self, x: torch.Tensor):
+        outs = self.session.run(None, {self.input_name: x.detach().float().contiguous().cpu().numpy()})
+        tensors = [torch.from_numpy(np.asarray(o)).to(x.device) for o in outs]
+        return tuple(tensors) if self.all_outputs else tensors[0]
+
+
+def use_onnxruntime(model: nn.Module, kind: str, path: str | None, device=None) -> nn.Module:
+    """Swap the network part of ``model`` for ``path`` run by onnxruntime (in place); returns ``model``."""
+    if not path:
+        raise InputError('the onnxruntime backend needs the exported network: onnx=FILE '
+                         '(hrvision export CONFIG CKPT --format onnx)')
+    if kind not in ORT_KINDS:
+        raise InputError(f'the onnxruntime backend covers {", ".join(ORT_KINDS)} models; a {kind} model runs with '
+                         "backend='torch' (its post-processing needs torch features)")
+    net = OnnxRuntimeModule(path, device)
+    # an instance attribute outranks the method; nn.Module.__setattr__ would file a module under _modules,
+    # where the method still wins
+    if kind == 'seg':
+        object.__setattr__(model, 'logits', net)
+    elif kind == 'pose':
+        object.__setattr__(model, 'heatmaps', net)
+    else:   # face: predict runs head(extract_feat(x))
+        model.extract_feat = lambda x: x
+        model.head = net
+    return model
