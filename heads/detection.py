@@ -25,6 +25,7 @@ from torchvision.ops import MultiScaleRoIAlign
 from hrvision.backbones.hrnet import HRNet
 from hrvision.necks import HRNetV2p
 from hrvision.registry import MODELS
+from hrvision.shape import channels_of, fill
 
 
 class HRNetV2pBackbone(nn.Module):
@@ -176,8 +177,7 @@ class TorchvisionDetector(nn.Module):
 def build_hrnetv2p_backbone(backbone: dict, neck: dict, channels_last: bool = False) -> HRNetV2pBackbone:
     """Config dicts -> HRNet + HRNetV2p (the neck's ``in_channels`` default to the HRNet branches)."""
     body = HRNet(**backbone)
-    neck = dict(neck)
-    neck.setdefault('in_channels', body.out_channels)
+    neck = fill(neck, 'in_channels', channels_of(body.output_shape()), 'neck', 'the backbone outputs')
     return HRNetV2pBackbone(body, HRNetV2p(**neck), channels_last=channels_last)
 
 

@@ -19,10 +19,9 @@ tiny_hrnet = dict(
 model = dict(
     type='FaceLandmarkModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', extra=tiny_hrnet, upsample_mode='bilinear', align_corners=False,
-                  norm_momentum=0.1),
-    neck=dict(type='HRNetV2Concat', in_channels=small, align_corners=False),
-    head=dict(type='LandmarkHead', in_channels=sum(small), num_landmarks=98, kernel=1, momentum=0.1),
+    backbone=dict(type='HRNet', extra=tiny_hrnet, preset='face', norm_momentum=0.1),   # explicit keys win
+    neck=dict(type='HRNetV2Concat'),
+    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1, momentum=0.1),
     codec=codec,
 )
 train_pipeline = [

@@ -8,14 +8,13 @@
 # Official init: ImageNet hrnetv2_w18_imagenet_pretrained.pth: set model.pretrained to its path
 # (--cfg-options model.pretrained=...; official, timm and hrvision layouts load 1:1).
 _base_ = ['./_wflw_base.py']
-w18 = [18, 36, 72, 144]
 model = dict(
     type='FaceLandmarkModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', arch='hrnet_w18', upsample_mode='bilinear', align_corners=False,
-                  norm_momentum=0.01),
-    neck=dict(type='HRNetV2Concat', in_channels=w18, align_corners=False),
-    head=dict(type='LandmarkHead', in_channels=sum(w18), num_landmarks=98, kernel=1, momentum=0.01),
+    # preset 'face': bilinear fuse, align_corners=False, BN momentum 0.01; neck/head inputs come from the backbone
+    backbone=dict(type='HRNet', arch='hrnet_w18', preset='face'),
+    neck=dict(type='HRNetV2Concat'),
+    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1, momentum=0.01),
     codec={{_base_.codec}},
     pretrained=None,
 )

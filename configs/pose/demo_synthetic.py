@@ -12,8 +12,8 @@ model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', multi_scale_output=False, out_indices=(0,),
-                  upsample_mode='nearest', norm_momentum=0.1),
-    head=dict(type='KeypointHead', in_channels=16, num_keypoints=17),
+                  preset='pose'),
+    head=dict(type='KeypointHead', num_keypoints=17),   # in_channels: the backbone's branch 0
     codec=codec,
     test_cfg=dict(flip_test=True),
 )

@@ -18,9 +18,8 @@ codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatma
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', arch=f'hrnet_w{width}', multi_scale_output=False, out_indices=(0,),
-                  upsample_mode='nearest', norm_momentum=0.1),
-    head=dict(type='KeypointHead', in_channels=width, num_keypoints=17, use_target_weight=True),
+    backbone=dict(type='HRNet', arch=f'hrnet_w{width}', multi_scale_output=False, out_indices=(0,), preset='pose'),
+    head=dict(type='KeypointHead', num_keypoints=17, use_target_weight=True),   # in_channels: backbone branch 0
     codec=codec,
     test_cfg=dict(flip_test=True),
     # ImageNet initialisation as officially; the loader reports the dropped classification-head keys.

@@ -8,7 +8,7 @@ width = 48
 iters_per_epoch = 1561
 max_iters = 210 * iters_per_epoch
 codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
-model = dict(backbone=dict(arch='hrnet_w48'), head=dict(in_channels=width), codec=codec,
+model = dict(backbone=dict(arch='hrnet_w48'), codec=codec,
              pretrained='models/pytorch/imagenet/hrnet_w48-8ef0771d.pth')
 train_pipeline = [
     dict(type='LoadPoseImage'),

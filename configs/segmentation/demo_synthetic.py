@@ -5,14 +5,14 @@ _base_ = ['../_base_/default_runtime.py']
 data_root = 'work_dirs/demo/data'
 crop_size = (128, 256)
 max_iters = 300
-branch_channels = [16, 32, 64, 128]
 model = dict(
     type='SegmentationModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', upsample_mode='bilinear', align_corners=False),
-    neck=dict(type='HRNetV2Concat', in_channels=branch_channels, mode='bilinear', align_corners=False),
-    head=dict(type='SegmentationHead', in_channels=sum(branch_channels), num_classes=19, align_corners=False,
-              loss='ce'),
+    # preset 'seg': bilinear fuse, align_corners=False, BN momentum 0.1; neck and head take their input
+    # channels and align_corners from the backbone
+    backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', preset='seg'),
+    neck=dict(type='HRNetV2Concat', mode='bilinear'),
+    head=dict(type='SegmentationHead', num_classes=19, loss='ce'),
     test_cfg=dict(scales=[1.0], flip=False),
 )
 train_pipeline = [

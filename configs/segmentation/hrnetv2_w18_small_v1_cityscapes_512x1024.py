@@ -1,6 +1,4 @@
 # HRNetV2-W18-Small-v1 (1.5M params, 31.1 GFLOPs at 1024x2048; README: 70.3 mIoU), same recipe.
 _base_ = ['./hrnetv2_w48_cityscapes_512x1024.py']
 arch = 'hrnet_w18_small_v1'
-branch_channels = [16, 32, 64, 128]
-model = dict(backbone=dict(arch=arch), neck=dict(in_channels=branch_channels),
-             head=dict(in_channels=sum(branch_channels)))
+model = dict(backbone=dict(arch=arch))   # neck/head input channels follow the backbone

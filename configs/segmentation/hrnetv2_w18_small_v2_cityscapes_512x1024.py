@@ -1,6 +1,4 @@
 # HRNetV2-W18-Small-v2 (3.9M params, 71.6 GFLOPs at 1024x2048; README: 76.2 mIoU), same recipe.
 _base_ = ['./hrnetv2_w48_cityscapes_512x1024.py']
 arch = 'hrnet_w18_small_v2'
-branch_channels = [18, 36, 72, 144]
-model = dict(backbone=dict(arch=arch), neck=dict(in_channels=branch_channels),
-             head=dict(in_channels=sum(branch_channels)))
+model = dict(backbone=dict(arch=arch))   # neck/head input channels follow the backbone

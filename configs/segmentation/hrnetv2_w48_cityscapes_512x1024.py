@@ -5,15 +5,14 @@
 # Set model.pretrained to the ImageNet weights (hrnetv2_w48_imagenet_pretrained.pth); any format loads.
 _base_ = ['../_base_/default_runtime.py', '../_base_/datasets/cityscapes.py', '../_base_/schedules/poly_sgd.py']
 arch = 'hrnet_w48'
-branch_channels = [48, 96, 192, 384]
-align_corners = False
 model = dict(
     type='SegmentationModel',
     pretrained=None,
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', arch=arch, upsample_mode='bilinear', align_corners=align_corners, norm_momentum=0.1),
-    neck=dict(type='HRNetV2Concat', in_channels=branch_channels, mode='bilinear', align_corners=align_corners),
-    head=dict(type='SegmentationHead', in_channels=sum(branch_channels), num_classes=19, align_corners=align_corners,
+    # preset 'seg' (bilinear, align_corners=False, momentum 0.1); neck/head inputs come from the backbone
+    backbone=dict(type='HRNet', arch=arch, preset='seg'),
+    neck=dict(type='HRNetV2Concat', mode='bilinear'),
+    head=dict(type='SegmentationHead', num_classes=19,
               loss='ce', class_weight=[0.8373, 0.918, 0.866, 1.0345, 1.0166, 0.9969, 0.9754, 1.0489, 0.8786, 1.0023,
                                        0.9539, 0.9843, 1.1116, 0.9037, 1.0865, 1.0955, 1.0865, 1.1529, 1.0507]),
     # validation during training: single scale, no flip, full resolution (as the official validate())

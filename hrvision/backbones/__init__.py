@@ -2,7 +2,7 @@
 import inspect
 
 from ..registry import MODELS
-from .hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
+from .hrnet import ALIASES, FUSE_PRESETS, VARIANTS, HRNet, build_hrnet
 
 MODELS.register_module('HRNet', module=HRNet)
 
@@ -20,4 +20,4 @@ def _factory(name: str):
 for _name in list(VARIANTS) + list(ALIASES):
     MODELS.register_module(_name, module=_factory(_name))
 
-__all__ = ['HRNet', 'VARIANTS', 'ALIASES', 'build_hrnet']
+__all__ = ['HRNet', 'VARIANTS', 'ALIASES', 'FUSE_PRESETS', 'build_hrnet']

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ..checks import (UPSAMPLE_MODES, check_bool, check_choice, check_image_batch, check_int, check_int_list,
                       check_number)
 from ..errors import ConfigKeyError, InputError, OptionError, UnknownNameError, did_you_mean
+from ..shape import FeatureInfo, ShapeSpec
 
 # --------------------------------------------------------------------------------------
 # Variant table: the official ``MODEL.EXTRA`` structure.  ``STAGE1`` is the layer1
@@ -62,6 +63,38 @@ VARIANTS: dict[str, dict] = {
 }
 # timm's names for the small variants.
 ALIASES = {'hrnet_w18_small': 'hrnet_w18_small_v1'}
+
+
+# Per-family fuse conventions of the official code bases (SPEC §1.2), named so configs say one word.
+# Precedence: an explicit ``upsample_mode`` / ``align_corners`` / ``norm_momentum`` argument overrides the preset;
+# no preset means ``'pose'`` (nearest, momentum 0.1: also the cls and timm convention).
+FUSE_PRESETS: dict[str, dict] = {
+    'pose': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
+    'cls': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
+    'timm': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
+    'seg': dict(upsample_mode='bilinear', align_corners=False, norm_momentum=0.1),
+    'face': dict(upsample_mode='bilinear', align_corners=False, norm_momentum=0.01),
+}
+
+
+class _Unset:
+    """Marks an argument left to the preset."""
+
+    def __repr__(self) -> str:
+        return '<preset>'
+
+
+UNSET: Any = _Unset()
+
+
+def resolve_preset(preset: str | None, **explicit: Any) -> dict:
+    """``FUSE_PRESETS[preset]`` with the explicitly given (not :data:`UNSET`) arguments on top."""
+    if preset is not None and preset not in FUSE_PRESETS:
+        raise UnknownNameError(f'unknown HRNet preset {preset!r}{did_you_mean(str(preset), FUSE_PRESETS) or ";"} '
+                               f'available: {", ".join(FUSE_PRESETS)}')
+    out = dict(FUSE_PRESETS[preset or 'pose'])
+    out.update({k: v for k, v in explicit.items() if v is not UNSET})
+    return out
 
 
 def tiny_extra(width: int = 4) -> dict:
@@ -274,6 +307,8 @@ class HRNet(nn.Module):
         extra: the official ``MODEL.EXTRA`` dict (``STAGE1`` optional, ``STAGE2..4`` required).
         in_channels: image channels.
         out_indices: which branches to return (0 = stride 4).
+        preset: a family's fuse convention from :data:`FUSE_PRESETS` (``'pose'``, ``'seg'``, ``'face'``,
+            ``'cls'``, ``'timm'``); the three arguments below override it when given.
         norm_momentum: BatchNorm momentum (PyTorch convention).
         upsample_mode / align_corners: fuse upsampling (see module docstring).
         multi_scale_output: False builds the official pose net's last module (branch 0 only).
@@ -285,11 +320,16 @@ class HRNet(nn.Module):
     strides_all = (4, 8, 16, 32)
 
     def __init__(self, arch: str = 'hrnet_w32', extra: dict | None = None, in_channels: int = 3,
-                 out_indices: Sequence[int] = (0, 1, 2, 3), norm_momentum: float = 0.1,
-                 upsample_mode: str = 'nearest', align_corners: bool | None = None,
+                 out_indices: Sequence[int] = (0, 1, 2, 3), norm_momentum: float = UNSET,
+                 upsample_mode: str = UNSET, align_corners: bool | None = UNSET,
                  multi_scale_output: bool = True, frozen_stages: int = -1, norm_eval: bool = False,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False, preset: str | None = None) -> None:
         super().__init__()
+        fuse = resolve_preset(preset, norm_momentum=norm_momentum, upsample_mode=upsample_mode,
+                              align_corners=align_corners)
+        norm_momentum, upsample_mode, align_corners = (fuse['norm_momentum'], fuse['upsample_mode'],
+                                                       fuse['align_corners'])
+        self.preset = preset
         in_channels = check_int('HRNet in_channels', in_channels, low=1)
         frozen_stages = check_int('HRNet frozen_stages', frozen_stages, low=-1, high=4)
         norm_momentum = check_number('HRNet norm_momentum', norm_momentum, 0.0, 1.0, allow_none=True)
@@ -342,12 +382,29 @@ class HRNet(nn.Module):
             raise InputError(f'HRNet out_indices {out_indices} must be distinct values in 0..{n_out - 1}: '
                              f'this backbone has {n_out} output(s)')
         self.out_indices = out_indices
-        self.out_channels = [pre[i] for i in out_indices]
-        self.strides = [self.strides_all[i] for i in out_indices]
+        # timm's form: every final-stage branch is a tap (timm features_only with feature_location='' lists the
+        # stride-2 stem first, so our branch i is timm's index i + 1 with the same num_chs / reduction / module)
+        self.feature_info = FeatureInfo([dict(num_chs=c, reduction=self.strides_all[i], module=f'stage{i + 1}')
+                                         for i, c in enumerate(pre[:n_out])], out_indices)
         self._freeze_stages()
 
     # ---- contract ---------------------------------------------------------------------
     size_divisibility = 1  # any input size works; fusion upsamples to exact sizes
+
+    def output_shape(self) -> dict[str, ShapeSpec]:
+        """``{name: ShapeSpec(channels, stride)}`` of the returned branches, in output order."""
+        return {d['module']: ShapeSpec(d['num_chs'], d['reduction'])
+                for d in self.feature_info.get_dicts()}
+
+    @property
+    def out_channels(self) -> list[int]:
+        """Channels of the returned branches (derived from :meth:`output_shape`)."""
+        return self.feature_info.channels()
+
+    @property
+    def strides(self) -> list[int]:
+        """Strides of the returned branches (derived from :meth:`output_shape`)."""
+        return self.feature_info.reduction()
 
     @staticmethod
     def _make_transition(pre: list[int], cur: list[int], m: float) -> nn.ModuleList:

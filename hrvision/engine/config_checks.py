@@ -161,8 +161,10 @@ def _signature_keys(obj: Any) -> tuple[set[str], set[str]] | None:
     return names, required
 
 
-def check_kwargs(where: str, obj: Any, keys: set[str], injected: tuple[str, ...] = ()) -> None:
-    """Config keys for ``obj(**keys)``: unknown keys get a did-you-mean, missing required ones are named."""
+def check_kwargs(where: str, obj: Any, keys: set[str], injected: tuple[str, ...] = (),
+                 filled: tuple[str, ...] = ()) -> None:
+    """Config keys for ``obj(**keys)``: unknown keys get a did-you-mean, missing required ones are named
+    (``filled``: keys the builder may take from the shape contract, optional here)."""
     sig = _signature_keys(obj)
     if sig is None:
         return
@@ -171,7 +173,7 @@ def check_kwargs(where: str, obj: Any, keys: set[str], injected: tuple[str, ...]
     for key in sorted(keys - names - {'type'}):
         raise ConfigKeyError(f'{where} ({getattr(obj, "__name__", obj)}) has no option {key!r}'
                              f'{did_you_mean(key, names) or "."} Options: {", ".join(sorted(names))}')
-    missing = sorted(required - set(injected) - keys)
+    missing = sorted(required - set(injected) - set(filled) - keys)
     if missing:
         raise ConfigKeyError(f'{where} ({getattr(obj, "__name__", obj)}) needs {", ".join(map(repr, missing))}')
 
@@ -241,7 +243,9 @@ def _check_model(cfg: Config, src: str) -> None:
         if isinstance(part, dict) and 'type' in part:
             sub_cls = _lookup(MODELS, part['type'], f'config {src}: model.{sub}.type')
             if sub_cls is not None:
-                check_kwargs(f'config {src}: model.{sub}', sub_cls, set(part))
+                # task models fill neck/head inputs from the backbone's output_shape() (hrvision.shape)
+                check_kwargs(f'config {src}: model.{sub}', sub_cls, set(part),
+                             filled=('in_channels',) if sub in ('neck', 'head') else ())
 
 
 def _lookup(registry, obj_type: Any, where: str):

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..checks import UPSAMPLE_MODES, check_bool, check_choice, check_int, check_int_list
 from ..registry import MODELS
+from ..shape import ShapeSpec, strides_of
 
 
 def resize_concat(feats: Sequence[Tensor], mode: str = 'bilinear', align_corners: bool | None = False) -> Tensor:
@@ -46,8 +47,19 @@ class HRNetV2Concat(nn.Module):
         check_bool('HRNetV2Concat align_corners', align_corners, allow_none=True)
         self.mode = mode
         self.align_corners = align_corners
-        self.out_channels = sum(in_channels)
-        self.strides = [4]
+        self.in_channels = list(in_channels)
+
+    def output_shape(self) -> dict[str, ShapeSpec]:
+        """One stride-4 map with ``sum(in_channels)`` channels."""
+        return {'concat': ShapeSpec(sum(self.in_channels), 4)}
+
+    @property
+    def out_channels(self) -> int:
+        return self.output_shape()['concat'].channels
+
+    @property
+    def strides(self) -> list[int]:
+        return [4]
 
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
         return resize_concat(feats, self.mode, self.align_corners)
@@ -58,7 +70,8 @@ class HRNetV2p(nn.Module):
     """HRNetV2p pyramid: concat -> 1x1 conv -> avg-pool 2^i -> 3x3 conv per level.
 
     Returns an ``OrderedDict`` ``{'p2': ..., 'p3': ..., ...}`` (what torchvision detectors take)
-    and states ``out_channels`` (an int, as torchvision expects) and ``strides``.
+    and states its levels by :meth:`output_shape` (``out_channels`` an int, as torchvision expects, ``strides``
+    and ``names`` derived from it).
     ``stride=2`` makes the 3x3 convs strided (mmdet HRFPN's option, used by FCOS): levels p3..p7.
     """
 
@@ -77,14 +90,29 @@ class HRNetV2p(nn.Module):
         self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
         self.fpn_convs = nn.ModuleList(nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1)
                                        for _ in range(num_outs))
-        self.out_channels = out_channels
-        self.strides = [4 * stride * 2 ** i for i in range(num_outs)]
         first = 2 + (stride == 2)
-        self.names = [f'p{i + first}' for i in range(num_outs)]
+        self._shape = {f'p{i + first}': ShapeSpec(out_channels, 4 * stride * 2 ** i) for i in range(num_outs)}
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, a=1)
                 nn.init.zeros_(m.bias)
+
+    def output_shape(self) -> dict[str, ShapeSpec]:
+        """``{'p2': ShapeSpec(out_channels, 4), ...}`` (``p3..`` with ``stride=2``)."""
+        return dict(self._shape)
+
+    @property
+    def out_channels(self) -> int:
+        """One int for every level, as torchvision detectors expect."""
+        return next(iter(self._shape.values())).channels
+
+    @property
+    def strides(self) -> list[int]:
+        return strides_of(self._shape)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._shape)
 
     def forward(self, feats: Sequence[Tensor]) -> 'OrderedDict[str, Tensor]':
         x = self.reduction_conv(resize_concat(feats, 'bilinear', self.align_corners))

@@ -17,6 +17,7 @@ from hrvision.codecs import build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
+from hrvision.shape import fill, fill_concat_neck, neck_channels
 from hrvision.weights import load_weights
 
 from .bridge import FaceBridge
@@ -31,7 +32,7 @@ class FaceLandmarkModel(TaskModel):
             ``align_corners=False``, ``norm_momentum=0.01``).
         neck: HRNetV2 concat config or module.
         head: :class:`~hrvision.heads.landmark.LandmarkHead` config or module; ``in_channels``
-            is filled from the backbone when missing.
+            comes from the neck's output shape (the neck's ``in_channels`` / ``align_corners`` from the backbone's).
         codec: codec config or object (default :class:`~hrvision.codecs.FaceHeatmapCodec`: input 256,
             heatmap 64, sigma 1.5).
         data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
@@ -46,15 +47,9 @@ class FaceLandmarkModel(TaskModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_module(backbone)
         if neck is None:
-            neck = dict(type='HRNetV2Concat', align_corners=False)
-        if isinstance(neck, dict):
-            neck = dict(neck)
-            neck.setdefault('in_channels', self.backbone.out_channels)
-        self.neck = build_module(neck)
-        if isinstance(head, dict):
-            head = dict(head)
-            head.setdefault('in_channels', sum(self.backbone.out_channels))
-        self.head = build_module(head)
+            neck = dict(type='HRNetV2Concat')
+        self.neck = build_module(fill_concat_neck(self.backbone, neck))
+        self.head = build_module(fill(head, 'in_channels', neck_channels(self.neck), 'head', 'the neck output'))
         self.codec = build_codec(codec, default='FaceHeatmapCodec')
         self.bridge = FaceBridge(self.codec)
         if pretrained:

@@ -40,6 +40,7 @@ from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
 from hrvision.heads.detection import TorchvisionDetector
 from hrvision.necks import HRNetV2p
+from hrvision.shape import fill
 from hrvision.structures import DataSample, InstanceData
 from hrvision.tasks.detection.bridge import DetBridge
 from hrvision.tasks.pose.bridge import PoseBridge
@@ -90,9 +91,8 @@ class SegAdapter(TaskAdapter):
     head_type = 'SegmentationHead'
 
     def build(self, backbone_channels, concat_align_corners):
-        cfg = dict(self.cfg)
-        cfg.setdefault('in_channels', sum(backbone_channels))
-        return build_module(cfg)
+        return build_module(fill(self.cfg, 'in_channels', sum(backbone_channels), f'heads.{self.name}',
+                                 'the shared concat map'))
 
     def loss(self, head, feat, inputs, samples):
         labels = SegBridge.targets(samples, inputs.shape[-2:]).to(feat.device)
@@ -164,9 +164,7 @@ class KeypointAdapter(TaskAdapter):
 
     def build(self, backbone_channels, concat_align_corners):
         cfg = {k: v for k, v in self.cfg.items() if k not in self.EXTRA}
-        cfg.setdefault('in_channels', backbone_channels[0])
-        head = build_module(cfg)
-        return head
+        return build_module(fill(cfg, 'in_channels', backbone_channels[0], f'heads.{self.name}', 'the backbone branch 0'))
 
     def loss(self, head, feat, inputs, samples):
         target = whole_image_targets(samples, 'gt_pose', feat.shape[-2:], inputs.shape[-2:], self.sigma,
@@ -264,7 +262,7 @@ class DetAdapter(TaskAdapter):
     def build(self, backbone_channels, concat_align_corners):
         cfg = {k: v for k, v in self.cfg.items() if k != 'type'}
         neck = dict(cfg.pop('neck', None) or {})
-        neck.setdefault('in_channels', list(backbone_channels))
+        neck = fill(neck, 'in_channels', list(backbone_channels), f'heads.{self.name}.neck', 'the backbone outputs')
         neck_mod = HRNetV2p(**neck)
         # the neck's own resize-concat equals the shared concat map when both align the same way
         self.feature = 'concat' if neck_mod.align_corners == concat_align_corners else 'branches'

@@ -25,6 +25,7 @@ from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.necks import HRNetV2Concat
 from hrvision.registry import MODELS
+from hrvision.shape import channels_of
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
@@ -59,8 +60,8 @@ class MultiTaskModel(TaskModel):
         if not heads:
             raise ValueError('MultiTaskModel needs at least one head in `heads`')
         self.backbone = build_module(backbone)
-        channels = list(self.backbone.out_channels)
-        if len(channels) != 4 or not getattr(self.backbone, 'multi_scale_output', True):
+        channels = channels_of(self.backbone.output_shape())
+        if len(channels) != 4:
             raise ValueError('MultiTaskModel needs all four HRNet branches: build the backbone with '
                              f'multi_scale_output=True and out_indices=(0, 1, 2, 3); it returns {len(channels)}')
         self.concat = HRNetV2Concat(channels, align_corners=concat_align_corners)

@@ -22,6 +22,7 @@ from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
+from hrvision.shape import channels_of, fill
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
@@ -46,10 +47,8 @@ class PoseModel(TaskModel):
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_module(backbone)
-        if isinstance(head, dict):
-            head = dict(head)
-            head.setdefault('in_channels', self.backbone.out_channels[0])
-        self.head = build_module(head)
+        branch0 = channels_of(self.backbone.output_shape())[0]
+        self.head = build_module(fill(head, 'in_channels', branch0, 'head', 'the backbone branch 0'))
         self.codec = build_codec(codec)
         self.bridge = PoseBridge(self.codec)
         self.test_cfg = dict(flip_test=True)

@@ -20,6 +20,7 @@ from torch import Tensor
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module as _build
 from hrvision.registry import MODELS
+from hrvision.shape import fill, fill_concat_neck, fuse_align_corners, neck_channels
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
@@ -29,7 +30,9 @@ from .bridge import SegBridge
 @MODELS.register_module()
 class SegmentationModel(TaskModel):
     """Args:
-        backbone / neck / head: module configs (or modules).
+        backbone / neck / head: module configs (or modules); the neck's ``in_channels`` / ``align_corners`` and the
+            head's ``in_channels`` / ``align_corners`` come from the backbone's contract (a config value that
+            contradicts it is an error).
         test_cfg: ``scales`` (list of floats, 1.0 = native size), ``flip`` (bool), ``base_size``
             (long side at scale 1; None = the image's own long side), ``crop_size`` / ``stride``
             ((H, W) sliding window; None = whole image).
@@ -40,8 +43,11 @@ class SegmentationModel(TaskModel):
                  pretrained: str | None = None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = _build(backbone)
-        self.neck = _build(neck)
-        self.head = _build(head)
+        self.neck = _build(fill_concat_neck(self.backbone, neck))
+        head = fill(head, 'in_channels', neck_channels(self.neck), 'head', 'the neck output')
+        ac = fuse_align_corners(self.backbone)
+        self.head = _build(head if ac is None else fill(head, 'align_corners', ac, 'head',
+                                                          'the backbone fuse align_corners'))
         self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
         self.test_cfg.update(test_cfg or {})
         if pretrained:
