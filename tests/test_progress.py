@@ -14,8 +14,8 @@ class FakeModel:
         return self
 
     def test_step(self, data):
-        return [SimpleNamespace(metainfo=dict(img_path=f'{i}.png', center=(0, 0), scale=1.0, ori_keypoints=np.zeros((2, 2))),
-                                pred_keypoints=torch.zeros(2, 2)) for i in data]
+        meta = [dict(img_path=f'{i}.png', center=(0, 0), scale=1.0, ori_keypoints=np.zeros((2, 2))) for i in data]
+        return [SimpleNamespace(metainfo=m, pred_keypoints=torch.zeros(2, 2)) for m in meta]
 
 
 class Terminal(io.StringIO):

@@ -175,7 +175,8 @@ def test_smp_fpn_config_trains_and_evaluates_with_the_cityscapes_metric(tmp_path
     r = subprocess.run([sys.executable, '-m', 'hrvision', 'train', str(cfg), '--work-dir', str(tmp_path / 'wd'),
                         '--cfg-options', *roots], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    rows = [json.loads(line) for line in next((tmp_path / 'wd').glob('*/vis_data/scalars.json')).read_text().splitlines()]
+    scalars = next((tmp_path / 'wd').glob('*/vis_data/scalars.json'))
+    rows = [json.loads(line) for line in scalars.read_text().splitlines()]
     losses = [row['loss'] for row in rows if 'loss' in row]
     scores = next(row for row in rows if 'seg/mIoU' in row)
     assert losses[-1] < 0.5 * losses[0], losses
