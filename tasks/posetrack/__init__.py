@@ -4,12 +4,13 @@
     hrvision eval posetrack GT_DIR PRED_DIR                                  # mAP + MOTA table, JSON line
     hrvision bench posetrack CONFIG CKPT --data-root R                      # estimate, track, evaluate, videos
 
-Modules: ``joints`` (joint sets, COCO->PoseTrack mapping), ``formats`` (2018 / 2017 files), ``evaluate``
-(per-joint AP and CLEAR-MOT), ``tracker`` (greedy OKS + IoU identities, box propagation), ``synth``,
-``video`` (estimation + tracking over a sequence), ``cli``.
+Modules: ``joints`` (joint sets, COCO->PoseTrack mapping), ``formats`` (2018 / 2017 files), ``dataset``
+(training crops), ``evaluate`` (per-joint AP and CLEAR-MOT), ``tracker`` (greedy OKS + IoU identities, box
+propagation), ``synth``, ``video`` (estimation + tracking over a sequence), ``bench``, ``cli``.
 """
+from .dataset import PoseTrackDataset
 from .evaluate import evaluate, format_table
 from .formats import read_dir, read_video, write_video
 
-__all__ = ['evaluate', 'format_table', 'read_dir', 'read_video', 'write_video']
+__all__ = ['PoseTrackDataset', 'evaluate', 'format_table', 'read_dir', 'read_video', 'write_video']
 from . import cli  # noqa: E402,F401  (registers the CLI commands)

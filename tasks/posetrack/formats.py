@@ -289,3 +289,30 @@ def write_video(path: str, name: str, frames: list[Frame]) -> str:
     """Write one video (complete or not at all)."""
     atomic_write_text(path, json.dumps(video_json(name, frames)))
     return path
+
+
+def to_coco(videos: dict[str, Video]) -> dict:
+    """The labelled frames of ``videos`` as one COCO keypoint dict (images / annotations / categories): what the
+    pose task's readers and metric take (a person without a box gets the box of its annotated joints)."""
+    images, anns = [], []
+    for name in sorted(videos):
+        for f in videos[name].frames:
+            if not f.is_labeled:
+                continue
+            images.append(dict(id=f.image_id, file_name=f.file_name, vid_id=name, frame_id=f.frame_id))
+            for p in f.people:
+                on = p.annotated
+                box = p.bbox
+                if box is None and on.any():
+                    lo, hi = p.keypoints[on, :2].min(0), p.keypoints[on, :2].max(0)
+                    box = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+                if box is None:
+                    continue
+                kp = np.where(on[:, None], p.keypoints, 0.0)
+                kp[on, 2] = np.maximum(kp[on, 2], 1)
+                anns.append(dict(id=len(anns) + 1, image_id=f.image_id, category_id=1, iscrowd=0,
+                                 bbox=[float(v) for v in box], area=float(box[2] * box[3]),
+                                 keypoints=[float(v) for v in kp.reshape(-1)], num_keypoints=int(on.sum()),
+                                 track_id=p.track_id))
+    return dict(images=images, annotations=anns,
+                categories=[dict(id=1, name='person', supercategory='person', keypoints=list(POSETRACK_KEYPOINTS))])

@@ -9,6 +9,7 @@ Layout written by :func:`write_dataset`::
 
     OUT/images/<split>/<video>/000000.jpg ...
     OUT/annotations/<split>/<video>.json          (PoseTrack 2018: images / annotations / categories)
+    OUT/annotations/person_keypoints_<split>.json (the labelled frames in one COCO keypoint file)
     OUT/detections/<split>.json                   (COCO results: jittered person boxes, some missed)
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hrvision.atomic import atomic_write_text
 from hrvision.data.io import write_image
 from hrvision.tasks.pose.synth import _background, draw_figure, figure_joints
 
-from .formats import Frame, Person, write_video
+from .formats import Frame, Person, read_dir, to_coco, write_video
 
 
 def _rot(v: np.ndarray, deg: np.ndarray) -> np.ndarray:
@@ -63,9 +64,9 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
     for t in range(n):
         torso = rng.uniform(0.16, 0.22) * h
         x0 = (t + 0.5) * w / n + rng.uniform(-0.1, 0.1) * w / n
-        hip = np.array([x0, rng.uniform(0.5, 0.6) * h])
+        hip = np.array([x0, rng.uniform(0.55, 0.62) * h])
         body = figure_joints(rng, hip, torso) - hip
-        vx = rng.choice([-1, 1]) * rng.uniform(1.0, 4.0)
+        vx = rng.choice([-1, 1]) * rng.uniform(2.0, 6.0)
         start = rng.randint(1, n_frames // 2) if rng.rand() < 0.25 else 0          # enters late
         if rng.rand() < 0.3:                                                         # walks out
             vx = np.sign(vx) * w / max(2, n_frames - 2)
@@ -77,8 +78,8 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
                    color=tuple(int(c) for c in rng.randint(80, 180, 3)))
     ignore = None
     if with_ignore:
-        ig_torso = 0.1 * h
-        ig_hip = np.array([rng.uniform(0.1, 0.9) * w, 0.25 * h])
+        ig_torso = 0.05 * h                 # a small unannotated figure at the top edge, above the walkers' heads
+        ig_hip = np.array([rng.uniform(0.1, 0.9) * w, 0.08 * h])
         ig_body = figure_joints(rng, ig_hip, ig_torso)
         lo, hi = ig_body.min(0) - 0.3 * ig_torso, ig_body.max(0) + 0.3 * ig_torso
         ignore = (ig_body, ig_torso, np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]))
@@ -149,6 +150,8 @@ def write_split(out: str, split: str, n_videos: int, n_frames: int, rng: np.rand
         write_video(osp.join(ann_dir, f'{name}.json'), name, frames)
     os.makedirs(osp.join(out, 'detections'), exist_ok=True)
     atomic_write_text(osp.join(out, 'detections', f'{split}.json'), json.dumps(dets))
+    atomic_write_text(osp.join(out, 'annotations', f'person_keypoints_{split}.json'),   # per-frame COCO view
+                      json.dumps(to_coco(read_dir(ann_dir))))
     return {f'{split}_videos': n_videos, f'{split}_people': n_people, f'{split}_detections': len(dets)}
 
 
