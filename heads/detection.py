@@ -1,6 +1,7 @@
 """Detection on HRNetV2p with torchvision's FCOS / Faster R-CNN (anchors, matching, NMS, losses).
 
-We only supply the backbone (HRNet + HRNetV2p -> ``OrderedDict`` of levels with ``out_channels``)
+We only supply the backbone (:class:`Pyramid`: HRNetV2p over HRNet -> ``OrderedDict`` of levels; the task model
+builds both parts from its config like every other task)
 and a batching-only transform: images reach the detector already resized by our pipeline and
 normalised by ``HRVDataPreprocessor``, so torchvision must neither resize nor normalise again.
 Labels given to :class:`TorchvisionDetector` are 0-based; the Faster R-CNN background shift is
@@ -22,25 +23,60 @@ from torchvision.models.detection.fcos import FCOSClassificationHead, FCOSHead, 
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import MultiScaleRoIAlign
 
-from hrvision.backbones.hrnet import HRNet
 from hrvision.necks import HRNetV2p
 from hrvision.registry import MODELS
-from hrvision.shape import channels_of, fill
+from hrvision.shape import ShapeSpec, strides_of
 
 
-class HRNetV2pBackbone(nn.Module):
-    """HRNet branches -> HRNetV2p pyramid; ``out_channels`` for torchvision, ``names``/``strides`` per level."""
+class Pyramid(nn.Module):
+    """torchvision's ``backbone``: the HRNetV2p ``neck`` over HRNet branches, the one pyramid wrapper.
 
-    def __init__(self, body: HRNet, neck: HRNetV2p, channels_last: bool = False) -> None:
+    Single-task (:class:`~hrvision.tasks.detection.model.HRNetDetector`): ``body`` is the HRNet the task model
+    built, run here on the batch torchvision padded. Multi-task: no ``body``; the model ``feed``\ s the features
+    it computed once, and the detector's call runs only the neck (the padded batch must have their size).
+    Levels, channels and strides come from the neck's :meth:`output_shape`.
+    """
+
+    def __init__(self, neck: HRNetV2p, body: nn.Module | None = None, channels_last: bool = False) -> None:
         super().__init__()
         self.body = body
         self.neck = neck
-        self.out_channels = neck.out_channels
-        self.names = list(neck.names)
-        self.strides = list(neck.strides)
         self.channels_last = channels_last
+        self._feats = None
+        self._size = None
+
+    def output_shape(self) -> dict[str, ShapeSpec]:
+        return self.neck.output_shape()
+
+    @property
+    def out_channels(self) -> int:
+        """One int for all levels (torchvision's contract)."""
+        return self.neck.out_channels
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.output_shape())
+
+    @property
+    def strides(self) -> list[int]:
+        return strides_of(self.output_shape())
+
+    def feed(self, feats: Sequence[Tensor], image_size) -> None:
+        """Multi-task: the neck's input for the next call, computed from images of ``image_size``."""
+        self._feats = feats
+        self._size = tuple(image_size)
 
     def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
+        if self._feats is not None:
+            if tuple(x.shape[-2:]) != self._size:
+                raise ValueError(f'the detector batched the images to {tuple(x.shape[-2:])} but the shared features '
+                                 f'come from {self._size}: set data_preprocessor.pad_size_divisor to a multiple of '
+                                 'the detector size_divisible (the coarsest pyramid stride)')
+            feats, self._feats = self._feats, None
+            return self.neck(feats)
+        if self.body is None:
+            raise RuntimeError('Pyramid has no body and no features: MultiTaskModel feeds them before calling the '
+                               'detector')
         if self.channels_last:  # torchvision's batching returns NCHW; oneDNN/cuDNN prefer NHWC
             x = x.contiguous(memory_format=torch.channels_last)
         return self.neck(self.body(x))
@@ -85,7 +121,8 @@ class TorchvisionDetector(nn.Module):
     """A torchvision FCOS or Faster R-CNN around a pyramid backbone, exposing forward/loss/predict.
 
     Args:
-        backbone: module returning an ``OrderedDict`` of levels with an int ``out_channels``.
+        backbone: module returning an ``OrderedDict`` of levels, stating them by ``output_shape()``
+            (a :class:`Pyramid`) and an int ``out_channels``.
         num_classes: object classes (no background).
         kind: ``'fcos'`` or ``'faster_rcnn'``.
         anchor_sizes: one tuple per pyramid level (default: the level strides for FCOS, 8x stride
@@ -103,10 +140,11 @@ class TorchvisionDetector(nn.Module):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        names = list(getattr(backbone, 'names', []))
-        strides = list(getattr(backbone, 'strides', []))
-        if not names or len(names) != len(strides):
-            raise ValueError('the detection backbone must state its pyramid level `names` and `strides`')
+        shape = backbone.output_shape()
+        names, strides = list(shape), strides_of(shape)
+        if len({s.channels for s in shape.values()}) != 1:
+            raise ValueError(f'torchvision detectors need one channel count for all levels; the pyramid states '
+                             f'{ {n: s.channels for n, s in shape.items()} }')
         self.kind = kind
         self.num_classes = num_classes
         # torchvision's constructors want min/max sizes; our transform ignores them
@@ -174,11 +212,4 @@ class TorchvisionDetector(nn.Module):
         return dets
 
 
-def build_hrnetv2p_backbone(backbone: dict, neck: dict, channels_last: bool = False) -> HRNetV2pBackbone:
-    """Config dicts -> HRNet + HRNetV2p (the neck's ``in_channels`` default to the HRNet branches)."""
-    body = HRNet(**backbone)
-    neck = fill(neck, 'in_channels', channels_of(body.output_shape()), 'neck', 'the backbone outputs')
-    return HRNetV2pBackbone(body, HRNetV2p(**neck), channels_last=channels_last)
-
-
-__all__ = ['HRNetV2pBackbone', 'BatchOnlyTransform', 'TorchvisionDetector', 'build_hrnetv2p_backbone']
+__all__ = ['Pyramid', 'BatchOnlyTransform', 'TorchvisionDetector']

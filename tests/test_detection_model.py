@@ -2,8 +2,10 @@
 import pytest
 import torch
 
+import hrvision
 import hrvision.tasks.detection  # noqa: F401  (registration)
-from hrvision.heads.detection import BatchOnlyTransform, TorchvisionDetector, build_hrnetv2p_backbone
+from hrvision.heads.detection import BatchOnlyTransform, Pyramid, TorchvisionDetector
+from hrvision.necks import HRNetV2p
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample, InstanceData
 
@@ -81,7 +83,7 @@ def test_torchvision_transform_only_batches():
 
 
 def test_anchor_tuples_must_match_levels():
-    body = build_hrnetv2p_backbone(dict(extra=TINY), dict(out_channels=16, num_outs=5))
+    body = Pyramid(HRNetV2p([4, 8, 16, 32], out_channels=16, num_outs=5), hrvision.HRNet(extra=TINY))
     with pytest.raises(ValueError, match='5 pyramid levels'):
         TorchvisionDetector(body, num_classes=3, kind='fcos', anchor_sizes=[(8,), (16,), (32,)])
     with pytest.raises(ValueError, match="'fcos' or 'faster_rcnn'"):

@@ -70,3 +70,25 @@ def test_presets_and_precedence():
     assert set(FUSE_PRESETS) == {'pose', 'seg', 'face', 'cls', 'timm'}
     with pytest.raises(KeyError, match="unknown HRNet preset 'sge'.*did you mean 'seg'"):
         hrvision.HRNet(extra=TINY, preset='sge')
+
+
+def test_detection_uses_the_shared_parts_and_one_pyramid_wrapper():
+    """HRNetDetector builds HRNet + HRNetV2p from its config like every task; the multi-task detector uses the
+    same Pyramid wrapper (fed); checkpoint keys keep the head.detector.backbone.{body,neck} layout."""
+    import hrvision.tasks.detection  # noqa: F401  (registration)
+    import hrvision.tasks.multitask  # noqa: F401
+    from hrvision.heads.detection import Pyramid
+    det = MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(out_channels=8, num_outs=3),
+                            detector=dict(kind='fcos', num_classes=2)))
+    assert isinstance(det.head.detector.backbone, Pyramid) and det.backbone is det.head.detector.backbone.body
+    assert det.neck.output_shape() == {'p2': ShapeSpec(8, 4), 'p3': ShapeSpec(8, 8), 'p4': ShapeSpec(8, 16)}
+    keys = det.state_dict()
+    assert 'head.detector.backbone.body.conv1.weight' in keys and 'head.detector.backbone.neck.reduction_conv.weight' in keys
+    mt = MODELS.build(dict(type='MultiTaskModel', backbone=dict(type='HRNet', extra=TINY),
+                           heads=dict(det=dict(type='TorchvisionDetector', num_classes=2,
+                                               neck=dict(out_channels=8, num_outs=3)))))
+    pyr = mt.heads['det'].detector.backbone
+    assert isinstance(pyr, Pyramid) and pyr.body is None
+    with pytest.raises(ConfigError, match=r'neck.in_channels=\[1, 2, 3, 4\] contradicts'):
+        MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(in_channels=[1, 2, 3, 4]),
+                          detector=dict(kind='fcos', num_classes=2)))

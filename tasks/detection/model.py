@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmengine.logging import MMLogger
 
 from hrvision.engine.model import TaskModel
-from hrvision.heads.detection import TorchvisionDetector, build_hrnetv2p_backbone
+from hrvision.engine.preprocessor import build_module
+from hrvision.heads.detection import Pyramid, TorchvisionDetector
 from hrvision.registry import MODELS
+from hrvision.shape import channels_of, fill
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
@@ -23,18 +25,33 @@ from .bridge import DetBridge
 
 @MODELS.register_module()
 class HRNetDetector(TaskModel):
-    """Args: ``backbone`` (HRNet kwargs), ``neck`` (HRNetV2p kwargs), ``detector`` (TorchvisionDetector
+    """Args: ``backbone`` (HRNet config; ``type`` defaults to HRNet), ``neck`` (HRNetV2p config; ``in_channels``
+    from the backbone's output shape), ``detector`` (TorchvisionDetector
     kwargs: ``kind``, ``num_classes``, ``anchor_sizes``, score/NMS thresholds ...), ``channels_last``,
     ``pretrained`` (backbone weights in any format :func:`hrvision.load_weights` reads)."""
 
     def __init__(self, backbone: dict, neck: dict, detector: dict, data_preprocessor: dict | None = None,
                  channels_last: bool = False, pretrained: str | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        body = build_hrnetv2p_backbone(backbone, neck, channels_last=channels_last)
+        body = build_module(dict(dict(type='HRNet'), **backbone) if isinstance(backbone, dict) else backbone)
+        neck = fill(dict(dict(type='HRNetV2p'), **neck) if isinstance(neck, dict) else neck, 'in_channels',
+                    channels_of(body.output_shape()), 'neck', 'the backbone outputs')
+        # torchvision runs its `backbone` on the batch it pads, so the pyramid holds both parts: their weights
+        # stay at head.detector.backbone.{body,neck} (the layout of every hrvision detection checkpoint)
+        self.head = TorchvisionDetector(Pyramid(build_module(neck), body, channels_last=channels_last), **detector)
         if pretrained:  # ImageNet (official / timm / mmpose ...) weights for the HRNet branches
-            report = load_weights(body.body, pretrained)
+            report = load_weights(self.backbone, pretrained)
             MMLogger.get_current_instance().info(f'backbone weights from {pretrained}: {report}')
-        self.head = TorchvisionDetector(body, **detector)
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The HRNet (inside the detector's pyramid)."""
+        return self.head.detector.backbone.body
+
+    @property
+    def neck(self) -> nn.Module:
+        """The HRNetV2p (inside the detector's pyramid)."""
+        return self.head.detector.backbone.neck
 
     @property
     def num_classes(self) -> int:

@@ -12,7 +12,8 @@ Which shared feature each head reads (computed once per batch by the model):
 
 * ``SegmentationHead`` / ``LandmarkHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
 * ``KeypointHead``: the stride-4 branch.
-* ``TorchvisionDetector``: the HRNetV2p pyramid; its neck is built inside the head (so its weights are the
+* ``TorchvisionDetector``: the HRNetV2p pyramid (:class:`~hrvision.heads.detection.Pyramid`, the wrapper the
+  single-task detector uses too, here without a body); its neck lives inside the head (so its weights are the
   single-task ``head.detector.backbone.neck.*``) and is fed the shared concat map when the alignment agrees.
 
 Keypoints (design): the single-task pose model is top-down (one person per crop). With one backbone pass over
@@ -38,7 +39,7 @@ from hrvision.codecs import PoseHeatmapCodec, build_codec
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
-from hrvision.heads.detection import TorchvisionDetector
+from hrvision.heads.detection import Pyramid, TorchvisionDetector
 from hrvision.necks import HRNetV2p
 from hrvision.shape import fill
 from hrvision.structures import DataSample, InstanceData
@@ -221,39 +222,9 @@ class KeypointAdapter(TaskAdapter):
                                        areas=torch.from_numpy(np.prod(scale * PIXEL_STD, 1) / (sx * sy)).float())
 
 
-class SharedPyramid(nn.Module):
-    """The detector's "backbone": the HRNetV2p neck over features the multi-task model computed already.
-
-    ``feed(feats)`` stores the input of the neck (shared concat map or the branches); the detector's call
-    then runs only the neck. The image batch torchvision forms must have the size the features came from.
-    """
-
-    def __init__(self, neck: HRNetV2p) -> None:
-        super().__init__()
-        self.neck = neck
-        self.out_channels = neck.out_channels
-        self.names = list(neck.names)
-        self.strides = list(neck.strides)
-        self._feats = None
-        self._size = None
-
-    def feed(self, feats: Sequence[Tensor], image_size) -> None:
-        self._feats = feats
-        self._size = tuple(image_size)
-
-    def forward(self, images: Tensor):
-        if self._feats is None:
-            raise RuntimeError('SharedPyramid has no features: MultiTaskModel feeds them before calling the detector')
-        if tuple(images.shape[-2:]) != self._size:
-            raise ValueError(f'the detector batched the images to {tuple(images.shape[-2:])} but the shared features '
-                             f'come from {self._size}: set data_preprocessor.pad_size_divisor to a multiple of the '
-                             'detector size_divisible (the coarsest pyramid stride)')
-        feats, self._feats = self._feats, None
-        return self.neck(feats)
-
-
 class DetAdapter(TaskAdapter):
-    """``TorchvisionDetector`` (FCOS / Faster R-CNN) on a :class:`SharedPyramid`; config ``neck`` = HRNetV2p kwargs."""
+    """``TorchvisionDetector`` (FCOS / Faster R-CNN) on a body-less :class:`~hrvision.heads.detection.Pyramid` fed
+    the shared features; config ``neck`` = HRNetV2p kwargs."""
 
     kind = 'det'
     feature = 'concat'
@@ -266,11 +237,11 @@ class DetAdapter(TaskAdapter):
         neck_mod = HRNetV2p(**neck)
         # the neck's own resize-concat equals the shared concat map when both align the same way
         self.feature = 'concat' if neck_mod.align_corners == concat_align_corners else 'branches'
-        return TorchvisionDetector(SharedPyramid(neck_mod), **cfg)
+        return TorchvisionDetector(Pyramid(neck_mod), **cfg)
 
     @staticmethod
     def _feed(head, feat, inputs) -> list[Tensor]:
-        """Hand the shared features to the detector; images stay at the padded batch size (see SharedPyramid)."""
+        """Hand the shared features to the detector; images stay at the padded batch size (see Pyramid)."""
         head.detector.backbone.feed([feat] if isinstance(feat, Tensor) else list(feat), inputs.shape[-2:])
         return list(inputs)
 
