@@ -40,7 +40,7 @@ def test_cli_exports_official_seg_model_torchscript(tmp_path):
 
 def test_unknown_format():
     with pytest.raises(ValueError, match='pt2'):
-        export_model(hrvision.HRNet(extra=tiny_extra(4)), 'x.onnx', (32, 32), fmt='onnx')
+        export_model(hrvision.HRNet(extra=tiny_extra(4)), 'x.tflite', (32, 32), fmt='tflite')
 
 
 @pytest.mark.parametrize('fmt', ['torchscript', 'pt2'])
