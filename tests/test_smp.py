@@ -127,7 +127,12 @@ def _weights_in_formats(tmp_path):
                official)
     mmpose = {'backbone.' + k: v for k, v in sd.items()}
     mmpose['keypoint_head.final_layer.weight'] = torch.zeros(17, 16, 1, 1)
-    return sd, {'official': str(official), 'timm': sd, 'mmpose': mmpose}
+    ours = {'backbone.' + k: v for k, v in sd.items() if not k.startswith(('incre', 'downsamp', 'final_layer', 'class'))}
+    ours['head.last_layer.3.weight'] = torch.zeros(19, 240, 1, 1)   # an hrvision segmentation checkpoint
+    return sd, {'official': str(official), 'timm': sd, 'mmpose': mmpose, 'hrvision': ours}
+
+
+FORMATS = {'official': 'official', 'timm': 'timm/official-cls', 'mmpose': 'mmpose', 'hrvision': 'hrvision'}
 
 
 def test_load_weights_into_encoder(tmp_path):
@@ -139,7 +144,7 @@ def test_load_weights_into_encoder(tmp_path):
     for fmt, src in sources.items():
         m = smp.FPN('hrvision_hrnet_w18_small_v1', encoder_weights=None, classes=2).eval()
         report = hrvision.load_weights(m.encoder, src)
-        assert not report.missing_keys, fmt
+        assert not report.missing_keys and report.format == FORMATS[fmt], (fmt, str(report))
         for a, b in zip(m.encoder(x)[2:], net(x)):
             torch.testing.assert_close(a, b)
     # a whole smp model refuses a backbone-only file (load into .encoder instead)

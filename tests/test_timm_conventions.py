@@ -31,9 +31,9 @@ def test_feature_info_matches_timm(out_indices):
     net = hrvision.build_backbone('hrnet_w18_small', out_indices=out_indices)
     assert net.feature_info.channels() == ref.channels() == list(net.out_channels)
     assert net.feature_info.reduction() == ref.reduction() == list(net.strides)
-    for info in net.feature_info:
+    assert net.feature_info.module_name() == ref.module_name()   # timm's names (stage1 = branch 0, ...)
+    for info in net.feature_info.get_dicts():
         assert {'num_chs', 'reduction', 'module'} <= set(info)
-        assert net.get_submodule(info['module']) is not None
 
 
 def make_hub_cache(root, repo_id, state_dict=None, filename='model.safetensors'):
