@@ -30,9 +30,10 @@ def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
     image_size = tuple(m.get('IMAGE_SIZE', (256, 256)))
     heatmap_size = tuple(m.get('HEATMAP_SIZE', (64, 64)))
     sigma = float(m.get('SIGMA', 1.5))
-    backbone = HRNet(extra=extra, upsample_mode='bilinear', align_corners=False, norm_momentum=0.01)
+    backbone = HRNet(extra=extra, preset='face')   # bilinear, align_corners=False, BN momentum 0.01
     neck = HRNetV2Concat(backbone.out_channels, align_corners=False)
     head = LandmarkHead(sum(backbone.out_channels), num_joints, kernel=kernel, momentum=0.01)
     model = FaceLandmarkModel(backbone=backbone, neck=neck, head=head,
-                              codec=dict(type='FaceHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size, sigma=sigma))
+                              codec=dict(type='FaceHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size,
+                                         sigma=sigma))
     return model.eval()

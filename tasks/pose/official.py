@@ -23,9 +23,9 @@ def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
     extra = dict(m['EXTRA'])
     image_size = tuple(int(v) for v in m.get('IMAGE_SIZE', (192, 256)))
     heatmap_size = tuple(int(v) for v in m.get('HEATMAP_SIZE', (image_size[0] // 4, image_size[1] // 4)))
-    backbone = HRNet(extra=extra, multi_scale_output=False, out_indices=(0,), upsample_mode='nearest',
-                     norm_momentum=0.1)
+    backbone = HRNet(extra=extra, multi_scale_output=False, out_indices=(0,), preset='pose')
     head = KeypointHead(backbone.out_channels[0], int(m.get('NUM_JOINTS', 17)),
                         kernel=int(extra.get('FINAL_CONV_KERNEL', 1)))
-    codec = dict(type='PoseHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size, sigma=float(m.get('SIGMA', 2)))
+    codec = dict(type='PoseHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size,
+                 sigma=float(m.get('SIGMA', 2)))
     return PoseModel(backbone=backbone, head=head, codec=codec).eval()
