@@ -118,9 +118,12 @@ def test_deliberate_partial_load_from_is_explicit(trained, tmp_path):
     torch.save({k.split('.', 1)[1]: v for k, v in sd.items() if k.startswith('backbone.')}, tmp_path / 'bb.pth')
     opts = dict(opts, load_from=str(tmp_path / 'bb.pth'))
     with pytest.raises(WeightsMismatchError, match='allow_partial'):
-        build_runner(prepare_config(CFG, work_dir=str(tmp_path / 'a'), cfg_options=opts)).load_or_resume()
+        build_runner(prepare_config(CFG, work_dir=str(tmp_path / 'a'), cfg_options=dict(
+            opts, experiment_name='refused'))).load_or_resume()
+    # Distinct experiment names: two runners started within one second would otherwise share mmengine's
+    # timestamp-named logger, and the second run's lines would land in the first run's log.
     runner = build_runner(prepare_config(CFG, work_dir=str(tmp_path / 'b'), cfg_options=dict(
-        opts, allow_partial_load=True)))
+        opts, allow_partial_load=True, experiment_name='partial')))
     runner.load_or_resume()
     got = runner.model.state_dict()
     assert all(torch.equal(got[k], v) for k, v in sd.items() if k.startswith('backbone.'))
