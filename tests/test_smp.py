@@ -86,8 +86,8 @@ def test_refusals():
         enc.make_dilated(4)
     with pytest.raises(InputError, match='depth'):
         smp.encoders.get_encoder('hrvision_hrnet_w18_small_v1', depth=6)
-    with pytest.raises(KeyError, match='Wrong pretrained weights'):  # weights come through load_weights
-        smp.Unet('hrvision_hrnet_w18_small_v1', encoder_weights='imagenet')
+    with pytest.raises(KeyError, match='Wrong pretrained weights'):  # smp's own error: 'imagenet' or None
+        smp.Unet('hrvision_hrnet_w18_small_v1', encoder_weights='ssl')
 
 
 @pytest.mark.parametrize('in_ch', [1, 4])
@@ -150,6 +150,31 @@ def test_load_weights_into_encoder(tmp_path):
     # a whole smp model refuses a backbone-only file (load into .encoder instead)
     with pytest.raises(ValueError, match='FPN model'):
         hrvision.load_weights(smp.FPN('hrvision_hrnet_w18_small_v1', encoder_weights=None), sources['official'])
+
+
+def test_encoder_weights_imagenet_from_the_hub_cache(tmp_path):
+    """smp's own download path (a fresh process: huggingface_hub reads the environment at import) puts timm's
+    default ImageNet weights of the variant into the encoder through load_weights."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_timm_conventions import DEFAULT_TAG, make_hub_cache
+    timm = pytest.importorskip('timm')
+    path = make_hub_cache(tmp_path, DEFAULT_TAG, timm.create_model('hrnet_w18_small', pretrained=False).state_dict())
+    (path.parent / 'config.json').write_text(json.dumps({'architecture': 'hrnet_w18_small'}))
+    code = (
+        'import torch, timm, segmentation_models_pytorch as smp, hrvision.integrations.smp\n'
+        'm = smp.Unet("hrvision_hrnet_w18_small", encoder_weights="imagenet", classes=2).eval()\n'
+        f'ref = timm.create_model("hrnet_w18_small", pretrained=True, pretrained_cfg_overlay=dict(file=r"{path}"),\n'
+        '                         features_only=True, feature_location="", out_indices=(1, 2, 3, 4)).eval()\n'
+        'x = torch.randn(1, 3, 64, 64)\n'
+        'print(max((a - b).abs().max().item() for a, b in zip(m.encoder(x)[2:], ref(x))))\n')
+    env = dict(os.environ, HF_HUB_CACHE=str(tmp_path), HF_HUB_OFFLINE='1', OMP_NUM_THREADS='1')
+    r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert float(r.stdout.split()[-1]) == 0.0
 
 
 def test_smp_save_load_round_trip(tmp_path):

@@ -17,7 +17,9 @@ smp's encoder contract (0.6.0, ``EncoderMixin``), and how HRNet meets it:
   the exact branch size. This is what DeepLabV3 / DeepLabV3+ / PAN ask for.
 * Weights: the encoder holds the backbone as ``.backbone``, so ``hrvision.load_weights(model.encoder,
   path)`` takes official / timm / mmpose / hrvision checkpoints with the usual report; smp's own
-  ``save_pretrained`` / ``from_pretrained`` round-trip the whole model. ``encoder_weights`` must be None.
+  ``save_pretrained`` / ``from_pretrained`` round-trip the whole model. ``encoder_weights='imagenet'`` is timm's
+  default ImageNet tag of the variant, fetched by smp through the hub cache (``HF_HUB_OFFLINE`` honoured) and
+  loaded through ``load_weights``.
 """
 from __future__ import annotations
 
@@ -117,11 +119,13 @@ class HRNetEncoder(nn.Module, EncoderMixin):
         self._output_stride = output_stride
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Any supported HRNet checkpoint layout, through :func:`hrvision.load_weights` (refuses gaps)."""
+        """This encoder's own keys as torch loads them; any other HRNet layout (official / timm / mmpose, e.g.
+        smp's ``encoder_weights`` download) through :func:`hrvision.load_weights`: a load that leaves a weight
+        unset is refused, keys with no place (the ImageNet classifier) come back as ``unexpected_keys``."""
         from ..weights import load_weights
-        if any(k.startswith('backbone.') for k in state_dict) and assign is False:
-            return super().load_state_dict(state_dict, strict=strict)
-        report = load_weights(self, state_dict, strict=strict, name='smp encoder state dict')
+        if all(k.startswith('backbone.') for k in state_dict):
+            return super().load_state_dict(state_dict, strict=strict, assign=assign)
+        report = load_weights(self, state_dict, name='smp encoder weights')
         return nn.modules.module._IncompatibleKeys([], report.unexpected_keys)
 
 
@@ -132,11 +136,14 @@ def encoder_names() -> list[str]:
 
 def register() -> list[str]:
     """Add every HRNet variant to ``smp.encoders.encoders``; returns the names (idempotent)."""
+    from ..hub import resolve_tag
     for name in list(VARIANTS) + list(ALIASES):
+        arch = ALIASES.get(name, name)
         smp.encoders.encoders[PREFIX + name] = {
             'encoder': HRNetEncoder,
-            'pretrained_settings': {},  # weights: hrvision.load_weights(model.encoder, path)
-            'params': {'arch': ALIASES.get(name, name)},
+            # encoder_weights='imagenet': timm's default ImageNet weights of the variant from the hub (its cache)
+            'pretrained_settings': {'imagenet': {'repo_id': resolve_tag(arch, True), 'revision': None}},
+            'params': {'arch': arch},
         }
     return encoder_names()
 
