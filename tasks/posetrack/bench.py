@@ -39,7 +39,6 @@ def run_bench(args: argparse.Namespace) -> dict:
     pred_dir, vid_dir = osp.join(args.out, 'predictions'), osp.join(args.out, 'videos')
     os.makedirs(pred_dir, exist_ok=True)
     os.makedirs(vid_dir, exist_ok=True)
-    preds = {}
     for name in names:
         pictures: list = []
         frames = runner.run(gt[name], args.data_root, dets, pictures)

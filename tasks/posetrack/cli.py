@@ -33,9 +33,7 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_eval(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest='evaluation', required=True)
-    e = sub.add_parser('posetrack', help='PoseTrack mAP + MOTA (official protocol) of prediction files')
+def _configure_eval(e: argparse.ArgumentParser) -> None:
     e.add_argument('gt_dir', help='ground truth: one PoseTrack 2018 (or 2017 annolist) JSON per video')
     e.add_argument('pred_dir', help='predictions: one JSON per video, same file names as the ground truth')
     e.add_argument('--assign', choices=['poseval', 'hungarian'], default='poseval',
@@ -75,7 +73,7 @@ synth_command('synth-posetrack', 'synthetic PoseTrack 2018 videos of moving peop
               'detections/', extra=lambda p: p.add_argument('--frames', type=positive_int, default=12,
                                                             help='frames per video (default 12)'),
               extra_kwargs=lambda a: dict(frames=a.frames))
-CLI_COMMANDS.register('', 'eval', 'evaluate prediction files against ground truth (eval posetrack ...)')(
+CLI_COMMANDS.register('eval', 'posetrack', 'PoseTrack mAP + MOTA (official protocol) of prediction files')(
     _configure_eval)
 bench_command('posetrack', 'estimate + track + evaluate PoseTrack videos: the article\'s Table 3 (mAP, MOTA)',
               _bench_arguments, _bench)

@@ -102,8 +102,9 @@ def _person_2018(ann: dict, path: str, where: str, predictions: bool) -> Person:
             raise DataError(f'{path}: {where} lacks "scores" (17 joint scores; keypoint AP ranks joints by them)')
         check_number_list(ann['scores'], K, path, where, 'scores')
         scores = np.asarray(ann['scores'], np.float64)
-    person = Person(kp, track, scores, score=float(ann.get('score', 1.0)) if is_number(ann.get('score', 1.0))
-                    else 1.0)
+    if not is_number(ann.get('score', 1.0)):
+        raise DataError(f'{path}: {where} field "score" must be a number; got {ann["score"]!r:.80}')
+    person = Person(kp, track, scores, score=float(ann.get('score', 1.0)))
     for key, attr in (('bbox', 'bbox'), ('bbox_head', 'head_box')):
         if ann.get(key) is not None:
             check_number_list(ann[key], 4, path, where, key)

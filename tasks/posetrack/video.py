@@ -67,7 +67,8 @@ class VideoPoseTracker:
             r = self.detector.predict_array(img)
             keep = (r['labels'] == 0) & (r['scores'] >= self.det_score_thr)
             return np.concatenate([r['bboxes'][keep], r['scores'][keep, None]], 1)
-        return dets.get(frame.image_id, np.zeros((0, 5), np.float32)) if dets else np.zeros((0, 5), np.float32)
+        return np.array(dets.get(frame.image_id, np.zeros((0, 5), np.float32)) if dets else np.zeros((0, 5)),
+                        np.float32)
 
     def run(self, video: Video, data_root: str, dets: dict | None = None, images: list | None = None) -> list[Frame]:
         """Every frame of ``video`` (labelled or not, in order) -> predicted frames with track ids.
