@@ -100,15 +100,18 @@ def check_segmentation(seg, path: str, where: str, height: int, width: int) -> N
                         f'got {seg!r:.80}')
 
 
-def load_coco_file(path: str, what: str, need_size: bool = False) -> dict:
+def load_coco_file(path: str, what: str, need_size: bool = False, image_info: bool = False) -> dict:
     """Read and validate a COCO annotation file (``images``, ``annotations``, ``categories``) -> dict.
 
     ``need_size``: every image must state a positive ``width`` and ``height`` (detection clips boxes to them).
+    ``image_info``: an image-info file without an ``annotations`` key (COCO test-dev) is accepted, with none.
     """
     data = read_json(path, what)
     if not isinstance(data, dict):
         raise DataError(f'{path}: expected a JSON object with "images", "annotations", "categories"; '
                          f'got a JSON {type(data).__name__}')
+    if image_info and 'annotations' not in data:   # format-only runs (no ground truth to score against)
+        data['annotations'] = []
     for key in ('images', 'annotations', 'categories'):
         if not isinstance(data.get(key), list):
             raise DataError(f'{path}: missing or non-list field "{key}" (COCO format expected)')

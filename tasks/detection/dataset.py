@@ -23,9 +23,10 @@ from hrvision.errors import DataError, MissingFileError
 from hrvision.registry import DATASETS
 
 
-def load_coco(ann_file: str):
-    """Validated COCO instances -> pycocotools ``COCO`` (prints silenced); errors name the file and entry."""
-    return build_coco(load_coco_file(ann_file, 'COCO annotation file', need_size=True))
+def load_coco(ann_file: str, image_info: bool = False):
+    """Validated COCO instances -> pycocotools ``COCO`` (prints silenced); errors name the file and entry.
+    ``image_info``: a file without ``annotations`` (COCO test-dev image info) is accepted (format-only)."""
+    return build_coco(load_coco_file(ann_file, 'COCO annotation file', need_size=True, image_info=image_info))
 
 
 def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
@@ -74,7 +75,7 @@ class CocoDetectionDataset(BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         ann_file = self.ann_file
-        coco = load_coco(ann_file)
+        coco = load_coco(ann_file, image_info=self.test_mode)   # test-dev: images only, format-only
         cat_ids, names = category_mapping(coco, ann_file)
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)

@@ -72,14 +72,17 @@ class CocoDetMetric(BaseMetric):
         out_dir: where ``bbox_results.json`` and overlay PNGs go (default: the run's log folder).
         vis_max: how many images get a PNG overlay when ``out_dir`` is given.
         vis_score_thr: predictions drawn above this score.
+        format_only: write ``bbox_results.json`` and score nothing (COCO test-dev: no annotations).
     """
 
     default_prefix = 'coco'
 
     def __init__(self, ann_file: str | None = None, out_dir: str | None = None, vis_max: int = 16,
-                 vis_score_thr: float = 0.3, collect_device: str = 'cpu', prefix: str | None = None) -> None:
+                 vis_score_thr: float = 0.3, collect_device: str = 'cpu', prefix: str | None = None,
+                 format_only: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ann_file = ann_file
+        self.format_only = format_only
         self.out_dir = out_dir
         self.vis_max = vis_max
         self.vis_score_thr = vis_score_thr
@@ -126,7 +129,7 @@ class CocoDetMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict[str, float]:
         self._n_vis, self._cids = 0, None
         ann_file = self._ann_file()
-        coco_gt = load_coco(ann_file)
+        coco_gt = load_coco(ann_file, image_info=self.format_only)
         dets = [d for r in results for d in r['dets']]
         img_ids = [r['img_id'] for r in results]
         unknown = sorted(set(img_ids) - set(coco_gt.imgs))
@@ -139,6 +142,8 @@ class CocoDetMetric(BaseMetric):
             json.dump(dets, f)
         from mmengine.logging import print_log
         print_log(f'COCO bbox results ({len(dets)} boxes, {len(set(img_ids))} images) -> {path}', logger='current')
+        if self.format_only:
+            return {}
         return coco_bbox_eval(coco_gt, dets, img_ids)
 
 

@@ -36,11 +36,11 @@ COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1
 PERSON_CATEGORY = 1
 
 
-def load_coco(path: str, num_keypoints: int = 17):
+def load_coco(path: str, num_keypoints: int = 17, image_info: bool = False):
     """Validated COCO keypoint annotations -> ``pycocotools.coco.COCO`` (its prints silenced).
 
     Every non-crowd person annotation (and any other that has keypoints) needs ``3 * num_keypoints`` numbers."""
-    data = load_coco_file(path, 'COCO keypoint annotation file')
+    data = load_coco_file(path, 'COCO keypoint annotation file', image_info=image_info)
     for i, ann in enumerate(data['annotations']):
         if 'keypoints' in ann or (ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']):
             check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
@@ -89,7 +89,8 @@ class CocoKeypointDataset(BaseDataset):
         return osp.join(self.data_prefix.get('img', ''), img['file_name'])
 
     def load_data_list(self) -> list[dict]:
-        self.coco = load_coco(self.ann_file, self.num_keypoints)
+        # with person detections an image-info file (COCO test-dev, no annotations) is enough: format-only
+        self.coco = load_coco(self.ann_file, self.num_keypoints, image_info=bool(self.bbox_file))
         orphans = orphan_annotations(self.coco)
         if orphans:
             self.skipped['image_id_not_in_images'] = orphans

@@ -103,9 +103,11 @@ class CocoKeypointMetric(BaseMetric):
     default_prefix = 'coco'
 
     def __init__(self, ann_file: str, out_dir: str | None = None, vis_thr: float = 0.2, oks_thr: float | None = 0.9,
-                 num_vis: int = 0, collect_device: str = 'cpu', prefix: str | None = None) -> None:
+                 num_vis: int = 0, collect_device: str = 'cpu', prefix: str | None = None,
+                 format_only: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ann_file = ann_file
+        self.format_only = format_only   # write keypoints_results.json only (COCO test-dev: no annotations)
         self.out_dir = out_dir
         self.vis_thr = vis_thr
         self.oks_thr = oks_thr
@@ -145,6 +147,8 @@ class CocoKeypointMetric(BaseMetric):
             json.dump(entries, f)
         logger = MMLogger.get_current_instance()
         logger.info(f'keypoint results ({len(entries)} people) written to {res_file}')
+        if self.format_only:
+            return {}
         gt = load_coco(self.ann_file)
         if not entries:
             return {name: 0.0 for name in STAT_NAMES}
