@@ -191,3 +191,42 @@ def test_cli_test_on_truncated_or_corrupt_checkpoint_is_one_line_exit_2(opts, tm
         lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
         assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
         assert len(lines) == 1 and name in lines[0] and text in lines[0], lines
+
+
+_KILL_DURING_SAVE = '''
+import os, signal, sys, torch
+save, calls = torch.save, []
+def killed_mid_write(obj, f, *args, **kwargs):  # the 3rd checkpoint: half its bytes, then SIGKILL
+    calls.append(1)
+    if len(calls) == 3:
+        f.write(b'half-written checkpoint' * 4096)
+        f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return save(obj, f, *args, **kwargs)
+torch.save = killed_mid_write
+from hrvision.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_sigkill_during_a_save_then_resume_matches_uninterrupted(opts, tmp_path):
+    """A real kill -9 in the middle of writing iter_6.pth; ``--resume`` then ends with the same weights."""
+    argv = ['--cfg-options', *[f'{k}={v}' for k, v in opts.items()], 'default_hooks.checkpoint.interval=2']
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    r = subprocess.run([sys.executable, '-m', 'hrvision', 'train', CFG, '--work-dir', str(full), *argv],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, '-c', _KILL_DURING_SAVE, 'train', CFG, '--work-dir', str(part), *argv],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert sorted(p.name for p in part.glob('iter_*.pth')) == ['iter_2.pth', 'iter_4.pth']
+    assert len(_temp_files(part)) == 1   # what the killed writer left
+    r = subprocess.run([sys.executable, '-m', 'hrvision', 'train', CFG, '--work-dir', str(part), '--resume', *argv],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _temp_files(part) == []
+    final = sorted(full.glob('iter_*.pth'))[-1].name
+    want, got = load_local(str(full / final))['state_dict'], load_local(str(part / final))['state_dict']
+    assert want.keys() == got.keys()
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], atol=0, rtol=0, msg=k)
