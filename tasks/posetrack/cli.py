@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 
-
 from hrvision.cli_args import bench_command, existing_file, positive_int, synth_command
 from hrvision.registry import CLI_COMMANDS
 
