@@ -55,6 +55,8 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
                    help='what the model predicts (default: the config\'s posetrack_joints, else coco)')
     p.add_argument('--no-propagate', action='store_true', help='no boxes propagated from the previous frame')
     p.add_argument('--kpt-thr', type=float, default=0.3, help='joints scoring below are not written')
+    p.add_argument('--track-thr', type=float, default=0.3,
+                   help='similarity (0.5 OKS + 0.5 IoU) a pair needs to keep an id; 1 = new ids every frame')
     p.add_argument('--out', default='work_dirs/posetrack_bench', help='predictions/, videos/ (new or empty)')
     p.add_argument('--overwrite', action='store_true')
     p.add_argument('--max-videos', type=positive_int, default=None)
