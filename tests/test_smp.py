@@ -187,6 +187,7 @@ def test_smp_save_load_round_trip(tmp_path):
 
 
 # ------------------------------------------------------------------ hrvision's SMPSegmentationModel on the runner
+@pytest.mark.slow
 def test_smp_fpn_config_trains_and_evaluates_with_the_cityscapes_metric(tmp_path):
     """`hrvision train` (subprocess) on the shipped smp FPN config at test size: the loss falls and the
     Cityscapes metric (mIoU and boundary IoU) is well above chance (1/19) after 30 iterations."""

@@ -14,6 +14,7 @@ from hrvision.data.io import read_image  # noqa: E402
 from hrvision.errors import OptionError  # noqa: E402
 
 
+@pytest.mark.slow
 def test_train_tensorboard_writes_scalars_and_pictures(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
