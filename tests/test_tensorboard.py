@@ -63,3 +63,12 @@ def test_enable_is_idempotent_and_keeps_the_config_backends():
     enable_tensorboard(cfg)
     assert [b['type'] for b in cfg.visualizer.vis_backends] == ['LocalVisBackend', 'TensorboardVisBackend']
     assert [h['type'] for h in cfg.custom_hooks] == ['PredictionPicturesHook']
+
+
+def test_hook_named_in_a_config_builds_without_the_flag():
+    """A config may list the hook itself (e.g. val_pictures=False): its type resolves from hrvision's registry."""
+    code = ('from mmengine.registry import init_default_scope; init_default_scope("hrvision")\n'
+            'from hrvision.registry import HOOKS\n'
+            'print(type(HOOKS.build(dict(type="PredictionPicturesHook", val_pictures=False))).__name__)\n')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split()[-1] == 'PredictionPicturesHook', r.stderr[-2000:]

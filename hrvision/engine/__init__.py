@@ -1,5 +1,5 @@
 """mmengine glue: data preprocessor, safe checkpoints, CPU bf16, runner construction."""
-from . import hooks, optim, preprocessor  # noqa: F401  (registration)
+from . import hooks, optim, preprocessor, tensorboard  # noqa: F401  (registration)
 from .checkpoint import install_checkpoint_fixes
 from .preprocessor import HRVDataPreprocessor
 
