@@ -1,0 +1,142 @@
+"""End-to-end inference speed: images/s from files on disk (decode + test pipeline + network + post-processing)
+through ``hrvision.Inferencer``, three hrvision paths against timm's bare HRNet of the same width, one run.
+
+Paths, per task:
+* ``torch``: the Inferencer as shipped (eager, NCHW);
+* ``torch_folded_cl``: BatchNorm folded into the convolutions (``hrvision.fuse``) and channels_last weights;
+* ``onnxruntime``: the network exported by ``hrvision export --format onnx`` run by onnxruntime, same pre/post;
+* ``timm`` / ``timm_cl``: ``timm.create_model(<same width>, features_only=True)`` forward alone, NCHW /
+  channels_last, on a ready tensor of the network's input size (no decoding, no pre/post-processing).
+
+Rounds are interleaved (every path once per round) so a shared, loaded machine slows all paths alike; the
+median of the rounds is reported with the ratios best-hrvision / timm. Weights are random (speed only).
+
+    python benchmarks/infer_speed.py --threads 1 --rounds 3                      # all tasks, official sizes
+    python benchmarks/infer_speed.py --tasks seg_w18s pose face --seg-size 512 1024
+    python benchmarks/infer_speed.py --device cuda                                # when a GPU is lent
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TASKS = {   # name: (config, timm name, network input (H, W))
+    'seg_w18s': ('configs/segmentation/hrnetv2_w18_small_v1_cityscapes_512x1024.py', 'hrnet_w18_small', None),
+    'seg_w48': ('configs/segmentation/hrnetv2_w48_cityscapes_512x1024.py', 'hrnet_w48', None),
+    'pose': ('configs/pose/hrnet_w32_coco_256x192.py', 'hrnet_w32', (256, 192)),
+    'face': ('configs/face/hrnetv2_w18_wflw.py', 'hrnet_w18', (256, 256)),
+}
+
+
+def _images(folder: str, n: int, hw: tuple[int, int]) -> list[str]:
+    from hrvision.data.io import write_image
+    rng = np.random.default_rng(0)
+    paths = []
+    for k in range(n):
+        paths.append(os.path.join(folder, f'{k}.jpg'))
+        write_image(paths[-1], cv_blur(rng.integers(0, 255, (*hw, 3), dtype=np.uint8)))
+    return paths
+
+
+def cv_blur(img: np.ndarray) -> np.ndarray:
+    import cv2
+    return cv2.GaussianBlur(img, (0, 0), 3)   # photo-like JPEG sizes, not noise
+
+
+def _paths(task: str, device: str, tmp: str, net_hw, batch: int) -> dict:
+    """name -> Inferencer (``batch``: crops per forward, pose: the people of one image)."""
+    from hrvision.export import export_model
+    from hrvision.fuse import fuse_conv_bn
+    from hrvision.inference import Inferencer
+    cfg = os.path.join(ROOT, TASKS[task][0])
+    out = {'torch': Inferencer(cfg, None, device=device, batch_size=batch)}
+    folded = Inferencer(cfg, None, device=device, batch_size=batch)
+    fuse_conv_bn(folded.model)
+    folded.model.to(memory_format=torch.channels_last)
+    out['torch_folded_cl'] = folded
+    onnx = os.path.join(tmp, f'{task}.onnx')
+    export_model(out['torch'].model, onnx, net_hw, 'onnx')
+    out['onnxruntime'] = Inferencer(cfg, None, device=device, backend='onnxruntime', onnx=onnx, batch_size=batch)
+    return out
+
+
+def _timm(name: str, device: str, channels_last: bool):
+    import timm
+    net = timm.create_model(name, pretrained=False, features_only=True).eval().to(device)
+    return net.to(memory_format=torch.channels_last) if channels_last else net
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def run(task: str, args) -> dict:
+    seg = task.startswith('seg')
+    img_hw = tuple(args.seg_size) if seg else (480, 640)
+    net_hw = img_hw if seg else TASKS[task][2]
+    tmp = tempfile.mkdtemp(prefix='hrv_infer_speed_')
+    files = _images(tmp, args.images, img_hw)
+    paths = _paths(task, args.device, tmp, net_hw, args.people if task == 'pose' else 1)
+    h, w = img_hw
+    boxes = None
+    if task == 'pose':   # N people per image, side by side
+        bw = w / args.people
+        boxes = [[[k * bw + 4, 20, (k + 1) * bw - 4, h - 20, 1.0] for k in range(args.people)]] * len(files)
+    calls = {name: (lambda inf=inf: inf(files, boxes=boxes)) for name, inf in paths.items()}
+    per_image = args.people * (2 if task == 'pose' else 1)   # pose: crops x flip, in one batch per image
+    for name, cl in (('timm', False), ('timm_cl', True)):
+        net = _timm(TASKS[task][1], args.device, cl)
+        xb = torch.randn(per_image if task == 'pose' else 1, 3, *net_hw, device=args.device)
+        xb = xb.contiguous(memory_format=torch.channels_last) if cl else xb
+        calls[name] = (lambda net=net, xb=xb: [net(xb) for _ in files])
+    times: dict = {k: [] for k in calls}
+    with torch.inference_mode():
+        for fn in calls.values():   # warm-up
+            fn()
+        for _ in range(args.rounds):
+            for name, fn in calls.items():
+                _sync(args.device)
+                t = time.perf_counter()
+                fn()
+                _sync(args.device)
+                times[name].append(len(files) / (time.perf_counter() - t))
+    ips = {k: statistics.median(v) for k, v in times.items()}
+    best = max(('torch', 'torch_folded_cl', 'onnxruntime'), key=ips.get)
+    return dict(task=task, image=f'{h}x{w}', network_input=f'{net_hw[0]}x{net_hw[1]}',
+                people=args.people if task == 'pose' else None, images_per_s={k: round(v, 3) for k, v in ips.items()},
+                best=best, best_vs_timm=round(ips[best] / ips['timm'], 2),
+                best_vs_timm_cl=round(ips[best] / ips['timm_cl'], 2))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--tasks', nargs='+', choices=list(TASKS), default=list(TASKS))
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--images', type=int, default=4, help='files per round')
+    p.add_argument('--people', type=int, default=3, help='pose: people (boxes) per image')
+    p.add_argument('--seg-size', nargs=2, type=int, default=[1024, 2048], metavar=('H', 'W'))
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.chdir(ROOT)
+    print(json.dumps(dict(torch=torch.__version__, threads=args.threads, device=args.device,
+                          load_average=os.getloadavg())), flush=True)
+    for task in args.tasks:
+        print(json.dumps(run(task, args)), flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, ROOT)
+    raise SystemExit(main())
