@@ -175,13 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_task_commands(sub) -> None:
-    """The commands tasks registered: top-level ones, then ``hrvision data ...`` and ``hrvision bench ...``."""
+    """The commands tasks registered: top-level ones, then ``hrvision data|bench|eval ...`` (groups without a
+    registered command are left out)."""
     from hrvision.registry import CLI_COMMANDS, load_tasks
     load_tasks()
     for name, help, configure in CLI_COMMANDS.group(''):
         configure(sub.add_parser(name, help=help))
     for group, dest, help in (('data', 'generator', 'synthetic datasets in the real formats'),
-                              ('bench', 'benchmark', 'benchmarks that print paper-style tables')):
+                              ('bench', 'benchmark', 'benchmarks that print paper-style tables'),
+                              ('eval', 'evaluation', 'score prediction files against ground truth')):
+        if not CLI_COMMANDS.group(group):
+            continue
         target = sub.add_parser(group, help=help).add_subparsers(dest=dest, required=True)
         for name, help, configure in CLI_COMMANDS.group(group):
             configure(target.add_parser(name, help=help))
@@ -189,7 +193,7 @@ def _add_task_commands(sub) -> None:
 
 def _context(args: argparse.Namespace) -> str:
     """``hrvision <command> <its inputs>``, to name the input in errors that come from outside hrvision."""
-    words = ['hrvision', args.command] + [str(v) for k in ('generator', 'benchmark', 'name', 'config', 'checkpoint')
+    words = ['hrvision', args.command] + [str(v) for k in ('generator', 'benchmark', 'evaluation', 'name', 'config', 'checkpoint')
                                           if isinstance(v := getattr(args, k, None), str)]
     if isinstance(getattr(args, 'out', None), str):
         words.append(args.out)

@@ -122,12 +122,13 @@ def register_official(*names: str):
 class CommandTable(NameTable):
     """Command-line sub-commands tasks add: ``(group, name) -> (help, configure)``.
 
-    ``group`` is ``'data'`` (``hrvision data NAME``, synthetic data), ``'bench'`` (``hrvision bench NAME``) or
-    ``''`` (a top-level ``hrvision NAME``, e.g. ``demo``). ``configure(parser)`` adds the arguments and sets
-    ``parser.set_defaults(func=run)``; ``run(args) -> int`` is the exit code.
+    ``group`` is ``'data'`` (``hrvision data NAME``, synthetic data), ``'bench'`` (``hrvision bench NAME``),
+    ``'eval'`` (``hrvision eval NAME``, scoring prediction files) or ``''`` (a top-level ``hrvision NAME``, e.g.
+    ``demo``). ``configure(parser)`` adds the arguments and sets ``parser.set_defaults(func=run)``;
+    ``run(args) -> int`` is the exit code.
     """
 
-    GROUPS = ('', 'data', 'bench')
+    GROUPS = ('', 'data', 'bench', 'eval')
 
     def register(self, group: str, name: str, help: str):
         if group not in self.GROUPS:

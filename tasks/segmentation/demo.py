@@ -28,8 +28,11 @@ def run_demo(work_dir: str = 'work_dirs/demo', iters: int | None = None, quick: 
         cfg[loader].dataset.data_root = data_root
     cfg.train_cfg.max_iters = max_iters
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # evaluate once, in the test pass below
-    warmup = min(cfg.param_scheduler[0].end, max(1, max_iters // 5))
-    cfg.param_scheduler[0].end = warmup
+    warmup = min(cfg.param_scheduler[0].end, max(1, max_iters // 5)) if max_iters > 1 else 0
+    if warmup:
+        cfg.param_scheduler[0].end = warmup
+    else:  # one iteration: no room for a warm-up (its scheduler would need end > begin)
+        cfg.param_scheduler = cfg.param_scheduler[-1:]
     cfg.param_scheduler[-1].begin, cfg.param_scheduler[-1].end = warmup, max_iters
     cfg.default_hooks.checkpoint.interval = max_iters
     pred_dir = osp.join(work_dir, 'predictions')
