@@ -120,6 +120,7 @@ def test_pretrained_backbone_weights_load(tmp_path):
     model = MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=tiny_extra(4)),
                               neck=dict(out_channels=16, num_outs=5, stride=2),
                               detector=dict(kind='fcos', num_classes=3), pretrained=str(tmp_path / 'bb.pth')))
+    model.init_weights()   # mmengine's hook point (the runner calls it before training)
     got = dict(model.named_parameters())
     for k, v in src.named_parameters():
         torch.testing.assert_close(got['head.detector.backbone.body.' + k], v)

@@ -19,9 +19,9 @@ model = dict(
     loss_weights=dict(seg=1.0, pose=300.0),
 )
 seg_train = [dict(type='LoadCityscapes'), dict(type='RandomRescale', base_size=256, scale_range=(0.8, 1.4), step=0.1),
-             dict(type='PadRandomCrop', crop_size=(128, 256)), dict(type='RandomHorizontalFlip', prob=0.5),
+             dict(type='PadRandomCrop', crop_size=(128, 256)), dict(type='SegRandomFlip', prob=0.5),
              dict(type='PackSegInputs')]
-pose_train = [dict(type='LoadMultiTaskInputs'), dict(type='MultiRandomFlip', prob=0.5),
+pose_train = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskRandomFlip', prob=0.5),
               dict(type='PackMultiTaskInputs')]
 seg_test = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
 pose_test = [dict(type='LoadMultiTaskInputs'), dict(type='PackMultiTaskInputs')]

@@ -21,7 +21,7 @@ model = dict(
     loss_weights=dict(seg=1.0, pose=300.0, det=2.0),   # heatmap MSE is ~1e-3 per element
 )
 tasks = dict(det='det', pose='pose', seg='seg')
-train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiRandomFlip', prob=0.5),
+train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskRandomFlip', prob=0.5),
                   dict(type='PackMultiTaskInputs')]
 test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='PackMultiTaskInputs')]
 train_dataloader = dict(

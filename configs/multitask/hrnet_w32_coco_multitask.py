@@ -25,7 +25,7 @@ model = dict(
     uncertainty=False,
 )
 train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiResize', scale=(1333, 800)),
-                  dict(type='MultiRandomFlip', prob=0.5), dict(type='PackMultiTaskInputs')]
+                  dict(type='MultiTaskRandomFlip', prob=0.5), dict(type='PackMultiTaskInputs')]
 test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiResize', scale=(1333, 800)),
                  dict(type='PackMultiTaskInputs')]
 train_dataloader = dict(

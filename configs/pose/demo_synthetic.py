@@ -20,7 +20,7 @@ model = dict(
 train_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
-    dict(type='TopDownRandomFlip', prob=0.5),
+    dict(type='PoseRandomFlip', prob=0.5),
     dict(type='TopDownAffine', input_size=input_size),
     dict(type='GenerateHeatmapTarget', codec=codec),
     dict(type='PackPoseInputs'),

@@ -30,7 +30,7 @@ train_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='TopDownHalfBody', input_size=input_size, prob=0.3, min_visible=8),
     dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
-    dict(type='TopDownRandomFlip', prob=0.5),
+    dict(type='PoseRandomFlip', prob=0.5),
     dict(type='TopDownAffine', input_size=input_size),
     dict(type='GenerateHeatmapTarget', codec=codec),
     dict(type='PackPoseInputs'),

@@ -19,7 +19,7 @@ train_pipeline = [
     dict(type='LoadCityscapes'),
     dict(type='RandomRescale', base_size=256, scale_range=(0.8, 1.4), step=0.1),
     dict(type='PadRandomCrop', crop_size=crop_size),
-    dict(type='RandomHorizontalFlip', prob=0.5),
+    dict(type='SegRandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]

@@ -39,9 +39,15 @@ class HRNetDetector(TaskModel):
         # torchvision runs its `backbone` on the batch it pads, so the pyramid holds both parts: their weights
         # stay at head.detector.backbone.{body,neck} (the layout of every hrvision detection checkpoint)
         self.head = TorchvisionDetector(Pyramid(build_module(neck), body, channels_last=channels_last), **detector)
-        if pretrained:  # ImageNet (official / timm / mmpose ...) weights for the HRNet branches
-            report = load_weights(self.backbone, pretrained)
-            MMLogger.get_current_instance().info(f'backbone weights from {pretrained}: {report}')
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """mmengine's hook point: default init, then ImageNet (official / timm / mmpose ...) weights for the
+        HRNet branches from ``pretrained`` when given."""
+        super().init_weights()
+        if self.pretrained:
+            report = load_weights(self.backbone, self.pretrained)
+            MMLogger.get_current_instance().info(f'backbone weights from {self.pretrained}: {report}')
 
     @property
     def backbone(self) -> nn.Module:

@@ -52,9 +52,14 @@ class FaceLandmarkModel(TaskModel):
         self.head = build_module(fill(head, 'in_channels', neck_channels(self.neck), 'head', 'the neck output'))
         self.codec = build_codec(codec, default='FaceHeatmapCodec')
         self.bridge = FaceBridge(self.codec)
-        if pretrained:
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """mmengine's hook point: default init, then the backbone weights from ``pretrained`` when given."""
+        super().init_weights()
+        if self.pretrained:
             from mmengine.logging import MMLogger
-            MMLogger.get_current_instance().info(f'backbone weights: {load_weights(self.backbone, pretrained)}')
+            MMLogger.get_current_instance().info(f'backbone weights: {load_weights(self.backbone, self.pretrained)}')
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         return self.neck(self.backbone(inputs))

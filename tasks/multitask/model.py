@@ -98,7 +98,7 @@ class MultiTaskModel(TaskModel):
         return [n for n, a in self.adapters.items() if a.kind == kind]
 
     # ---- shared features: one backbone call -------------------------------------------------------
-    def extract(self, inputs: Tensor) -> dict:
+    def extract_feat(self, inputs: Tensor) -> dict:
         branches = self.backbone(inputs)
         feats = {'branches': branches, 'branch0': branches[0]}
         if any(a.feature == 'concat' for a in self.adapters.values()):
@@ -107,12 +107,12 @@ class MultiTaskModel(TaskModel):
 
     def tensor_forward(self, inputs: Tensor) -> dict:
         """``{head name: raw output}`` (each what its single-task model returns), one backbone call."""
-        feats = self.extract(inputs)
+        feats = self.extract_feat(inputs)
         return {n: a.tensor(self.heads[n], feats[a.feature], inputs) for n, a in self.adapters.items()}
 
     # ---- training ------------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
-        feats = self.extract(inputs)
+        feats = self.extract_feat(inputs)
         labelled = [sample_tasks(s) for s in data_samples]
         losses: dict[str, Tensor] = {}
         for name, adapter in self.adapters.items():
@@ -141,7 +141,7 @@ class MultiTaskModel(TaskModel):
         if data_samples is None:
             shape = tuple(inputs.shape[-2:])
             data_samples = [DataSample(metainfo=dict(img_shape=shape, ori_shape=shape)) for _ in inputs]
-        feats = self.extract(inputs)
+        feats = self.extract_feat(inputs)
         context: dict = {}
         # detections first: the keypoint head decodes inside the detected person boxes
         order = sorted(self.adapters, key=lambda n: self.adapters[n].kind != 'det')

@@ -85,12 +85,12 @@ class MultiResize:
 
 
 @TRANSFORMS.register_module()
-class MultiRandomFlip:
+class MultiTaskRandomFlip:
     """Horizontal flip with probability ``prob``: image, mask, boxes (x1' = W - x2), joints (pairs swapped)."""
 
     def __init__(self, prob: float = 0.5, flip_pairs=COCO_FLIP_PAIRS, num_keypoints: int = 17) -> None:
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'MultiRandomFlip prob must be in [0, 1], got {prob}')
+            raise ValueError(f'MultiTaskRandomFlip prob must be in [0, 1], got {prob}')
         self.prob = prob
         self.perm = flip_permutation(num_keypoints, flip_pairs)
 
@@ -109,6 +109,11 @@ class MultiRandomFlip:
         results['gt_keypoints'] = kp
         results['flip'] = True
         return results
+
+
+# Older name (saved configs and other tasks' pipelines still say it); new configs use ``MultiTaskRandomFlip``.
+TRANSFORMS.register_module('MultiRandomFlip', module=MultiTaskRandomFlip)
+MultiRandomFlip = MultiTaskRandomFlip
 
 
 @TRANSFORMS.register_module()
@@ -159,5 +164,5 @@ class PackMultiTaskInputs:
         return {'inputs': img, 'data_samples': ds}
 
 
-__all__ = ['LoadMultiTaskInputs', 'MultiResize', 'MultiRandomFlip', 'MultiRandomCrop', 'PackMultiTaskInputs',
-           'rasterize']
+__all__ = ['LoadMultiTaskInputs', 'MultiResize', 'MultiTaskRandomFlip', 'MultiRandomFlip', 'MultiRandomCrop',
+           'PackMultiTaskInputs', 'rasterize']

@@ -65,15 +65,19 @@ class PoseModel(TaskModel):
             print_log(f'backbone initialised from {self.pretrained}: {report}', logger='current')
 
     # ---- official output ------------------------------------------------------------------------
+    def extract_feat(self, inputs: Tensor) -> list[Tensor]:
+        """The backbone's stride-4 branch (what the head reads)."""
+        return self.backbone(inputs)
+
     def heatmaps(self, inputs: Tensor) -> Tensor:
-        return self.head(self.backbone(inputs))
+        return self.head(self.extract_feat(inputs))
 
     tensor_forward = heatmaps
 
     # ---- training -------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
         target, weight = self.bridge.targets(data_samples, inputs.device)
-        return self.head.loss(self.backbone(inputs), target, weight)
+        return self.head.loss(self.extract_feat(inputs), target, weight)
 
     # ---- inference ------------------------------------------------------------------------------
     def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None) -> Tensor:

@@ -103,7 +103,7 @@ class TopDownRandomScaleRotation:
 
 
 @TRANSFORMS.register_module()
-class TopDownRandomFlip:
+class PoseRandomFlip:
     """With ``prob``: mirror the image, the joints (``x' = W - 1 - x``, pairs swapped) and the center."""
 
     def __init__(self, prob: float = 0.5, flip_pairs: Sequence[Sequence[int]] = COCO_FLIP_PAIRS) -> None:
@@ -125,6 +125,11 @@ class TopDownRandomFlip:
         results['center'] = c
         results['flip'] = True
         return results
+
+
+# Older name (saved configs and other tasks' pipelines still say it); new configs use ``PoseRandomFlip``.
+TRANSFORMS.register_module('TopDownRandomFlip', module=PoseRandomFlip)
+TopDownRandomFlip = PoseRandomFlip
 
 
 @TRANSFORMS.register_module()

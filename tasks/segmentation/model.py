@@ -50,24 +50,32 @@ class SegmentationModel(TaskModel):
                                                           'the backbone fuse align_corners'))
         self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
         self.test_cfg.update(test_cfg or {})
-        if pretrained:
-            report = load_weights(self.backbone, pretrained)
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """mmengine's hook point: default init, then the backbone weights from ``pretrained`` when given."""
+        super().init_weights()
+        if self.pretrained:
+            report = load_weights(self.backbone, self.pretrained)
             MMLogger.get_current_instance().info(f'backbone weights: {report}')
 
     # ---- 'tensor' mode: what the official model returns --------------------------------------
-    def extract(self, inputs: Tensor) -> Tensor:
+    def extract_feat(self, inputs: Tensor) -> Tensor:
+        """The HRNetV2 concat map (what the head reads)."""
         return self.neck(self.backbone(inputs))
+
+    extract = extract_feat   # older name, still used by tests/test_smp.py
 
     def logits(self, inputs: Tensor) -> Tensor:
         """Stride-4 logits (N, C, H/4, W/4), the official model's output."""
-        return self.head(self.extract(inputs))
+        return self.head(self.extract_feat(inputs))
 
     tensor_forward = logits
 
     # ---- training -----------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
         labels = SegBridge.targets(data_samples, inputs.shape[-2:])
-        return self.head.loss(self.extract(inputs), labels)
+        return self.head.loss(self.extract_feat(inputs), labels)
 
     # ---- inference ----------------------------------------------------------------------------
     def _window_probs(self, img: Tensor, flip: bool) -> Tensor:

@@ -122,7 +122,7 @@ class PadRandomCrop:
 
 
 @TRANSFORMS.register_module()
-class RandomHorizontalFlip:
+class SegRandomFlip:
     """Flip image and label together with probability ``prob``."""
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -136,6 +136,11 @@ class RandomHorizontalFlip:
             if 'gt_seg' in results:
                 results['gt_seg'] = results['gt_seg'][:, ::-1]
         return results
+
+
+# Older name (saved configs and other tasks' pipelines still say it); new configs use ``SegRandomFlip``.
+TRANSFORMS.register_module('RandomHorizontalFlip', module=SegRandomFlip)
+RandomHorizontalFlip = SegRandomFlip
 
 
 @TRANSFORMS.register_module()

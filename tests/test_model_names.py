@@ -1,0 +1,52 @@
+"""Names a reader can guess (issue 13 part 4, model side): flips, feature method, where pretrained weights load."""
+import pytest
+import torch
+
+import hrvision.tasks.detection  # noqa: F401  (registration)
+import hrvision.tasks.face  # noqa: F401
+import hrvision.tasks.multitask  # noqa: F401
+import hrvision.tasks.pose  # noqa: F401
+import hrvision.tasks.segmentation  # noqa: F401
+from hrvision.backbones.hrnet import tiny_extra
+from hrvision.registry import MODELS, TRANSFORMS
+
+TINY = tiny_extra(4)
+
+
+@pytest.mark.parametrize('new,old', [('PoseRandomFlip', 'TopDownRandomFlip'), ('SegRandomFlip', 'RandomHorizontalFlip'),
+                                     ('MultiTaskRandomFlip', 'MultiRandomFlip'), ('DetRandomFlip', None)])
+def test_flips_are_task_random_flip(new, old):
+    cls = TRANSFORMS.get(new)
+    assert cls is not None and cls.__name__ == new
+    if old:   # older configs keep working: the same class
+        assert TRANSFORMS.get(old) is cls
+
+
+MODELS_CFG = {
+    'pose': dict(type='PoseModel', backbone=dict(type='HRNet', extra=TINY, multi_scale_output=False, out_indices=(0,)),
+                 head=dict(type='KeypointHead', num_keypoints=3, flip_pairs=[(1, 2)])),
+    'seg': dict(type='SegmentationModel', backbone=dict(type='HRNet', extra=TINY, preset='seg'),
+                neck=dict(type='HRNetV2Concat'), head=dict(type='SegmentationHead', num_classes=3)),
+    'face': dict(type='FaceLandmarkModel', backbone=dict(type='HRNet', extra=TINY, preset='face'),
+                 head=dict(type='LandmarkHead', num_landmarks=3)),
+    'det': dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(out_channels=8, num_outs=3),
+                detector=dict(kind='fcos', num_classes=2)),
+    'multi': dict(type='MultiTaskModel', backbone=dict(type='HRNet', extra=TINY),
+                  heads=dict(seg=dict(type='SegmentationHead', num_classes=3))),
+}
+
+
+@pytest.mark.parametrize('task', list(MODELS_CFG))
+def test_pretrained_loads_in_init_weights(task, tmp_path):
+    """Building never reads ``pretrained``; mmengine's init_weights does, and names a missing file."""
+    missing = str(tmp_path / 'nothere.pth')
+    model = MODELS.build(dict(MODELS_CFG[task], pretrained=missing))
+    with pytest.raises(FileNotFoundError, match='nothere.pth'):
+        model.init_weights()
+
+
+@pytest.mark.parametrize('task', ['pose', 'seg', 'face', 'multi'])
+def test_one_feature_method(task):
+    model = MODELS.build(MODELS_CFG[task]).eval()
+    with torch.no_grad():
+        assert model.extract_feat(torch.zeros(1, 3, 32, 32)) is not None
