@@ -205,3 +205,22 @@ def test_pose_whole_image_boxes_json_and_two_stage(setups, tmp_path):
         c, s = box_to_center_scale([box[0], box[1], box[2] - box[0], box[3] - box[1]], 72 / 96)
         half = s * 200 / 2
         assert ((kp >= c - half - 1e-3) & (kp <= c + half + 1e-3)).all()
+
+
+@pytest.mark.parametrize('task', ['seg', 'pose', 'face'])
+def test_official_experiment_file(tmp_path, task):
+    """An official experiment JSON (no mmengine pipeline): the task's default test steps, original-image pixels."""
+    import json
+
+    from tests.conftest import ref_json
+    cfg = ref_json(f'{task}_tiny_config.json')
+    (tmp_path / 'exp.json').write_text(json.dumps(cfg.get('config', cfg)))
+    inf = Inferencer(str(tmp_path / 'exp.json'), None, device='cpu')
+    img = np.random.default_rng(0).integers(0, 255, (90, 70, 3), dtype=np.uint8)
+    r = inf(img)[0]
+    assert inf.kind == task and r['ori_shape'] == (90, 70)
+    if task == 'seg':
+        assert r['sem_seg'].shape == (90, 70)
+    else:
+        kp = r['keypoints'][0]
+        assert kp.shape == (17 if task == 'pose' else 98, 2) and (kp > -5).all() and (kp < 95).all()   # in the crop
