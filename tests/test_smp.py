@@ -215,7 +215,7 @@ def test_smp_fpn_config_trains_and_evaluates_with_the_cityscapes_metric(tmp_path
     assert (tmp_path / 'wd' / 'iter_30.pth').is_file()
 
 
-def test_smp_model_any_input_size_and_weights():
+def test_smp_model_any_input_size_and_weights(tmp_path):
     from hrvision.registry import MODELS
     m = MODELS.build(dict(type='SMPSegmentationModel', decoder='Unet', arch='hrnet_w18_small_v1', num_classes=3,
                           decoder_cfg=dict(decoder_channels=(32, 16, 16, 8, 8)))).eval()
@@ -223,6 +223,13 @@ def test_smp_model_any_input_size_and_weights():
     net = hrvision.build_backbone('hrnet_w18_small_v1')
     report = hrvision.load_weights(m.backbone.net.encoder, net.state_dict())
     assert not report.missing_keys
+    # `pretrained` goes into the encoder when mmengine initialises the model (init_weights), as in every task model
+    path = tmp_path / 'w.pth'
+    torch.save(net.state_dict(), path)
+    m2 = MODELS.build(dict(type='SMPSegmentationModel', decoder='FPN', arch='hrnet_w18_small_v1', num_classes=3,
+                           pretrained=str(path)))
+    m2.init_weights()
+    torch.testing.assert_close(m2.backbone.net.encoder.backbone.conv1.weight, net.conv1.weight)
     with pytest.raises(InputError, match='decoder'):
         MODELS.build(dict(type='SMPSegmentationModel', decoder='DPT'))
 
@@ -238,5 +245,5 @@ def test_lovasz_config_builds_with_the_smp_loss():
     cfg.model.head.in_channels = 240
     model = MODELS.build(cfg.model)
     labels = torch.randint(0, 19, (2, 64, 64))
-    losses = model.head.loss(model.extract(torch.randn(2, 3, 64, 64)), labels)
+    losses = model.head.loss(model.extract_feat(torch.randn(2, 3, 64, 64)), labels)
     assert set(losses) >= {'loss_ce', 'loss_lovasz'} and all(torch.isfinite(v) for v in losses.values())

@@ -79,6 +79,11 @@ class SMPSegmentationModel(SegmentationModel):
         self.backbone, self.neck, self.head = PadToStride(net), nn.Identity(), head
         self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
         self.test_cfg.update(test_cfg or {})
-        if pretrained:
-            report = load_weights(net.encoder, pretrained)
+        self.pretrained = pretrained
+
+    def init_weights(self) -> None:
+        """mmengine's hook point (as every task model): default init, then ``pretrained`` into the encoder."""
+        TaskModel.init_weights(self)
+        if self.pretrained:
+            report = load_weights(self.backbone.net.encoder, self.pretrained)
             MMLogger.get_current_instance().info(f'encoder weights: {report}')
