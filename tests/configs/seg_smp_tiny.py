@@ -10,7 +10,7 @@ sync_bn = None
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=dict(pipeline=[
     dict(type='LoadCityscapes'),
     dict(type='PadRandomCrop', crop_size=crop_size),
-    dict(type='RandomHorizontalFlip', prob=0.5),
+    dict(type='SegRandomFlip', prob=0.5),
     dict(type='PackSegInputs')]))
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
