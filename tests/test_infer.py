@@ -224,3 +224,22 @@ def test_official_experiment_file(tmp_path, task):
     else:
         kp = r['keypoints'][0]
         assert kp.shape == (17 if task == 'pose' else 98, 2) and (kp > -12).all() and (kp < 102).all()   # in the crop
+
+
+def test_video_gives_one_result_per_frame(setups, tmp_path):
+    import cv2
+    cfg, ckpt, _ = setups['seg']
+    w = cv2.VideoWriter(str(tmp_path / 'clip.avi'), cv2.VideoWriter_fourcc(*'MJPG'), 5, (64, 48))
+    for i in range(10):
+        w.write(np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    w.release()
+    inf = Inferencer(cfg, ckpt, device='cpu', batch_size=4)
+    out = list(inf.video(str(tmp_path / 'clip.avi')))
+    assert len(out) == 10 and all(r['sem_seg'].shape == (48, 64) for _, r in out)
+    assert [r['name'].rsplit('#', 1)[1] for _, r in out] == [f'{k:06d}' for k in range(10)]
+    assert (out[3][1]['sem_seg'] == inf(out[3][0])[0]['sem_seg']).all()   # a frame = the same image given alone
+    with pytest.raises(InputError, match='a video'):
+        inf(str(tmp_path / 'clip.avi'))
+    (tmp_path / 'bad.mp4').write_bytes(b'no video here')
+    with pytest.raises(ValueError, match='cannot open video'):
+        list(inf.video(str(tmp_path / 'bad.mp4')))

@@ -138,6 +138,15 @@ class Inferencer:
         if chunk:
             yield from self._predict(chunk, bs)
 
+    def video(self, path: str, boxes=None) -> Iterator[tuple[np.ndarray, dict]]:
+        """Every frame of a video (any format OpenCV reads): ``(RGB frame, result)``, result ``name`` is
+        ``<path>#<frame number>``. ``boxes``: a detection JSON keyed by those names, or None."""
+        from .video import frames, open_video
+        cap, _, _ = open_video(path)
+        pairs = ((Item(f'{path}#{k:06d}'), f) for k, f in enumerate(frames(cap)))
+        for _, img, res in self.stream(pairs, boxes):
+            yield img, res
+
     def predict_array(self, img: np.ndarray, boxes=None) -> dict:
         """One HxWx3 uint8 RGB image -> its result."""
         img = check_array('image', img)
