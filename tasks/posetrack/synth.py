@@ -22,6 +22,7 @@ import numpy as np
 
 from hrvision.atomic import atomic_write_text
 from hrvision.data.io import write_image
+from hrvision.errors import InputError
 from hrvision.tasks.pose.synth import _background, draw_figure, figure_joints
 
 from .formats import Frame, Person, read_dir, to_coco, write_video
@@ -67,7 +68,7 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
         hip = np.array([x0, rng.uniform(0.55, 0.62) * h])
         body = figure_joints(rng, hip, torso) - hip
         vx = rng.choice([-1, 1]) * rng.uniform(2.0, 6.0)
-        start = rng.randint(1, n_frames // 2) if rng.rand() < 0.25 else 0          # enters late
+        start = rng.randint(1, max(2, n_frames // 2)) if rng.rand() < 0.25 else 0          # enters late
         if rng.rand() < 0.3:                                                         # walks out
             vx = np.sign(vx) * w / max(2, n_frames - 2)
         people.append(dict(body=body, hip=hip, v=np.array([vx, rng.uniform(-0.5, 0.5)]), torso=torso,
@@ -159,6 +160,8 @@ def write_dataset(out: str, n_train: int = 8, n_val: int | None = None, size=(19
                   frames: int = 12) -> dict:
     """Train and val splits (``n_val`` default ``max(2, n_train // 4)``) of ``frames``-frame videos at
     ``size`` = (H, W); returns counts."""
+    if frames < 2:
+        raise InputError(f'--frames must be at least 2 (the first frame of every video is unlabelled), got {frames}')
     rng = np.random.RandomState(seed)
     n_val = max(2, n_train // 4) if n_val is None else n_val
     counts = dict(frames_per_video=frames)
