@@ -77,7 +77,7 @@ def test_installed_package_runs_every_command(site, tmp_path):
               ['data', 'synth-coco-det', 'det', '--n', '1', '--n-val', '1', '--min-size', '64', '--max-size', '64'],
               ['data', 'synth-coco-multi', 'multi', '--n', '1', '--n-val', '1', '--size', '64'],
               ['data', 'synth-wflw', 'wflw', '--train', '2', '--test', '6', '--size', '64'],
-              ['data', 'synth-posetrack', 'pt', '--n-train', '1', '--n-val', '1', '--frames', '3', '--size', '96x128'],
+              ['data', 'synth-posetrack', 'pt', '--n-train', '1', '--n-val', '1', '--frames', '4', '--size', '96x128'],
               ['bench', 'pose', '--batch', '1', '--iters', '1', '--warmup', '0', '--no-timm'],
               ['bench', 'multitask', '--arch', 'hrnet_w18_small', '--size', '64', '--batch', '1', '--iters', '1',
                '--warmup', '0', '--repeats', '1'])
