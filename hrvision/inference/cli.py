@@ -130,14 +130,13 @@ def _images(inf, writer, items, skipped, boxes) -> int:
 
 
 def _video(inf, writer, path: str, out_dir: str) -> int:
-    from .inputs import Item
-    from .video import VideoOut, frames, open_video
-    cap, fps, count = open_video(path)
+    from .video import VideoOut, open_video
+    cap, fps, count = open_video(path)   # for the frame rate and the progress total
+    cap.release()
     stem = osp.splitext(osp.basename(path))[0]
-    pairs = ((Item(f'{path}#{k:06d}'), f) for k, f in enumerate(frames(cap)))
     n = 0
     with VideoOut(osp.join(out_dir, f'{stem}_annotated.mp4'), fps) as vid, _progress(count or None, stem) as bar:
-        for _, img, r in inf.stream(pairs):
+        for img, r in inf.video(path):
             r['frame'] = n
             vid.write(writer.add(r, img, n, picture=True))
             n += 1
