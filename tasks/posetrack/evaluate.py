@@ -110,11 +110,12 @@ def assign(match: np.ndarray, gt_has: np.ndarray, how: str = 'poseval') -> np.nd
 
 
 def voc_ap(scores: np.ndarray, labels: np.ndarray, n_gt: float) -> float:
-    """Area under the interpolated precision/recall curve (poseval ``computeRPC`` + ``VOCap``)."""
-    if n_gt == 0:
-        return float('nan')
+    """Area under the interpolated precision/recall curve (poseval ``computeRPC`` + ``VOCap``): 0 without
+    predictions, NaN (left out of Total) with predictions but no annotated joint."""
     if len(scores) == 0:
         return 0.0
+    if n_gt == 0:
+        return float('nan')
     order = np.asarray(scores).argsort()[::-1]
     tp = np.cumsum(np.asarray(labels)[order])
     rec = np.concatenate([[0.0], tp / n_gt, [1.0]])
