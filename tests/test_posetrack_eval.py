@@ -108,3 +108,14 @@ def test_backends_agree_on_a_messy_case():
         assert a[key] == pytest.approx(b[key])
     assert (a['motp'], a['precision'], a['recall']) == pytest.approx((b['motp'], b['precision'], b['recall']))
     assert 0 < a['mota']['Total'] < 100
+
+
+def test_assignment_rules():
+    """PCKh 1.0/0.9 (prediction 0 vs people 0/1), 0.8/0 (prediction 1): poseval keeps each prediction's best
+    person, then each person's best prediction, so prediction 1 goes unassigned; Hungarian assigns both."""
+    from hrvision.tasks.posetrack.evaluate import assign
+    match = np.zeros((2, 2, 10), bool)
+    match[0, 0, :10], match[0, 1, :9], match[1, 0, :8] = True, True, True
+    has = np.ones((2, 10), bool)
+    assert assign(match, has, 'poseval').tolist() == [0, -1]
+    assert assign(match, has, 'hungarian').tolist() == [1, 0]
