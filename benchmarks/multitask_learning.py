@@ -94,9 +94,9 @@ def main(argv=None) -> None:
     work = args.work_dir or tempfile.mkdtemp(prefix='hrv_mt_learning_')
     data = args.data
     if args.setup == 'ci':
-        from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
+        from hrvision.tasks.multitask import synth as multi_synth
         data = data or osp.join(work, 'data')
-        make_synthetic_coco_multi(data, n=16, n_val=4, seed=3, size=(96, 96))
+        multi_synth.write_synthetic(data, n_train=16, n_val=4, seed=3, size=(96, 96))
     elif not data or not osp.isdir(data):
         p.error('--setup demo needs --data DIR made by `hrvision data synth-coco-multi DIR --n 128`')
     for name in args.runs:

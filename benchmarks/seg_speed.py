@@ -107,9 +107,9 @@ def infer_speed(model, device, size, amp, iters, warmup) -> float:
 def pipeline_speed(n: int = 4, size=(1024, 2048)) -> float:
     """Official train pipeline on 1024x2048 images in one process (= one dataloader worker)."""
     from hrvision.tasks.segmentation.dataset import CityscapesDataset
-    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    from hrvision.tasks.segmentation import synth as seg_synth
     with tempfile.TemporaryDirectory() as root:
-        synth_cityscapes(root, train=n, val=0, size=size, seed=0)
+        seg_synth.write_synthetic(root, n_train=n, n_val=0, size=size, seed=0)
         ds = CityscapesDataset(root, 'train', pipeline=[
             dict(type='LoadCityscapes'), dict(type='RandomRescale', base_size=2048, scale_range=(0.5, 2.1)),
             dict(type='PadRandomCrop', crop_size=(512, 1024)), dict(type='RandomHorizontalFlip'),

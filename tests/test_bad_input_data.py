@@ -39,17 +39,17 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope='module')
 def base(tmp_path_factory):
     """Tiny valid datasets of every reader, written once by the synthetic writers."""
-    from hrvision.tasks.detection.synth import make_synthetic_coco
-    from hrvision.tasks.face.synth import make_synth_wflw
-    from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
-    from hrvision.tasks.pose.synth import write_dataset
-    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    from hrvision.tasks.detection import synth as det_synth
+    from hrvision.tasks.face import synth as face_synth
+    from hrvision.tasks.multitask import synth as multi_synth
+    from hrvision.tasks.pose import synth as pose_synth
+    from hrvision.tasks.segmentation import synth as seg_synth
     root = tmp_path_factory.mktemp('base')
-    write_dataset(str(root / 'pose'), n=2, n_val=1)
-    make_synthetic_coco(str(root / 'det'), n=2, n_val=1, size_range=(64, 80))
-    make_synth_wflw(str(root / 'face'), n_train=2, n_test=1, size=(64, 64), write_csv=True)
-    make_synthetic_coco_multi(str(root / 'multi'), n=2, n_val=1, size=(64, 64))
-    synth_cityscapes(str(root / 'city'), train=1, val=1, size=(64, 128))
+    pose_synth.write_synthetic(str(root / 'pose'), n_train=2, n_val=1)
+    det_synth.write_synthetic(str(root / 'det'), n_train=2, n_val=1, size=(64, 80))
+    face_synth.write_synthetic(str(root / 'face'), n_train=2, n_val=1, size=(64, 64), write_csv=True)
+    multi_synth.write_synthetic(str(root / 'multi'), n_train=2, n_val=1, size=(64, 64))
+    seg_synth.write_synthetic(str(root / 'city'), n_train=1, n_val=1, size=(64, 128))
     return SimpleNamespace(
         root=root,
         pose_ann=root / 'pose' / 'annotations' / 'person_keypoints_train.json', pose_img=root / 'pose' / 'train',

@@ -16,7 +16,7 @@ import torch
 from hrvision.engine import checkpoint as ckpt_mod
 from hrvision.engine.checkpoint import atomic_save_checkpoint, clean_stale_temp_files, load_local
 from hrvision.engine.runner import build_runner, prepare_config
-from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.tasks.segmentation import synth as seg_synth
 from hrvision.weights import CheckpointError, read_checkpoint
 
 CFG = str(Path(__file__).parent / 'configs' / 'seg_tiny.py')
@@ -110,7 +110,7 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
 @pytest.fixture(scope='module')
 def opts(tmp_path_factory):
     root = tmp_path_factory.mktemp('faults')
-    synth_cityscapes(str(root), train=4, val=2, size=(64, 128), seed=5)
+    seg_synth.write_synthetic(str(root), n_train=4, n_val=2, size=(64, 128), seed=5)
     o = {f'{k}.dataset.data_root': str(root) for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
     o['train_cfg.val_interval'] = 100
     return o

@@ -8,14 +8,15 @@ import pytest
 import hrvision.tasks.detection  # noqa: F401  (registration)
 from hrvision.cli import main as cli_main
 from hrvision.tasks.detection.dataset import CocoDetectionDataset
-from hrvision.tasks.detection.synth import CATEGORIES, make_synthetic_coco
+from hrvision.tasks.detection.synth import CATEGORIES
+from hrvision.tasks.detection import synth as det_synth
 from hrvision.tasks.detection.transforms import DetRandomFlip, DetResize, LoadDetImage, PackDetInputs
 
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp('synth_det')
-    make_synthetic_coco(str(out), n=6, n_val=4, seed=3)
+    det_synth.write_synthetic(str(out), n_train=6, n_val=4, seed=3)
     return out
 
 

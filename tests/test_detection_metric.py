@@ -10,7 +10,7 @@ from mmengine.evaluator import Evaluator
 import hrvision.tasks.detection  # noqa: F401  (registration)
 from hrvision.structures import InstanceData
 from hrvision.tasks.detection.dataset import CocoDetectionDataset
-from hrvision.tasks.detection.synth import make_synthetic_coco
+from hrvision.tasks.detection import synth as det_synth
 
 PIPE = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(96, 64)), dict(type='PackDetInputs')]
 
@@ -20,7 +20,7 @@ def val_set(tmp_path_factory):
     from mmengine.registry import init_default_scope
     init_default_scope('hrvision')  # module fixtures run before conftest's per-test scope fixture
     out = tmp_path_factory.mktemp('synth_det_metric')
-    make_synthetic_coco(str(out), n=1, n_val=6, seed=5)
+    det_synth.write_synthetic(str(out), n_train=1, n_val=6, seed=5)
     return CocoDetectionDataset(data_root=str(out), ann_file='annotations/instances_val2017.json',
                                 data_prefix=dict(img_path='val2017/'), test_mode=True, pipeline=PIPE)
 

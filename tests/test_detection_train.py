@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hrvision.engine.runner import build_runner, prepare_config, train
-from hrvision.tasks.detection.synth import make_synthetic_coco
+from hrvision.tasks.detection import synth as det_synth
 
 CONFIG = str(Path(__file__).resolve().parents[1] / 'configs/detection/hrnetv2p_tiny_fcos_synth.py')
 
@@ -24,7 +24,7 @@ def _one_thread():
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp('synth_det_train')
-    make_synthetic_coco(str(out), n=16, n_val=4, seed=11, size_range=(96, 128))
+    det_synth.write_synthetic(str(out), n_train=16, n_val=4, seed=11, size=(96, 128))
     return str(out) + '/'
 
 

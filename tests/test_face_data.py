@@ -7,13 +7,14 @@ import pytest
 
 from hrvision.tasks.face import SUBSETS, WFLW_FLIP_PAIRS, WFLWDataset
 from hrvision.tasks.face.dataset import LIST_DIR, SUBSET_DIR, center_scale_from_box, read_hrnet_csv
-from hrvision.tasks.face.synth import make_synth_wflw, template
+from hrvision.tasks.face.synth import template
+from hrvision.tasks.face import synth as face_synth
 
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('wflw'))
-    counts = make_synth_wflw(root, n_train=4, n_test=8, seed=3, size=(80, 80), write_csv=True)
+    counts = face_synth.write_synthetic(root, n_train=4, n_val=8, seed=3, size=(80, 80), write_csv=True)
     return root, counts
 
 

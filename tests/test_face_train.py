@@ -14,9 +14,9 @@ DEMO = str(REPO / 'configs' / 'face' / 'demo_synthetic_wflw.py')
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
-    from hrvision.tasks.face.synth import make_synth_wflw
+    from hrvision.tasks.face import synth as face_synth
     root = str(tmp_path_factory.mktemp('synth_wflw'))
-    make_synth_wflw(root, n_train=48, n_test=12, seed=1, size=(96, 96))
+    face_synth.write_synthetic(root, n_train=48, n_val=12, seed=1, size=(96, 96))
     return root
 
 

@@ -10,7 +10,7 @@ import torch
 
 from hrvision.backbones.hrnet import tiny_extra
 from hrvision.engine.runner import build_runner, prepare_config
-from hrvision.tasks.multitask.synth import make_synthetic_coco_multi
+from hrvision.tasks.multitask import synth as multi_synth
 from tests.conftest import REPO
 
 ITERS = int(os.environ.get('HRV_MT_ITERS', 100))
@@ -47,7 +47,7 @@ def test_short_run_raises_every_metric(tmp_path):
     torch.set_num_threads(1)   # busy 2-core machine
     try:
         data = str(tmp_path / 'data')
-        make_synthetic_coco_multi(data, n=16, n_val=4, seed=3, size=(96, 96))
+        multi_synth.write_synthetic(data, n_train=16, n_val=4, seed=3, size=(96, 96))
         cfg = prepare_config(osp.join(REPO, 'configs', 'multitask', 'demo_synthetic.py'),
                              work_dir=str(tmp_path / 'work'), cfg_options=short_run_options(data, ITERS))
         runner = build_runner(cfg)
@@ -72,10 +72,10 @@ def test_short_run_raises_every_metric(tmp_path):
 def test_mixed_sources_config_alternates_single_task_batches(tmp_path):
     """Cityscapes-format seg + COCO-format keypoints: batches alternate between sources, each labelled for its
     own head; evaluation gives each metric only its own source's images."""
-    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    from hrvision.tasks.segmentation import synth as seg_synth
     city, coco = str(tmp_path / 'city'), str(tmp_path / 'coco')
-    synth_cityscapes(city, train=4, val=2, size=(64, 128), seed=0)
-    make_synthetic_coco_multi(coco, n=4, n_val=2, seed=0, size=(64, 64))
+    seg_synth.write_synthetic(city, n_train=4, n_val=2, size=(64, 128), seed=0)
+    multi_synth.write_synthetic(coco, n_train=4, n_val=2, seed=0, size=(64, 64))
     cfg = prepare_config(osp.join(REPO, 'configs', 'multitask', 'demo_mixed_cityscapes_coco.py'),
                          work_dir=str(tmp_path / 'work'), cfg_options={
                              'model.backbone': dict(type='HRNet', extra=tiny_extra(4), upsample_mode='bilinear',

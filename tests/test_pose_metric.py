@@ -10,13 +10,13 @@ import torch
 from hrvision.codecs import PoseHeatmapCodec
 from hrvision.tasks.pose.dataset import CocoKeypointDataset
 from hrvision.tasks.pose.metric import CocoKeypointMetric
-from hrvision.tasks.pose.synth import write_dataset
+from hrvision.tasks.pose import synth as pose_synth
 
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('pose_synth'))
-    write_dataset(root, n=2, n_val=6, seed=3)
+    pose_synth.write_synthetic(root, n_train=2, n_val=6, seed=3)
     return root
 
 

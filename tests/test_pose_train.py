@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hrvision.engine.runner import build_runner, prepare_config
-from hrvision.tasks.pose.synth import write_dataset
+from hrvision.tasks.pose import synth as pose_synth
 from tests.conftest import REPO
 
 
@@ -22,7 +22,7 @@ def test_short_training_raises_ap(tmp_path):
 
 def _train_and_check(tmp_path):
     data = str(tmp_path / 'data')
-    write_dataset(data, n=48, n_val=8, seed=5)
+    pose_synth.write_synthetic(data, n_train=48, n_val=8, seed=5)
     cfg = prepare_config(
         osp.join(REPO, 'configs', 'pose', 'demo_synthetic.py'), work_dir=str(tmp_path / 'work'),
         cfg_options={'train_dataloader.dataset.data_root': data, 'val_dataloader.dataset.data_root': data,

@@ -12,14 +12,14 @@ from hrvision.engine.runner import prepare_config
 from hrvision.tasks.segmentation import transforms as T
 from hrvision.tasks.segmentation.dataset import CityscapesDataset
 from hrvision.tasks.segmentation.labels import label_ids_to_train_ids
-from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.tasks.segmentation import synth as seg_synth
 
 PIPE = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
 
 
 @pytest.fixture()
 def root(tmp_path):
-    synth_cityscapes(str(tmp_path / 'cs'), train=2, val=2, size=(64, 128), seed=3)
+    seg_synth.write_synthetic(str(tmp_path / 'cs'), n_train=2, n_val=2, size=(64, 128), seed=3)
     return tmp_path / 'cs'
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from hrvision.engine.runner import build_runner, prepare_config
-from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.tasks.segmentation import synth as seg_synth
 
 CFG = str(Path(__file__).parent / 'configs' / 'seg_tiny.py')
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERED='1')
@@ -19,7 +19,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERE
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('cityscapes')
-    synth_cityscapes(str(root), train=6, val=3, size=(64, 128), seed=1)
+    seg_synth.write_synthetic(str(root), n_train=6, n_val=3, size=(64, 128), seed=1)
     return str(root)
 
 

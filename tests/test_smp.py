@@ -197,9 +197,9 @@ def test_smp_fpn_config_trains_and_evaluates_with_the_cityscapes_metric(tmp_path
     import sys
     from pathlib import Path
 
-    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    from hrvision.tasks.segmentation import synth as seg_synth
     data = tmp_path / 'data'
-    synth_cityscapes(str(data), train=8, val=4, size=(64, 128), seed=1)
+    seg_synth.write_synthetic(str(data), n_train=8, n_val=4, size=(64, 128), seed=1)
     cfg = Path(__file__).parent / 'configs' / 'seg_smp_tiny.py'
     roots = [f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     env = dict(os.environ, OMP_NUM_THREADS='1', HF_HUB_OFFLINE='1')

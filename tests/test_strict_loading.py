@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config
 
 from hrvision.engine.runner import build_runner, prepare_config
-from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.tasks.segmentation import synth as seg_synth
 from hrvision.registry import MODELS
 from hrvision.weights import WeightsMismatchError
 
@@ -27,7 +27,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
 def trained(tmp_path_factory):
     """(data root, cfg options, trained state dict): 4 iterations of the tiny seg config."""
     root = tmp_path_factory.mktemp('strict')
-    synth_cityscapes(str(root / 'data'), train=4, val=2, size=(64, 128), seed=3)
+    seg_synth.write_synthetic(str(root / 'data'), n_train=4, n_val=2, size=(64, 128), seed=3)
     opts = {f'{k}.dataset.data_root': str(root / 'data') for k in ('train_dataloader', 'val_dataloader',
                                                                    'test_dataloader')}
     opts.update({'train_cfg.max_iters': 4, 'train_cfg.val_interval': 100})

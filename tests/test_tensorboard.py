@@ -18,9 +18,9 @@ from hrvision.errors import OptionError  # noqa: E402
 def test_train_tensorboard_writes_scalars_and_pictures(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from hrvision.tasks.segmentation.synth import synth_cityscapes
+    from hrvision.tasks.segmentation import synth as seg_synth
     data = tmp_path / 'data'
-    synth_cityscapes(str(data), train=4, val=2, size=(64, 128), seed=1)
+    seg_synth.write_synthetic(str(data), n_train=4, n_val=2, size=(64, 128), seed=1)
     cfg = Path(__file__).parent / 'configs' / 'seg_tiny.py'
     opts = [f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     opts += ['train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'param_scheduler.0.end=4']

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 from hrvision.registry import MODELS
-from hrvision.tasks.segmentation.synth import synth_cityscapes
+from hrvision.tasks.segmentation import synth as seg_synth
 
 CFG = str(Path(__file__).parent / 'configs' / 'seg_tiny.py')
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
@@ -19,7 +19,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp('outdir')
-    synth_cityscapes(str(root / 'data'), train=2, val=2, size=(64, 128), seed=7)
+    seg_synth.write_synthetic(str(root / 'data'), n_train=2, n_val=2, size=(64, 128), seed=7)
     torch.manual_seed(0)
     torch.save({'state_dict': MODELS.build(Config.fromfile(CFG).model).state_dict()}, root / 'w.pth')
     return root

@@ -127,10 +127,4 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, si
             'val': write_split(out, 'val', n_val, rng, size, first_id=100000)}
 
 
-def make_synthetic_coco(out: str, n: int = 64, seed: int = 0, n_val: int | None = None,
-                        size_range: tuple[int, int] = (128, 192)) -> dict[str, str]:
-    """Older name of :func:`write_synthetic` (``n`` training images, ``size_range``), kept for existing callers."""
-    return write_synthetic(out, n_train=n, n_val=n_val, size=size_range, seed=seed)
-
-
-__all__ = ['write_synthetic', 'make_synthetic_coco', 'make_scene', 'CATEGORIES']
+__all__ = ['write_synthetic', 'make_scene', 'CATEGORIES']

@@ -185,10 +185,3 @@ def _write(path: str, lines: list[str]) -> None:
     _mk(osp.dirname(path))
     with open(path, 'w', encoding='utf-8') as f:
         f.writelines(lines)
-
-
-def make_synth_wflw(out: str, n_train: int = 64, n_test: int = 32, seed: int = 0, size: tuple[int, int] = (160, 160),
-                    attr_prob: float = 0.3, write_csv: bool = False) -> dict:
-    """Older name of :func:`write_synthetic` (``n_test`` = ``n_val``), kept for existing callers."""
-    return write_synthetic(out, n_train=n_train, n_val=n_test, size=size, seed=seed, attr_prob=attr_prob,
-                           write_csv=write_csv)

@@ -119,10 +119,4 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, si
             'val': write_split(out, 'val', n_val, rs, rng, size, first_id=100000)}
 
 
-def make_synthetic_coco_multi(out: str, n: int = 64, seed: int = 0, n_val: int | None = None,
-                              size: tuple[int, int] = (128, 128)) -> dict:
-    """Older name of :func:`write_synthetic` (``n`` training images), kept for existing callers."""
-    return write_synthetic(out, n_train=n, n_val=n_val, size=size, seed=seed)
-
-
-__all__ = ['write_synthetic', 'make_synthetic_coco_multi', 'make_multi_scene', 'instance_categories', 'PERSON_ID']
+__all__ = ['write_synthetic', 'make_multi_scene', 'instance_categories', 'PERSON_ID']

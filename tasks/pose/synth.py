@@ -179,8 +179,3 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int | None = None, si
         json.dump(dets, f)
     return dict(train_images=n, train_people=len(train['annotations']), val_images=n_val,
                 val_people=len(val['annotations']), detections=len(dets))
-
-
-def write_dataset(out: str, n: int = 64, n_val: int | None = None, seed: int = 0) -> dict:
-    """Older name of :func:`write_synthetic` (``n`` training images), kept for existing callers."""
-    return write_synthetic(out, n_train=n, n_val=n_val, seed=seed)

@@ -14,14 +14,14 @@ def run_demo(work_dir: str = 'work_dirs/demo', iters: int | None = None, quick: 
     """Run the main job; returns and prints the synthetic-val mIoU (official 19-class mean)."""
     from hrvision.engine.runner import build_runner, prepare_config
 
-    from .synth import synth_cityscapes
+    from .synth import write_synthetic
 
     work_dir = osp.abspath(work_dir)
     data_root = osp.join(work_dir, 'data')
     n_train, n_val = (8, 4) if quick else (40, 10)
     if not osp.isdir(osp.join(data_root, 'leftImg8bit', 'train')):
         print(f'[demo] writing synthetic Cityscapes ({n_train} train / {n_val} val, 128x256) to {data_root}')
-        synth_cityscapes(data_root, train=n_train, val=n_val, size=(128, 256), seed=0)
+        write_synthetic(data_root, n_train=n_train, n_val=n_val, size=(128, 256), seed=0)
     cfg = prepare_config(config_path('segmentation/demo_synthetic.py'), work_dir=work_dir)
     max_iters = iters or (20 if quick else cfg.max_iters)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -178,9 +178,3 @@ def write_synthetic(out: str, *, n_train: int = 24, n_val: int = 8, size: tuple[
             write_image(osp.join(out, 'gtFine', split, city, f'{stem}_gtFine_labelIds.png'), lab)
         counts[split] = n
     return counts
-
-
-def synth_cityscapes(out: str, train: int = 24, val: int = 8, size: tuple[int, int] = (128, 256), seed: int = 0,
-                     ) -> dict[str, int]:
-    """Older name of :func:`write_synthetic` (``train`` / ``val`` counts), kept for existing callers."""
-    return write_synthetic(out, n_train=train, n_val=val, size=size, seed=seed)
