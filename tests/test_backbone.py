@@ -1,5 +1,4 @@
 """HRNet backbone: variants, official/timm parity, any input size, options, bad input."""
-import importlib
 import json
 
 import pytest
@@ -8,8 +7,7 @@ from torch import nn
 
 import hrvision
 from hrvision.backbones.hrnet import VARIANTS, tiny_extra
-from hrvision.official import FAMILIES
-from hrvision.registry import MODELS
+from hrvision.registry import MODELS, OFFICIAL_FAMILIES
 
 from .conftest import load_ref, ref_json, ref_path
 
@@ -101,9 +99,9 @@ KEY_FILES = ['pose_w32_256x192_keys.json', 'pose_w48_384x288_keys.json', 'seg_ci
 def test_full_size_official_keys_params_flops(key_file):
     """Every official key exists with its shape; parameters, GFLOPs and BN momenta equal the official figures."""
     ref = ref_json(key_file)
-    module = importlib.import_module(FAMILIES[ref['model_config']['NAME']])
+    model_from_official = OFFICIAL_FAMILIES.lookup(ref['model_config']['NAME'].lower())
     with torch.device('meta'):
-        model = module.model_from_official({'MODEL': ref['model_config']})
+        model = model_from_official({'MODEL': ref['model_config']})
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     mapped, unexpected = hrvision.weights.map_state_dict(
         {k: torch.empty(shape, device='meta') for k, shape, _ in ref['state_dict']}, model)
