@@ -1,6 +1,7 @@
 """Top-down keypoint head: the official pose ``final_layer`` on the stride-4 branch, its loss and flip test.
 
-* ``forward``: 1x1 conv (bias) of the highest-resolution HRNet map -> K heatmaps at 1/4 input size.
+* ``forward``: 1x1 conv (bias) of one HRNet map -> K heatmaps at that map's stride (officially the stride-4
+  branch; ``in_index`` picks another of the maps it is given, for the article's 1x/2x/4x/8x experiment).
   The conv is named ``final_layer`` so official keys ``final_layer.*`` (and mmpose
   ``keypoint_head.final_layer.*``) map to ``head.final_layer.*`` in :class:`~hrvision.tasks.pose.model.PoseModel`.
 * ``loss``: official ``JointsMSELoss(use_target_weight=True)``: ``0.5 * mean(((pred - gt) * w) ** 2)``
@@ -15,7 +16,9 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from hrvision.checks import check_int
 from hrvision.codecs.heatmap import flip_back, get_max_preds, shift_right
+from hrvision.errors import InputError
 from hrvision.registry import MODELS
 
 COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
@@ -61,12 +64,14 @@ class KeypointHead(nn.Module):
         loss_weight: factor on the loss.
         flip_pairs: left/right pairs for the flip test.
         shift_heatmap: official ``SHIFT_HEATMAP`` (one-pixel right shift of the flipped heatmaps).
+        in_index: which of the feature maps it is given the head reads (0: the first; a single map is read as is).
     """
 
     def __init__(self, in_channels: int, num_keypoints: int = 17, kernel: int = 1, use_target_weight: bool = True,
                  loss_weight: float = 1.0, flip_pairs: Sequence[Sequence[int]] = COCO_FLIP_PAIRS,
-                 shift_heatmap: bool = True) -> None:
+                 shift_heatmap: bool = True, in_index: int = 0) -> None:
         super().__init__()
+        self.in_index = check_int('KeypointHead in_index', in_index, low=0)
         if kernel not in (1, 3):
             raise ValueError(f'KeypointHead kernel must be 1 or 3 (official FINAL_CONV_KERNEL), got {kernel}')
         bad = [p for p in flip_pairs if not all(0 <= i < num_keypoints for i in p)]
@@ -85,8 +90,11 @@ class KeypointHead(nn.Module):
         nn.init.zeros_(self.final_layer.bias)
 
     def forward(self, feats: Tensor | Sequence[Tensor]) -> Tensor:
-        x = feats[0] if isinstance(feats, (list, tuple)) else feats
-        return self.final_layer(x)
+        if isinstance(feats, (list, tuple)):
+            if self.in_index >= len(feats):
+                raise InputError(f'KeypointHead in_index={self.in_index} but it was given {len(feats)} feature map(s)')
+            feats = feats[self.in_index]
+        return self.final_layer(feats)
 
     def loss(self, feats: Tensor | Sequence[Tensor], target: Tensor, target_weight: Tensor | None = None
              ) -> dict[str, Tensor]:

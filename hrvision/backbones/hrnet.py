@@ -14,7 +14,20 @@ The four official code bases differ in a few details; each is a constructor argu
 * ``norm_momentum``: 0.1 for pose, cls and the HRNet-OCR seg branch; 0.01 for face and the
   older seg branches (PyTorch convention).
 * ``multi_scale_output``: the official pose net builds its last module with only the
-  highest-resolution fuse row (no ``stage4.2.fuse_layers.{1,2,3}``) and returns one map.
+  highest-resolution fuse row (no ``stage4.2.fuse_layers.{1,2,3}``) and returns one map. With
+  ``out_indices=(k,)`` the single-scale last module builds only row ``k`` (the keys of the other rows
+  are absent, row ``k`` keeps its multi-scale key): heatmaps read from the stride ``4 * 2**k`` branch
+  (the article's output-resolution experiment, Figure 5), no unused parameters.
+* ``exchange`` (not an official option; the article's ablation of the exchange units, Sec. 4 "repeated
+  multi-scale fusion"): which modules fuse across resolutions. ``'full'`` (default) is the HRNet of the
+  official code, every module fuses (W32: 1 + 4 + 3 = 8 fusions). ``'across'``: only the last module of
+  each stage fuses, the units between stages (W32: 3 fusions), no exchange within a stage. ``'final'``: only
+  the last module of stage 4 fuses, the one that makes the outputs (1 fusion): before it the branches run in
+  parallel without exchanging anything. Interpretation of the article's terms here: the transitions are
+  kept as they are in every variant (they convert channels within a branch and make the new lowest branch
+  from the current lowest one, a stride-2 conv, as in the official code; they combine no resolutions), so
+  a variant differs from ``'full'`` only by the ``fuse_layers`` its non-fusing modules lack, and its
+  parameters are ``'full'``'s minus those layers'.
 """
 from __future__ import annotations
 
@@ -85,6 +98,9 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+
+# Which exchange units exist (HRNet(exchange=...); module docstring): the article's ablation, 'full' = HRNet.
+EXCHANGES = ('full', 'across', 'final')
 
 
 def resolve_preset(preset: str | None, **explicit: Any) -> dict:
@@ -194,7 +210,10 @@ class HighResolutionModule(nn.Module):
     def __init__(self, block: type, num_blocks: Sequence[int], in_channels: Sequence[int],
                  num_channels: Sequence[int], multi_scale_output: bool = True, momentum: float = 0.1,
                  upsample_mode: str = 'nearest', align_corners: bool | None = None,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False, fuse: bool = True, out_branch: int = 0) -> None:
+        """``fuse=False``: no exchange unit (branches only; outputs = branch outputs). ``multi_scale_output=False``
+        builds the fuse row of ``out_branch`` only (rows before it are ``None``, so its keys stay the multi-scale
+        ones) and returns that one map."""
         super().__init__()
         nb = len(num_channels)
         if not (len(num_blocks) == len(in_channels) == nb):
@@ -209,9 +228,12 @@ class HighResolutionModule(nn.Module):
         out = [c * block.expansion for c in num_channels]
         self.out_channels = out
         self.fuse_layers = nn.ModuleList()
-        if nb == 1:
+        if nb == 1 or not fuse:
             return
-        for i in range(nb if multi_scale_output else 1):
+        for i in range(nb if multi_scale_output else out_branch + 1):
+            if not multi_scale_output and i != out_branch:
+                self.fuse_layers.append(None)
+                continue
             row = nn.ModuleList()
             for j in range(nb):
                 if j > i:
@@ -235,10 +257,12 @@ class HighResolutionModule(nn.Module):
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:
         xs = [self._run_branch(b, x) for b, x in zip(self.branches, xs)]
-        if self.num_branches == 1:
+        if self.num_branches == 1 or not len(self.fuse_layers):
             return xs
         outs = []
         for i, row in enumerate(self.fuse_layers):
+            if row is None:   # single-scale last module: only the returned branch's row exists
+                continue
             y = xs[0] if i == 0 else row[0](xs[0])
             for j in range(1, self.num_branches):
                 if j == i:
@@ -311,7 +335,10 @@ class HRNet(nn.Module):
             ``'cls'``, ``'timm'``); the three arguments below override it when given.
         norm_momentum: BatchNorm momentum (PyTorch convention).
         upsample_mode / align_corners: fuse upsampling (see module docstring).
-        multi_scale_output: False builds the official pose net's last module (branch 0 only).
+        multi_scale_output: False builds the official pose net's last module: one fuse row, that of the one
+            branch in ``out_indices`` (official: 0).
+        exchange: which exchange units exist, :data:`EXCHANGES` (module docstring): ``'full'`` (default, the
+            official HRNet), ``'across'`` (each stage's last module), ``'final'`` (stage 4's last module only).
         frozen_stages: -1 none; 0 stem; k>=1 also layer1/transition/stage up to stage k.
         norm_eval: keep BatchNorm in eval mode while training (frozen statistics).
         with_cp: gradient checkpointing of each branch (saves memory, costs a re-forward).
@@ -323,8 +350,9 @@ class HRNet(nn.Module):
                  out_indices: Sequence[int] = (0, 1, 2, 3), norm_momentum: float = UNSET,
                  upsample_mode: str = UNSET, align_corners: bool | None = UNSET,
                  multi_scale_output: bool = True, frozen_stages: int = -1, norm_eval: bool = False,
-                 with_cp: bool = False, preset: str | None = None) -> None:
+                 with_cp: bool = False, preset: str | None = None, exchange: str = 'full') -> None:
         super().__init__()
+        self.exchange = check_choice('HRNet exchange', exchange, EXCHANGES)
         fuse = resolve_preset(preset, norm_momentum=norm_momentum, upsample_mode=upsample_mode,
                               align_corners=align_corners)
         norm_momentum, upsample_mode, align_corners = (fuse['norm_momentum'], fuse['upsample_mode'],
@@ -338,9 +366,18 @@ class HRNet(nn.Module):
             check_bool(f'HRNet {opt}', val)
         check_bool('HRNet align_corners', align_corners, allow_none=True)
         out_indices = check_int_list('HRNet out_indices', out_indices, nonempty=False)
+        if not multi_scale_output and len(out_indices) != 1:
+            raise InputError(f'HRNet out_indices {out_indices} must name 1 output branch (0..3) with '
+                             'multi_scale_output=False: the single-scale last module fuses into one branch')
         self.arch = arch if extra is None else 'custom'
         extra = _normalise_extra(resolve_arch(arch) if extra is None else extra)
         self.extra = extra
+        n_branches = len(extra['STAGE4']['NUM_CHANNELS'])
+        bad = [i for i in out_indices if not 0 <= i < n_branches]
+        if bad or not out_indices or len(set(out_indices)) != len(out_indices):
+            raise InputError(f'HRNet out_indices {out_indices} must be distinct values in 0..{n_branches - 1}: '
+                             f'this backbone has {n_branches} branches')
+        self.out_indices = out_indices
         self.in_channels = in_channels
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -368,24 +405,25 @@ class HRNet(nn.Module):
             setattr(self, f'transition{s - 1}', self._make_transition(pre, cur, m))
             modules, cin = [], cur
             for k in range(cfg['NUM_MODULES']):
-                last = s == 4 and k == cfg['NUM_MODULES'] - 1
+                stage_last = k == cfg['NUM_MODULES'] - 1
+                last = s == 4 and stage_last
+                fuses = self.exchange == 'full' or last or (self.exchange == 'across' and stage_last)
                 mod = HighResolutionModule(block, cfg['NUM_BLOCKS'], cin, cfg['NUM_CHANNELS'],
-                                           multi_scale_output=multi_scale_output or not last, **kw)
+                                           multi_scale_output=multi_scale_output or not last, fuse=fuses,
+                                           out_branch=out_indices[0] if last and not multi_scale_output else 0,
+                                           **kw)
                 modules.append(mod)
                 cin = mod.out_channels
             setattr(self, f'stage{s}', nn.Sequential(*modules))
             pre = cin
         self.branch_channels = pre
-        n_out = len(pre) if multi_scale_output else 1
-        bad = [i for i in out_indices if not 0 <= i < n_out]
-        if bad or not out_indices or len(set(out_indices)) != len(out_indices):
-            raise InputError(f'HRNet out_indices {out_indices} must be distinct values in 0..{n_out - 1}: '
-                             f'this backbone has {n_out} output(s)')
-        self.out_indices = out_indices
+        n_out = len(pre)
         # timm's form: every final-stage branch is a tap (timm features_only with feature_location='' lists the
-        # stride-2 stem first, so our branch i is timm's index i + 1 with the same num_chs / reduction / module)
-        self.feature_info = FeatureInfo([dict(num_chs=c, reduction=self.strides_all[i], module=f'stage{i + 1}')
-                                         for i, c in enumerate(pre[:n_out])], out_indices)
+        # stride-2 stem first, so our branch i is timm's index i + 1 with the same num_chs / reduction / module);
+        # the single-scale net has one tap, the branch its last module fuses into
+        taps = range(n_out) if multi_scale_output else out_indices
+        self.feature_info = FeatureInfo([dict(num_chs=pre[i], reduction=self.strides_all[i], module=f'stage{i + 1}')
+                                         for i in taps], out_indices if multi_scale_output else (0,))
         self._freeze_stages()
 
     # ---- contract ---------------------------------------------------------------------
@@ -431,7 +469,7 @@ class HRNet(nn.Module):
         check_image_batch('HRNet', x, self.in_channels, self.conv1.weight.dtype)
 
     def forward_stages(self, x: Tensor) -> list[Tensor]:
-        """All final-stage branch outputs (4, or 1 for the pose net's single-scale last module)."""
+        """All final-stage branch outputs (4, or the one branch of the single-scale last module)."""
         self._check_input(x)
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
@@ -443,7 +481,7 @@ class HRNet(nn.Module):
 
     def forward(self, x: Tensor) -> list[Tensor]:
         xs = self.forward_stages(x)
-        return [xs[i] for i in self.out_indices]
+        return xs if not self.multi_scale_output else [xs[i] for i in self.out_indices]
 
     # ---- training options ---------------------------------------------------------------
     def _stage_modules(self, k: int) -> list[nn.Module]:

@@ -1,5 +1,10 @@
 """Top-down pose model on the common runner: HRNet (stride-4 branch) -> KeypointHead -> PoseHeatmapCodec.
 
+The head may read another branch (``head.in_index`` into the backbone outputs; the article's 1x/2x/4x/8x
+experiment, ``configs/pose/hrnet_w32_coco_256x192_{2x,4x,8x}.py``): its ``in_channels`` come from the
+backbone's ``output_shape()`` at that index, and the codec's heatmap size must be the input size / that
+branch's stride (checked at build, a :class:`~hrvision.errors.ConfigError` naming both).
+
 ``forward(inputs, data_samples, mode)``:
 
 * ``'tensor'``: heatmaps (N, K, H/4, W/4), exactly what the official ``PoseHighResolutionNet`` returns;
@@ -22,11 +27,21 @@ from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
-from hrvision.shape import channels_of, fill
+from hrvision.errors import ConfigError
+from hrvision.shape import fill
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
 from .bridge import PoseBridge
+
+
+def check_codec_stride(codec: BaseHeatmapCodec, stride: int, source: str) -> None:
+    """The codec's heatmaps must have the head input's stride (heatmap size = input size / stride), else
+    targets and decoding would be off by a factor: a build error naming both."""
+    want = tuple(int(round(v / stride)) for v in codec.input_size)
+    if any(abs(h * stride - v) >= stride for h, v in zip(codec.heatmap_size, codec.input_size)):
+        raise ConfigError(f'codec.heatmap_size={list(codec.heatmap_size)} contradicts the head input {source} '
+                          f'(stride {stride}: input {list(codec.input_size)} / {stride} = {list(want)})')
 
 
 @MODELS.register_module()
@@ -47,9 +62,15 @@ class PoseModel(TaskModel):
                  data_preprocessor: dict | nn.Module | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_module(backbone)
-        branch0 = channels_of(self.backbone.output_shape())[0]
-        self.head = build_module(fill(head, 'in_channels', branch0, 'head', 'the backbone branch 0'))
+        shapes = list(self.backbone.output_shape().items())
+        index = head.get('in_index', 0) if isinstance(head, dict) else getattr(head, 'in_index', 0)
+        if not isinstance(index, int) or not 0 <= index < len(shapes):
+            raise ConfigError(f'head.in_index={index!r} but the backbone returns {len(shapes)} map(s) '
+                              f'({", ".join(name for name, _ in shapes)})')
+        name, spec = shapes[index]
+        self.head = build_module(fill(head, 'in_channels', spec.channels, 'head', f'the backbone output {name}'))
         self.codec = build_codec(codec)
+        check_codec_stride(self.codec, spec.stride, name)
         self.bridge = PoseBridge(self.codec)
         self.test_cfg = dict(flip_test=True)
         self.test_cfg.update(test_cfg or {})
@@ -66,7 +87,7 @@ class PoseModel(TaskModel):
 
     # ---- official output ------------------------------------------------------------------------
     def extract_feat(self, inputs: Tensor) -> list[Tensor]:
-        """The backbone's stride-4 branch (what the head reads)."""
+        """The backbone's outputs (the head reads ``head.in_index`` of them; officially the stride-4 branch)."""
         return self.backbone(inputs)
 
     def heatmaps(self, inputs: Tensor) -> Tensor:
