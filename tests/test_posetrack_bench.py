@@ -40,3 +40,23 @@ def test_bench_posetrack_writes_predictions_videos_and_table(tmp_path, capsys):
     assert os.path.isfile(out / 'hrvision_manifest.json')
     # a second run into the same folder is refused before any work (exit 2, one line)
     assert main(['bench', 'posetrack', CONFIG, ckpt, '--data-root', str(tmp_path / 'data'), '--out', str(out)]) == 2
+
+
+def test_bench_posetrack_with_hrvision_detector(tmp_path, capsys):
+    """Person boxes from an (untrained, tiny) hrvision detector instead of a detection file: the run goes
+    through (its 1-2 px boxes are dropped as degenerate, so no person is expected)."""
+    write_split(str(tmp_path / 'data'), 'val', 1, 3, np.random.RandomState(0), (128, 96))
+    torch.manual_seed(0)
+    det_cfg = 'configs/detection/hrnetv2p_tiny_fcos_synth.py'
+    ckpts = {}
+    for name, cfg in (('pose', CONFIG), ('det', det_cfg)):
+        ckpts[name] = str(tmp_path / f'{name}.pth')
+        torch.save(hrvision.init_model(cfg, None, 'cpu').state_dict(), ckpts[name])
+    out = tmp_path / 'out'
+    assert main(['bench', 'posetrack', CONFIG, ckpts['pose'], '--data-root', str(tmp_path / 'data'), '--out',
+                 str(out), '--det-config', det_cfg, '--det-checkpoint', ckpts['det'], '--det-score-thr', '0',
+                 '--det-label', '3', '--no-propagate']) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res['counts']['videos'] == 1
+    pred = read_dir(str(out / 'predictions'), predictions=True)['000000_synth']
+    assert len(pred.frames) == 3 and os.path.isfile(out / 'videos' / '000000_synth.mp4')

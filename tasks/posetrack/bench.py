@@ -35,7 +35,8 @@ def run_bench(args: argparse.Namespace) -> dict:
     pose = Inferencer(args.config, args.checkpoint, device=args.device)
     detector = Inferencer(args.det_config, args.det_checkpoint, device=args.device) if args.det_config else None
     runner = VideoPoseTracker(pose, detector, joints=_joints(args), propagate=not args.no_propagate,
-                              kpt_thr=args.kpt_thr, tracker=dict(thr=args.track_thr))
+                              kpt_thr=args.kpt_thr, det_score_thr=args.det_score_thr, det_label=args.det_label,
+                              tracker=dict(thr=args.track_thr))
     pred_dir, vid_dir = osp.join(args.out, 'predictions'), osp.join(args.out, 'videos')
     os.makedirs(pred_dir, exist_ok=True)
     os.makedirs(vid_dir, exist_ok=True)

@@ -51,6 +51,8 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
                                    '<split>.json when it exists)')
     p.add_argument('--det-config', help='hrvision detection config giving person boxes (instead of --boxes)')
     p.add_argument('--det-checkpoint')
+    p.add_argument('--det-score-thr', type=float, default=0.3, help='detector boxes scoring below are dropped')
+    p.add_argument('--det-label', type=int, default=0, help='the detector\'s person class (0 for COCO-trained)')
     p.add_argument('--joints', choices=['coco', 'posetrack'], default=None,
                    help='what the model predicts (default: the config\'s posetrack_joints, else coco)')
     p.add_argument('--no-propagate', action='store_true', help='no boxes propagated from the previous frame')

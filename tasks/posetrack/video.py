@@ -53,19 +53,21 @@ class VideoPoseTracker:
         propagate: add boxes propagated from the previous frame's poses (for missed detections).
         kpt_thr: joints scoring below it are written as not predicted.
         nms_thr: OKS-NMS threshold between detected and propagated people.
+        det_score_thr / det_label: which of the detector's boxes are people.
     """
 
     def __init__(self, pose, detector=None, joints: str = 'coco', propagate: bool = True, kpt_thr: float = 0.3,
-                 nms_thr: float = 0.7, det_score_thr: float = 0.3, tracker: dict | None = None) -> None:
+                 nms_thr: float = 0.7, det_score_thr: float = 0.3, det_label: int = 0,
+                 tracker: dict | None = None) -> None:
         self.pose, self.detector, self.joints = pose, detector, joints
         self.propagate, self.kpt_thr, self.nms_thr = propagate, kpt_thr, nms_thr
-        self.det_score_thr = det_score_thr
+        self.det_score_thr, self.det_label = det_score_thr, det_label
         self.tracker_cfg = dict(tracker or {})
 
     def _boxes(self, img: np.ndarray, frame: Frame, dets: dict | None) -> np.ndarray:
         if self.detector is not None:
             r = self.detector.predict_array(img)
-            keep = (r['labels'] == 0) & (r['scores'] >= self.det_score_thr)
+            keep = (r['labels'] == self.det_label) & (r['scores'] >= self.det_score_thr)
             return np.concatenate([r['bboxes'][keep], r['scores'][keep, None]], 1)
         return np.array(dets.get(frame.image_id, np.zeros((0, 5), np.float32)) if dets else np.zeros((0, 5)),
                         np.float32)
