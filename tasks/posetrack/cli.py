@@ -7,7 +7,7 @@ import json
 from hrvision.cli_args import bench_command, existing_file, positive_int, synth_command
 from hrvision.registry import CLI_COMMANDS
 
-from .synth import write_dataset
+from .synth import write_synthetic
 
 
 def _nan_to_none(obj):
@@ -72,7 +72,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 synth_command('synth-posetrack', 'synthetic PoseTrack 2018 videos of moving people (tracks, entries, occlusions)',
-              write_dataset, n_train=8, n_val=None, size=(192, 256), what='images/, annotations/<split>/, '
+              write_synthetic, n_train=8, n_val=None, size=(192, 256), what='images/, annotations/<split>/, '
               'detections/', extra=lambda p: p.add_argument('--frames', type=positive_int, default=12,
                                                             help='frames per video (default 12)'),
               extra_kwargs=lambda a: dict(frames=a.frames))

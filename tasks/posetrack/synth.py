@@ -5,7 +5,7 @@ and moves with its own velocity; its arms and legs swing a little each frame. So
 out of the picture (entries / exits), and a grey bar drifts across some videos (occlusions): joints under it
 or outside the picture are not annotated, as in PoseTrack. A few videos carry an ignore region around an
 unannotated small figure. The first frame of every video is unlabelled (``is_labeled`` false, no people).
-Layout written by :func:`write_dataset`::
+Layout written by :func:`write_synthetic`::
 
     OUT/images/<split>/<video>/000000.jpg ...
     OUT/annotations/<split>/<video>.json          (PoseTrack 2018: images / annotations / categories)
@@ -156,8 +156,8 @@ def write_split(out: str, split: str, n_videos: int, n_frames: int, rng: np.rand
     return {f'{split}_videos': n_videos, f'{split}_people': n_people, f'{split}_detections': len(dets)}
 
 
-def write_dataset(out: str, n_train: int = 8, n_val: int | None = None, size=(192, 256), seed: int = 0,
-                  frames: int = 12) -> dict:
+def write_synthetic(out: str, *, n_train: int = 8, n_val: int | None = None, size: tuple[int, int] = (192, 256),
+                    seed: int = 0, frames: int = 12) -> dict:
     """Train and val splits (``n_val`` default ``max(2, n_train // 4)``) of ``frames``-frame videos at
     ``size`` = (H, W); returns counts."""
     if frames < 2:
