@@ -15,7 +15,7 @@ train_dataloader = dict(dataset=dict(
     type='PoseTrackDataset', data_root=data_root, ann_file='annotations/train', data_prefix=dict(img=''),
     pipeline=[dict(type='LoadPoseImage'),
               dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
-              dict(type='TopDownRandomFlip', prob=0.5, flip_pairs=flip_pairs),
+              dict(type='PoseRandomFlip', prob=0.5, flip_pairs=flip_pairs),
               dict(type='TopDownAffine', input_size={{_base_.input_size}}),
               dict(type='GenerateHeatmapTarget', codec={{_base_.codec}}),
               dict(type='PackPoseInputs')]))

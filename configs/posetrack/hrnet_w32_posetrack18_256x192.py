@@ -1,10 +1,34 @@
-# PoseTrack with PoseTrack-fine-tuned weights: the same W32 256x192 network whose 17 outputs are the PoseTrack
-# joints (slot 1 head_bottom, slot 2 head_top instead of COCO's eyes), so the flip test swaps only the
-# left/right pairs of the ears and the body (head_bottom / head_top are on the axis):
-#   hrvision bench posetrack configs/posetrack/hrnet_w32_posetrack18_256x192.py CKPT --data-root data/posetrack18
-# Evaluation / benchmark only: hrvision has no PoseTrack training dataset yet (fine-tune elsewhere, or from a
-# COCO checkpoint with this head).
+# PoseTrack-fine-tuned W32 256x192: the 17 outputs are the PoseTrack joints (slot 1 head_bottom, slot 2 head_top
+# instead of COCO's eyes; both on the body axis, so the flip test and the flip augmentation swap only the ears
+# and the body's left/right pairs).
+#   evaluate:  hrvision bench posetrack configs/posetrack/hrnet_w32_posetrack18_256x192.py CKPT \
+#                  --data-root data/posetrack18
+#   fine-tune: hrvision train configs/posetrack/hrnet_w32_posetrack18_256x192.py \
+#                  --cfg-options load_from=pose_hrnet_w32_256x192.pth   (a COCO W32 checkpoint: same shapes)
+# Training reads the PoseTrack 2018 per-video files of data/posetrack18/annotations/train/ (PoseTrackDataset,
+# labelled frames, ground-truth boxes) with the COCO recipe's augmentation; Adam lr 1e-4 for 20 epochs, x0.1
+# after 10 and 15 (set iters_per_epoch to your person count / total batch). No val loop: the protocol is
+# per video (bench posetrack). The test pipeline is the pose task's (what bench posetrack runs).
 _base_ = ['../pose/hrnet_w32_coco_256x192.py']
 posetrack_joints = 'posetrack'
-model = dict(pretrained=None,
-             head=dict(flip_pairs=((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))))
+flip_pairs = ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
+iters_per_epoch = 1000
+max_iters = 20 * iters_per_epoch
+model = dict(pretrained=None, head=dict(flip_pairs=flip_pairs))
+train_dataloader = dict(dataset=dict(
+    type='PoseTrackDataset', data_root='data/posetrack18/', ann_file='annotations/train', data_prefix=dict(img=''),
+    pipeline=[dict(type='LoadPoseImage'),
+              dict(type='TopDownHalfBody', input_size={{_base_.input_size}}, prob=0.3, min_visible=8),
+              dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
+              dict(type='PoseRandomFlip', prob=0.5, flip_pairs=flip_pairs),
+              dict(type='TopDownAffine', input_size={{_base_.input_size}}),
+              dict(type='GenerateHeatmapTarget', codec={{_base_.codec}}),
+              dict(type='PackPoseInputs')]))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[10 * iters_per_epoch, 15 * iters_per_epoch],
+                        gamma=0.1)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(checkpoint=dict(interval=5 * iters_per_epoch, save_best=None))
