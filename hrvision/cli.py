@@ -36,12 +36,13 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 
     import hrvision
     with torch.device('meta'):  # counting needs shapes only: any --shape runs instantly, in no memory
-        model = hrvision.build_backbone(args.name)
+        model = hrvision.build_backbone(args.name, exchange=args.exchange)
     c = hrvision.count(model, tuple(args.shape))
     if args.json:
-        print(json.dumps({'name': args.name, **c.as_dict()}))
+        print(json.dumps({'name': args.name, 'exchange': args.exchange, **c.as_dict()}))
     else:
-        print(f'{args.name} @ {args.shape[0]}x{args.shape[1]}: {c.params:,} parameters, '
+        variant = '' if args.exchange == 'full' else f' (exchange={args.exchange})'
+        print(f'{args.name}{variant} @ {args.shape[0]}x{args.shape[1]}: {c.params:,} parameters, '
               f'{c.gflops:.3f} GFLOPs (multiply-adds / 2^30, official convention), {c.gmacs:.3f} GMACs (1e9)')
     return 0
 
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('name')
     p.add_argument('--shape', nargs=2, type=positive_int, default=[224, 224], metavar=('H', 'W'))
     p.add_argument('--json', action='store_true')
+    p.add_argument('--exchange', default='full',
+                   help="which exchange units exist: full (HRNet, default), across (each stage's last module), "
+                        "final (only the output fusion); the article's ablation")
     p.set_defaults(func=_cmd_flops)
 
     p = sub.add_parser('train', help='train from an mmengine config')
