@@ -136,7 +136,8 @@ def _plot(path: str, xs: list[str], ys: list[float], xlabel: str, title: str) ->
     from matplotlib.figure import Figure
 
     from hrvision.atomic import atomic_path
-    fig = Figure(figsize=(4.8, 3.6), dpi=100)
+    import textwrap
+    fig = Figure(figsize=(6.0, 4.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     bars = ax.bar(xs, ys, color='#4c72b0')
@@ -144,8 +145,10 @@ def _plot(path: str, xs: list[str], ys: list[float], xlabel: str, title: str) ->
         ax.text(b.get_x() + b.get_width() / 2, y, f'{y:.1f}', ha='center', va='bottom', fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel('AP (COCO keypoints)')
-    ax.set_title(title, fontsize=9)
+    head, _, setup = title.partition('\n')
+    ax.set_title('\n'.join([head, *textwrap.wrap(setup, 90)]), fontsize=8)
     ax.set_ylim(0, max([*ys, 1.0]) * 1.15)
+    fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png')
