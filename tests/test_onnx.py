@@ -7,12 +7,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 from hrvision.export import ExportCheckError, export_model, load_exported
 from hrvision.inference import Inferencer
 from hrvision.inference.ort import OnnxRuntimeModule
-from hrvision.registry import MODELS
 from tests.test_infer import setups  # noqa: F401  (tiny configs + checkpoints per task)
 
 pytest.importorskip('onnxruntime')

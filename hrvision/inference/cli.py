@@ -6,7 +6,6 @@ images are skipped with a line each and counted; the run ends with one summary l
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 import time
