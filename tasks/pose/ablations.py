@@ -98,6 +98,12 @@ def base_config(args: argparse.Namespace, work_dir: str):
         _use_synthetic(cfg, data)
     if args.input_size:
         _set_input_size(cfg, (args.input_size[1], args.input_size[0]))
+    if args.width and args.arch:
+        raise InputError('--width and --arch both name the backbone; give one')
+    if args.arch:
+        from hrvision.backbones.hrnet import resolve_arch
+        resolve_arch(args.arch)                        # unknown names fail here, with the list
+        cfg.model.backbone.arch = args.arch
     if args.width:
         cfg.model.backbone.pop('arch', None)
         cfg.model.backbone.extra = tiny_extra(args.width)
@@ -183,6 +189,7 @@ def add_common(p: argparse.ArgumentParser, name: str) -> None:
                    help="crop HxW (default 128x96; 'config' keeps the config's)")
     p.add_argument('--width', type=positive_int, default=None,
                    help='use the test-sized tiny_extra(W) backbone instead of the config arch')
+    p.add_argument('--arch', help="an HRNet variant instead of the config's (e.g. hrnet_w18_small_v2)")
     p.add_argument('--iters', type=positive_int, default=300)
     p.add_argument('--batch', type=positive_int, default=16)
     p.add_argument('--lr', type=float, default=2e-3)
