@@ -32,7 +32,7 @@ class Pyramid(nn.Module):
     """torchvision's ``backbone``: the HRNetV2p ``neck`` over HRNet branches, the one pyramid wrapper.
 
     Single-task (:class:`~hrvision.tasks.detection.model.HRNetDetector`): ``body`` is the HRNet the task model
-    built, run here on the batch torchvision padded. Multi-task: no ``body``; the model ``feed``\ s the features
+    built, run here on the batch torchvision padded. Multi-task: no ``body``; the model feeds the features
     it computed once, and the detector's call runs only the neck (the padded batch must have their size).
     Levels, channels and strides come from the neck's :meth:`output_shape`.
     """
