@@ -145,3 +145,17 @@ class CommandTable(NameTable):
 
 
 CLI_COMMANDS = CommandTable('command')
+
+INFERENCE = NameTable('inference task')
+"""Model class name -> ``TaskInference`` subclass (``hrvision.inference.task``): what ``hrvision.Inferencer`` and
+``hrvision infer`` need from a task (loading fields, results, drawing, output files). Filled by
+:func:`register_inference` in ``tasks/<task>/inference.py``."""
+
+
+def register_inference(*model_classes: str):
+    """Class decorator: the ``TaskInference`` subclass serves models of these class names."""
+    def deco(cls):
+        for name in model_classes:
+            INFERENCE.add(name, cls)
+        return cls
+    return deco

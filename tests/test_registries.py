@@ -18,8 +18,6 @@ TASKS = sorted(p.name for p in (REPO / 'tasks').iterdir() if (p / '__init__.py')
 SKIP = ('heads', 'tasks', 'configs')   # symlinks into the repository root, not the core
 CORE_PARTS = sorted({p.relative_to(REPO / 'hrvision').parts[0] if len(p.relative_to(REPO / 'hrvision').parts) > 1
                      else '*.py' for p in (REPO / 'hrvision').rglob('*.py')} - set(SKIP))
-KNOWN = {'inference': 'hrvision/inference (issue 14) still imports task modules (palettes, pose rescoring, drawing, '
-                      'face crop, multi-task rasterize) instead of reading them from a registry'}
 
 
 def _core_files(part):
@@ -36,8 +34,7 @@ def _imports(path):
             yield from (f'{node.module}.{a.name}' for a in node.names)
 
 
-@pytest.mark.parametrize('part', [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN[p]))
-                                  if p in KNOWN else p for p in CORE_PARTS])
+@pytest.mark.parametrize('part', CORE_PARTS)
 def test_core_imports_no_task(part):
     """``hrvision/<part>`` imports no ``hrvision.tasks.<task>`` module (``hrvision.tasks`` itself, which loads every
     task folder for the registries, is allowed)."""
@@ -45,6 +42,37 @@ def test_core_imports_no_task(part):
     offenders = [(p.name, m) for p in _core_files(part) for m in _imports(p)
                  if m.startswith('hrvision.tasks.') or m in {f'hrvision.{t}' for t in TASKS}]
     assert not offenders, f'core modules import task modules: {offenders}'
+
+
+def test_core_parts_cover_every_sub_package():
+    assert {'inference', 'engine', 'data', '*.py'} <= set(CORE_PARTS)
+
+
+def _kind_literals(path):
+    """String constants compared with ``==`` / ``!=`` / ``in`` or used as dict keys (branching)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                elts = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
+                yield from (e.value for e in elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+        elif isinstance(node, ast.Dict):
+            yield from (k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+
+
+@pytest.mark.parametrize('part', CORE_PARTS)
+def test_core_branches_on_no_task_kind(part):
+    """No core module compares with, or keys a table by, a task's kind or a task model's class name (what
+    ``hrvision.registry.INFERENCE`` holds): those answers come from the tasks' registered objects. The HRNet fuse
+    presets are the one exception: backbone conventions named after the official families (``FUSE_PRESETS``)."""
+    from hrvision.backbones.hrnet import FUSE_PRESETS
+    from hrvision.registry import INFERENCE
+    load_tasks()
+    names = set(INFERENCE) | {c.kind for c in INFERENCE.values()}
+    assert {'seg', 'pose', 'face', 'det', 'multitask', 'PoseModel'} <= names
+    allowed = {'hrnet.py': set(FUSE_PRESETS)}
+    offenders = [(p.name, s) for p in _core_files(part) for s in _kind_literals(p)
+                 if s in names and s not in allowed.get(p.name, ())]
+    assert not offenders, f'core modules branch on task kinds: {offenders}'
 
 
 def test_nothing_but_the_entry_point_imports_the_cli():
@@ -120,3 +148,39 @@ def test_init_model_mmengine_config_with_checkpoint_and_options(tmp_path):
         hrvision.init_model(config, str(ckpt), 'cpu', cfg_options={'model.head.num_classes': 5})
     with pytest.raises(FileNotFoundError, match='config file not found'):
         hrvision.init_model(str(tmp_path / 'nope.py'))
+
+
+def test_inference_pieces_come_from_the_task_registry():
+    """``hrvision.inference`` reads a task's inference from ``INFERENCE`` (a new task's registration reaches it);
+    an unregistered model class is refused naming it."""
+    import numpy as np
+    from torch import nn
+
+    from hrvision.errors import ConfigError
+    from hrvision.inference.pipeline import LoadArray
+    from hrvision.inference.task import TaskInference, task_for
+    from hrvision.registry import INFERENCE, register_inference
+
+    load_tasks()
+    assert {'SegmentationModel', 'PoseModel', 'FaceLandmarkModel', 'HRNetDetector', 'MultiTaskModel'} <= set(INFERENCE)
+
+    class _NewTaskModel(nn.Module):
+        pass
+
+    with pytest.raises(ConfigError, match='no inference for a _NewTaskModel model'):
+        task_for(_NewTaskModel())
+
+    @register_inference('_NewTaskModel')
+    class _NewInference(TaskInference):
+        kind, top_down = 'new', True
+
+        def load_fields(self, r, box, pad):
+            r['corners'] = box
+
+    try:
+        task = task_for(_NewTaskModel())
+        assert isinstance(task, _NewInference) and task.kind == 'new'
+        r = LoadArray(task)(np.zeros((4, 6, 3), np.uint8), 'x.png', box=[1, 1, 3, 4])
+        assert r['corners'] == (1.0, 1.0, 3.0, 4.0) and r['bbox'].tolist() == [1, 1, 2, 3]
+    finally:
+        del INFERENCE['_NewTaskModel']

@@ -105,10 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _writer(inf, args):
     from .writers import ResultWriter
-    heads = {n: a.kind for n, a in inf.model.adapters.items()} if inf.kind == 'multitask' else None
-    head = getattr(inf.model, 'head', None)
-    num_classes = getattr(head, 'num_classes', None)
-    return ResultWriter(args.out, inf.kind, args.show_dir, heads, num_classes)
+    return ResultWriter(args.out, inf.task, args.show_dir)
 
 
 def _progress(total: int | None, what: str):

@@ -2,7 +2,7 @@
 
 The config's test pipeline (its loading step replaced by :class:`~.pipeline.LoadArray`), the model's data
 preprocessor and ``model.test_step`` -- the path ``hrvision test`` takes -- so predictions equal the test
-loop's, in original-image pixels. Pose and face run top-down on boxes (the whole image when none are given);
+loop's, in original-image pixels. Top-down tasks (pose, face) run on boxes (the whole image when none are given);
 pose runs the flip test of the config (on by default, as the official test configs).
 """
 from __future__ import annotations
@@ -14,23 +14,20 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from . import results as R
 from .boxes import BoxFile, as_boxes
 from .inputs import Item, Skipped, check_array, collect, load
-from .pipeline import LoadArray, task_kind, test_pipeline
+from .pipeline import LoadArray, test_pipeline
+from .task import task_for
 
 BACKENDS = ('torch', 'onnxruntime')
 
 
-def _default_steps(kind: str, model) -> list:
+def _default_steps(task) -> list:
     """Test steps for a model built from an official YAML (no mmengine pipeline)."""
     from ..registry import TRANSFORMS
-    size = getattr(getattr(model, 'codec', None), 'input_size', None)
-    steps = {'seg': [dict(type='PackSegInputs')],
-             'pose': [dict(type='TopDownAffine', input_size=size), dict(type='PackPoseInputs')],
-             'face': [dict(type='FaceCrop', input_size=size), dict(type='PackFaceInputs')]}.get(kind)
+    steps = task.default_steps()
     if steps is None:
-        raise InputError(f'Inferencer: a {kind} model needs an mmengine config (with a test pipeline)')
+        raise InputError(f'Inferencer: a {task.kind} model needs an mmengine config (with a test pipeline)')
     return [TRANSFORMS.build(s) for s in steps]
 
 
@@ -58,23 +55,21 @@ class Inferencer:
         self.batch_size = check_int('Inferencer batch_size', batch_size, low=1)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.model = init_model(config, checkpoint, str(self.device), allow_partial=allow_partial)
-        self.kind = task_kind(self.model)
+        self.task = task_for(self.model)
+        self.kind = self.task.kind
         self.steps = self._steps(config)
-        codec = getattr(self.model, 'codec', None)
-        head = getattr(self.model, 'head', None)
-        self.loader = LoadArray(self.kind, getattr(codec, 'input_size', None),
-                                getattr(head, 'num_landmarks', 98))
+        self.loader = LoadArray(self.task)
         self.seg_probs = seg_probs
         self.backend = backend
         if backend == 'onnxruntime':
             from .ort import use_onnxruntime
-            use_onnxruntime(self.model, self.kind, onnx, self.device)
+            use_onnxruntime(self.task, onnx, self.device)
         self.detector = None
         if det_config:
-            if self.kind != 'pose':
+            if not self.task.takes_detector:
                 raise InputError(f'--det-config gives person boxes to a pose model; this is a {self.kind} model')
             self.detector = Inferencer(det_config, det_checkpoint, device=str(self.device), batch_size=batch_size)
-            if self.detector.kind != 'det':
+            if not self.detector.task.gives_boxes:
                 raise InputError(f'{det_config}: --det-config must be a detection config, got a '
                                  f'{self.detector.kind} model')
         self.det_score_thr, self.det_label = det_score_thr, det_label
@@ -88,7 +83,7 @@ class Inferencer:
         from ..apis import OFFICIAL_SUFFIXES
         from ..engine.config_checks import load_config_file
         if isinstance(config, dict) or str(config).lower().endswith(OFFICIAL_SUFFIXES):
-            return _default_steps(self.kind, self.model)
+            return _default_steps(self.task)
         init_default_scope('hrvision')
         cfg = config if isinstance(config, Config) else load_config_file(config)
         return test_pipeline(cfg, getattr(cfg, 'filename', None) or 'config')
@@ -154,7 +149,7 @@ class Inferencer:
 
     # ---- internals ------------------------------------------------------------------------------
     def _boxes_for(self, imgs: list, given: list) -> list:
-        if self.kind not in ('pose', 'face'):
+        if not self.task.top_down:
             return [None] * len(imgs)
         if self.detector is not None:
             dets = list(self.detector.run(iter((Item('det'), im) for im in imgs)))
@@ -169,7 +164,7 @@ class Inferencer:
         units, owners = [], []
         for k, (it, img) in enumerate(zip(items, imgs)):
             name = it.path or it.name
-            if self.kind not in ('pose', 'face'):
+            if not self.task.top_down:
                 units.append(self.loader(img, name))
                 owners.append(k)
                 continue
@@ -189,15 +184,8 @@ class Inferencer:
         for k, (it, img) in enumerate(zip(items, imgs)):
             mine = [smp for smp, o in zip(samples, owners) if o == k]
             res = {'name': it.path or it.name, 'ori_shape': tuple(img.shape[:2])}
-            if self.kind == 'seg':
-                res.update(R.seg(mine[0], self.seg_probs))
-            elif self.kind == 'det':
-                res.update(R.det(mine[0]))
-            elif self.kind == 'multitask':
-                res.update(R.multitask(mine[0], self.model))
-            else:
-                b = np.asarray(box_lists[k], np.float32).reshape(-1, 5)
-                res.update(R.people(mine, b[:, :4], b[:, 4]))
+            b = np.asarray(box_lists[k] if box_lists[k] is not None else [], np.float32).reshape(-1, 5)
+            res.update(self.task.result(mine, b[:, :4], b[:, 4], seg_probs=self.seg_probs))
             out.append((it, img, res))
         return out
 

@@ -13,9 +13,6 @@ from torch import nn
 
 from ..errors import InputError
 
-ORT_KINDS = ('seg', 'pose', 'face')
-
-
 def _import_ort():
     try:
         import onnxruntime
@@ -53,22 +50,15 @@ class OnnxRuntimeModule(nn.Module):
         return tuple(tensors) if self.all_outputs else tensors[0]
 
 
-def use_onnxruntime(model: nn.Module, kind: str, path: str | None, device=None) -> nn.Module:
-    """Swap the network part of ``model`` for ``path`` run by onnxruntime (in place); returns ``model``."""
+def use_onnxruntime(task, path: str | None, device=None) -> nn.Module:
+    """Swap the network part of ``task.model`` for ``path`` run by onnxruntime (in place, the task's
+    ``use_onnx``); returns the model."""
     if not path:
         raise InputError('the onnxruntime backend needs the exported network: onnx=FILE '
                          '(hrvision export CONFIG CKPT --format onnx)')
-    if kind not in ORT_KINDS:
-        raise InputError(f'the onnxruntime backend covers {", ".join(ORT_KINDS)} models; a {kind} model runs with '
-                         "backend='torch' (its post-processing needs torch features)")
-    net = OnnxRuntimeModule(path, device)
-    # an instance attribute outranks the method; nn.Module.__setattr__ would file a module under _modules,
-    # where the method still wins
-    if kind == 'seg':
-        object.__setattr__(model, 'logits', net)
-    elif kind == 'pose':
-        object.__setattr__(model, 'heatmaps', net)
-    else:   # face: predict runs head(extract_feat(x))
-        model.extract_feat = lambda x: x
-        model.head = net
-    return model
+    if not task.onnx:
+        from .task import onnx_kinds
+        raise InputError(f'the onnxruntime backend covers {", ".join(onnx_kinds())} models; a {task.kind} model '
+                         "runs with backend='torch' (its post-processing needs torch features)")
+    task.use_onnx(OnnxRuntimeModule(path, device))
+    return task.model

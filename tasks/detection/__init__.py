@@ -7,4 +7,4 @@ from .transforms import DetRandomFlip, DetResize, LoadDetImage, PackDetInputs
 __all__ = ['CocoDetectionDataset', 'CocoDetMetric', 'HRNetDetector', 'LoadDetImage', 'DetResize',
            'DetRandomFlip', 'PackDetInputs']
 
-from . import cli  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, inference  # noqa: E402,F401  (registers the official families and CLI commands)

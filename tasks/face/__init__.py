@@ -16,4 +16,4 @@ __all__ = ['ATTRIBUTES', 'SUBSETS', 'WFLWDataset', 'FaceNMEMetric', 'compute_nme
            'LandmarkHead', 'WFLW_FLIP_PAIRS', 'FaceCrop', 'FaceHeatmapTargets',
            'FaceRandomAugment', 'LoadFaceImage', 'PackFaceInputs', 'face_crop']
 
-from . import cli, official  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)

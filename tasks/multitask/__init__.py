@@ -17,4 +17,4 @@ from .weights import export_task, export_task_model, load_task_weights, save_tas
 
 __all__ = ['MultiTaskModel', 'export_task', 'export_task_model', 'load_task_weights', 'save_task', 'task_view']
 
-from . import cli  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, inference  # noqa: E402,F401  (registers the official families and CLI commands)

@@ -17,4 +17,4 @@ __all__ = ['CocoKeypointDataset', 'CocoKeypointMetric', 'PoseModel', 'LoadPoseIm
            'TopDownRandomScaleRotation', 'TopDownRandomFlip', 'TopDownAffine', 'GenerateHeatmapTarget',
            'PackPoseInputs']
 
-from . import cli, official  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)

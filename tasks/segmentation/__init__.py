@@ -6,4 +6,4 @@ from .model import SegmentationModel
 
 __all__ = ['CityscapesDataset', 'CityscapesMetric', 'SegmentationModel']
 
-from . import cli, official  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)

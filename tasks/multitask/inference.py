@@ -1,0 +1,64 @@
+"""Multi-task in ``hrvision.Inferencer`` / ``hrvision infer``: one result per head, keyed by head name; each
+head's drawing and masks are those of its single task (looked up by the adapter's ``kind``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from hrvision.inference.task import TaskInference, by_kind, to_numpy
+from hrvision.registry import register_inference
+
+from .transforms import rasterize
+
+
+def _pose(sample) -> dict:
+    p = sample.pred_pose
+    return {'bboxes': to_numpy(p.bboxes).astype(np.float32).reshape(-1, 4),
+            'bbox_scores': to_numpy(p.scores).astype(np.float32),
+            'keypoints': to_numpy(p.keypoints).astype(np.float32),
+            'keypoint_scores': to_numpy(p.keypoint_scores).astype(np.float32)}
+
+
+def _face(sample) -> dict:   # the whole-image landmark head: one face
+    return {'keypoints': to_numpy(sample.pred_keypoints).astype(np.float32)[None],
+            'keypoint_scores': to_numpy(sample.keypoint_scores).astype(np.float32)[None]}
+
+
+# heads whose multi-task predictions sit in other fields than their single task's (whole-image variants)
+_OWN_FIELDS = {'pose': _pose, 'face': _face}
+
+
+@register_inference('MultiTaskModel')
+class MultiTaskInference(TaskInference):
+    kind = 'multitask'
+    json_name = 'results.json'
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.heads = {n: by_kind(a.kind, model) for n, a in model.adapters.items()}
+
+    def load_fields(self, r: dict, box, pad) -> None:
+        h, w = r['ori_shape']
+        r.update(scale_factor=(1.0, 1.0), gt_sem_seg=rasterize([], h, w, 0, 'person'),
+                 gt_bboxes=np.zeros((0, 4), np.float32), gt_labels=np.zeros(0, np.int64),
+                 gt_person_bboxes=np.zeros((0, 4), np.float32), gt_keypoints=np.zeros((0, 17, 3), np.float32))
+
+    def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
+        sample = samples[0]
+        return {n: _OWN_FIELDS[t.kind](sample) if t.kind in _OWN_FIELDS else t.result([sample])
+                for n, t in self.heads.items()}
+
+    def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
+        out = image
+        for n in sorted(self.heads, key=lambda n: self.heads[n].kind != 'seg'):   # masks under boxes and skeletons
+            out = self.heads[n].draw(out, r[n], classes, score_thr, kpt_thr)
+        return out
+
+    def write_files(self, out: str, r: dict, stem: str) -> None:
+        from ..segmentation.inference import write_masks
+        segs = [r[n] for n, t in self.heads.items() if t.kind == 'seg']
+        if segs:
+            write_masks(out, segs, stem, None)
+
+    def record(self, r: dict, image_id: int, name: str) -> dict:
+        heads = {n: {k: v.tolist() for k, v in r[n].items() if k != 'sem_seg'} for n in self.heads}
+        return dict(image_id=image_id, file_name=name, heads=heads)

@@ -1,0 +1,53 @@
+"""Top-down pose in ``hrvision.Inferencer`` / ``hrvision infer``: one crop per person box, skeletons, COCO
+keypoint results JSON (scored as the COCO evaluation rescores)."""
+from __future__ import annotations
+
+import numpy as np
+
+from hrvision.data.keypoints import box_to_center_scale
+from hrvision.inference.task import TaskInference, draw_crop_boxes, top_down_result
+from hrvision.inference.writers import xywh
+from hrvision.registry import register_inference
+
+from .metric import rescore
+from .vis import draw_people
+
+
+@register_inference('PoseModel')
+class PoseInference(TaskInference):
+    kind = 'pose'
+    top_down = True
+    takes_detector = True
+    onnx = True
+    json_name = 'keypoints.json'
+
+    @property
+    def input_size(self):
+        return getattr(getattr(self.model, 'codec', None), 'input_size', None)
+
+    def load_fields(self, r: dict, box, pad) -> None:
+        iw, ih = self.input_size
+        r['center'], r['scale'] = box_to_center_scale(r['bbox'], iw / ih, 1.25 if pad is None else pad)
+        r['rotation'] = 0.0
+
+    def default_steps(self) -> list:
+        return [dict(type='TopDownAffine', input_size=self.input_size), dict(type='PackPoseInputs')]
+
+    def result(self, samples, boxes, box_scores, seg_probs: bool = False) -> dict:
+        return top_down_result(samples, boxes, box_scores)
+
+    def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
+        out = draw_crop_boxes(image, r)
+        kp = np.concatenate([r['keypoints'], r['keypoint_scores'][..., None]], -1) if len(r['keypoints']) else []
+        return draw_people(out, list(kp), kpt_thr)
+
+    def record(self, r: dict, image_id: int, name: str) -> list:
+        """COCO keypoint results: 17 x (x, y, score), ``score`` rescored, plus ``file_name`` and ``bbox``."""
+        return [dict(image_id=image_id, file_name=name, category_id=1, bbox=xywh(b),
+                     keypoints=[float(v) for v in np.concatenate([k, s[:, None]], 1).reshape(-1)],
+                     score=rescore(float(bs), s)) for b, bs, k, s in
+                zip(r['bboxes'], r['bbox_scores'], r['keypoints'], r['keypoint_scores'])]
+
+    def use_onnx(self, net) -> None:
+        # an instance attribute outranks the method (see the segmentation inference)
+        object.__setattr__(self.model, 'heatmaps', net)
