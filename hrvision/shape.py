@@ -90,6 +90,14 @@ def fuse_align_corners(backbone) -> bool | None:
     return None
 
 
+def norm_momentum(backbone) -> float | None:
+    """The BatchNorm momentum of the backbone's layers (the family preset's ``norm_momentum``), which a head of
+    the same family follows; None when it has no BatchNorm or its layers differ."""
+    from torch import nn
+    found = {m.momentum for m in backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+    return found.pop() if len(found) == 1 else None
+
+
 def fill_concat_neck(backbone, neck: Any) -> Any:
     """A concat neck config completed from the backbone: ``in_channels`` and (bilinear fuse) ``align_corners``."""
     neck = fill(neck, 'in_channels', channels_of(backbone.output_shape()), 'neck', 'the backbone outputs')
@@ -105,5 +113,5 @@ def neck_channels(neck) -> int:
     return next(iter(shape.values())).channels
 
 
-__all__ = ['ShapeSpec', 'FeatureInfo', 'channels_of', 'strides_of', 'fill', 'fuse_align_corners', 'fill_concat_neck',
+__all__ = ['ShapeSpec', 'FeatureInfo', 'channels_of', 'strides_of', 'fill', 'fuse_align_corners', 'norm_momentum', 'fill_concat_neck',
            'neck_channels']

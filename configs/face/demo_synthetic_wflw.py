@@ -21,7 +21,7 @@ model = dict(
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     backbone=dict(type='HRNet', extra=tiny_hrnet, preset='face', norm_momentum=0.1),   # explicit keys win
     neck=dict(type='HRNetV2Concat'),
-    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1, momentum=0.1),
+    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (0.1)
     codec=codec,
 )
 train_pipeline = [

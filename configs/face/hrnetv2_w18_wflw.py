@@ -11,10 +11,11 @@ _base_ = ['./_wflw_base.py']
 model = dict(
     type='FaceLandmarkModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    # preset 'face': bilinear fuse, align_corners=False, BN momentum 0.01; neck/head inputs come from the backbone
+    # preset 'face': bilinear fuse, align_corners=False, BN momentum 0.01; neck/head inputs and head BN momentum
+    # come from the backbone
     backbone=dict(type='HRNet', arch='hrnet_w18', preset='face'),
     neck=dict(type='HRNetV2Concat'),
-    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1, momentum=0.01),
+    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (preset)
     codec={{_base_.codec}},
     pretrained=None,
 )

@@ -17,7 +17,7 @@ from hrvision.codecs import build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
-from hrvision.shape import fill, fill_concat_neck, neck_channels
+from hrvision.shape import fill, fill_concat_neck, neck_channels, norm_momentum
 from hrvision.weights import load_weights
 
 from .bridge import FaceBridge
@@ -32,7 +32,8 @@ class FaceLandmarkModel(TaskModel):
             ``align_corners=False``, ``norm_momentum=0.01``).
         neck: HRNetV2 concat config or module.
         head: :class:`~hrvision.heads.landmark.LandmarkHead` config or module; ``in_channels``
-            comes from the neck's output shape (the neck's ``in_channels`` / ``align_corners`` from the backbone's).
+            comes from the neck's output shape (the neck's ``in_channels`` / ``align_corners`` from the backbone's),
+            ``momentum`` from the backbone's BatchNorm momentum (its preset; a contradicting value is refused).
         codec: codec config or object (default :class:`~hrvision.codecs.FaceHeatmapCodec`: input 256,
             heatmap 64, sigma 1.5).
         data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
@@ -49,7 +50,11 @@ class FaceLandmarkModel(TaskModel):
         if neck is None:
             neck = dict(type='HRNetV2Concat')
         self.neck = build_module(fill_concat_neck(self.backbone, neck))
-        self.head = build_module(fill(head, 'in_channels', neck_channels(self.neck), 'head', 'the neck output'))
+        head = fill(head, 'in_channels', neck_channels(self.neck), 'head', 'the neck output')
+        momentum = norm_momentum(self.backbone)
+        if momentum is not None:   # the face preset's BatchNorm momentum, stated once (on the backbone)
+            head = fill(head, 'momentum', momentum, 'head', 'the backbone norm_momentum')
+        self.head = build_module(head)
         self.codec = build_codec(codec, default='FaceHeatmapCodec')
         self.bridge = FaceBridge(self.codec)
         self.pretrained = pretrained

@@ -25,7 +25,7 @@ from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.necks import HRNetV2Concat
 from hrvision.registry import MODELS
-from hrvision.shape import channels_of
+from hrvision.shape import channels_of, fill, fuse_align_corners
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
@@ -35,6 +35,15 @@ from .adapters import TaskAdapter, build_adapter, zero_loss
 def sample_tasks(sample: DataSample) -> set[str]:
     """The head names a sample is labelled for (``metainfo['tasks']``)."""
     return set(sample.metainfo.get('tasks', ()))
+
+
+def _concat_alignment(backbone, given: bool | None) -> bool:
+    """The shared concat map's ``align_corners``: the backbone's bilinear fuse states it (``given`` must agree)."""
+    ac = fuse_align_corners(backbone)
+    if ac is None:
+        return False if given is None else given
+    return fill({'concat_align_corners': given}, 'concat_align_corners', ac, 'model',
+                'the backbone fuse align_corners')['concat_align_corners']
 
 
 def _subset(feat, idx: Tensor):
@@ -48,12 +57,14 @@ class MultiTaskModel(TaskModel):
         heads: ``{name: head config}``; ``type`` one of the registered task heads (see :data:`.adapters.ADAPTERS`).
         loss_weights: ``{name: weight >= 0}``.
         uncertainty: learn one log-variance per task (Kendall et al. 2018).
-        concat_align_corners: alignment of the shared HRNetV2 concat map.
+        concat_align_corners: alignment of the shared HRNetV2 concat map; left out (None) it follows the
+            backbone's bilinear fuse (its preset, as the single-task models' necks), False for a nearest fuse;
+            a value contradicting a bilinear backbone's is a ``ConfigError`` naming both.
         pretrained: backbone weights (any format :func:`hrvision.load_weights` reads).
     """
 
     def __init__(self, backbone: dict | nn.Module, heads: dict, loss_weights: dict | None = None,
-                 uncertainty: bool = False, concat_align_corners: bool | None = False,
+                 uncertainty: bool = False, concat_align_corners: bool | None = None,
                  pretrained: str | None = None, data_preprocessor: dict | nn.Module | None = None,
                  init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -64,6 +75,7 @@ class MultiTaskModel(TaskModel):
         if len(channels) != 4:
             raise ValueError('MultiTaskModel needs all four HRNet branches: build the backbone with '
                              f'multi_scale_output=True and out_indices=(0, 1, 2, 3); it returns {len(channels)}')
+        concat_align_corners = _concat_alignment(self.backbone, concat_align_corners)
         self.concat = HRNetV2Concat(channels, align_corners=concat_align_corners)
         self.adapters: dict[str, TaskAdapter] = {name: build_adapter(name, cfg) for name, cfg in heads.items()}
         self.heads = nn.ModuleDict({name: a.build(channels, concat_align_corners) for name, a in self.adapters.items()})
