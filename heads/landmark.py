@@ -27,7 +27,7 @@ class LandmarkHead(nn.Module):
         in_channels: channels of the HRNetV2 concat map (270 for W18).
         num_landmarks: 98 (WFLW), 68 (300W), 29 (COFW), 19 (AFLW).
         kernel: ``FINAL_CONV_KERNEL`` of the last conv (official: 1).
-        momentum: BatchNorm momentum (official face code: 0.01).
+        momentum: BatchNorm momentum (official face code: 0.01); ``FaceLandmarkModel`` fills it from its backbone.
         loss_weight: factor on the MSE (official: 1, plain ``MSELoss`` mean over all elements).
     """
 

@@ -113,5 +113,5 @@ def neck_channels(neck) -> int:
     return next(iter(shape.values())).channels
 
 
-__all__ = ['ShapeSpec', 'FeatureInfo', 'channels_of', 'strides_of', 'fill', 'fuse_align_corners', 'norm_momentum', 'fill_concat_neck',
-           'neck_channels']
+__all__ = ['ShapeSpec', 'FeatureInfo', 'channels_of', 'strides_of', 'fill', 'fuse_align_corners', 'norm_momentum',
+           'fill_concat_neck', 'neck_channels']

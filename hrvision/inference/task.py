@@ -47,6 +47,11 @@ class TaskInference:
     def __init__(self, model) -> None:
         self.model = model
 
+    @property
+    def input_size(self):
+        """The network input (W, H) of a model with a codec (top-down crops), else None."""
+        return getattr(getattr(self.model, 'codec', None), 'input_size', None)
+
     def load_fields(self, r: dict, box: tuple | None, pad: float | None) -> None:
         """Add to ``r`` (image, shapes, name; ``bbox`` for top-down tasks, whose ``box`` is (x1, y1, x2, y2))
         what the task's loading step sets; ``pad``: the box enlargement asked for (None: the task's own)."""

@@ -19,10 +19,6 @@ class FaceInference(TaskInference):
     onnx = True
     json_name = 'landmarks.json'
 
-    @property
-    def input_size(self):
-        return getattr(getattr(self.model, 'codec', None), 'input_size', None)
-
     def load_fields(self, r: dict, box, pad) -> None:
         x1, y1, x2, y2 = box   # the landmarks-box rule of the WFLW reader, x1.25
         r['center'] = np.array([(x1 + x2) / 2.0, (y1 + y2) / 2.0], np.float64)

@@ -21,10 +21,6 @@ class PoseInference(TaskInference):
     onnx = True
     json_name = 'keypoints.json'
 
-    @property
-    def input_size(self):
-        return getattr(getattr(self.model, 'codec', None), 'input_size', None)
-
     def load_fields(self, r: dict, box, pad) -> None:
         iw, ih = self.input_size
         r['center'], r['scale'] = box_to_center_scale(r['bbox'], iw / ih, 1.25 if pad is None else pad)
