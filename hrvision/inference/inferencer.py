@@ -152,7 +152,7 @@ class Inferencer:
         if not self.task.top_down:
             return [None] * len(imgs)
         if self.detector is not None:
-            dets = list(self.detector.run(iter((Item('det'), im) for im in imgs)))
+            dets = list(self.detector.run(iter((Item('box source'), im) for im in imgs)))
             given = [np.concatenate([d['bboxes'], d['scores'][:, None]], 1)[
                 (d['labels'] == self.det_label) & (d['scores'] >= self.det_score_thr)] for d in dets]
         return given
