@@ -18,8 +18,10 @@ def _pose(sample) -> dict:
             'keypoint_scores': to_numpy(p.keypoint_scores).astype(np.float32)}
 
 
-def _face(sample) -> dict:   # the whole-image landmark head: one face
-    return {'keypoints': to_numpy(sample.pred_keypoints).astype(np.float32)[None],
+def _face(sample) -> dict:   # the whole-image landmark head: one face, the whole image its box
+    h, w = sample.metainfo['ori_shape'][:2]
+    return {'bboxes': np.array([[0, 0, w, h]], np.float32), 'bbox_scores': np.ones(1, np.float32),
+            'keypoints': to_numpy(sample.pred_keypoints).astype(np.float32)[None],
             'keypoint_scores': to_numpy(sample.keypoint_scores).astype(np.float32)[None]}
 
 
