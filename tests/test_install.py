@@ -95,6 +95,8 @@ def test_installed_package_runs_every_command(site, tmp_path):
     assert ckpt.is_file()
     assert 'NME' in run(['test', config, ckpt, '--work-dir', 'wd_test', '--out', 'preds', *opts])
     pt_config = pkg / 'configs' / 'posetrack' / 'demo_synthetic.py'   # an untrained tiny model is enough here
+    tiny_ablation = ['--width', '4', '--iters', '1', '--batch', '2', '--n-train', '4', '--n-val', '2',
+                     '--input-size', '32x32', '--image-size', '64x64']
     save = (f'import torch, hrvision; torch.manual_seed(0); '
             f'torch.save(hrvision.init_model({str(pt_config)!r}, None, "cpu").state_dict(), "pt.pth")')
     out = run(['export', config, ckpt, '--shape', '96', '96', '--out', 'face.ts', '--format', 'torchscript'],
@@ -102,7 +104,13 @@ def test_installed_package_runs_every_command(site, tmp_path):
                '--device', 'cpu'],
               ['bench', 'posetrack', pt_config, 'pt.pth', '--data-root', 'pt', '--out', 'bench_pt', '--kpt-thr', '0',
                '--device', 'cpu'],
-              ['eval', 'posetrack', 'pt/annotations/val', 'bench_pt/predictions'], before=save)
+              ['eval', 'posetrack', 'pt/annotations/val', 'bench_pt/predictions'],
+              ['infer', config, ckpt, 'city/leftImg8bit/*/*/*.png', '--out', 'infer_face', '--device', 'cpu'],
+              ['bench', 'ablation-resolution', *tiny_ablation, '--resolutions', '1x', '--work-dir', 'abl'],
+              ['bench', 'ablation-exchange', *tiny_ablation, '--variants', 'full', '--work-dir', 'abl'], before=save)
+    assert (tmp_path / 'infer_face' / 'landmarks.json').is_file() and 'images/s' in out, out[-3000:]
+    assert (tmp_path / 'abl' / 'ablation_resolution.png').is_file() and (tmp_path / 'abl' / 'ablation_exchange.png'
+                                                                          ).is_file(), out[-3000:]
     assert (tmp_path / 'face.ts').is_file() and 'NME (%)' in out and (tmp_path / 'bench_wflw' / 'ced.png').is_file()
     assert (tmp_path / 'bench_pt' / 'predictions').is_dir() and out.count('MOTA') >= 2, out[-3000:]
     assert 'demo mIoU' in run(['demo', '--quick', '--iters', '1', '--work-dir', 'demo'])
