@@ -25,8 +25,7 @@ from ..data.io import write_image
 
 def image_id(name: str, index: int) -> int:
     """COCO style ``000000397133.jpg`` -> 397133; otherwise the running index."""
-    stem = osp.splitext(osp.basename(name.partition('#')[0]))[0] if '#' not in name else ''
-
+    stem = '' if '#' in name else osp.splitext(osp.basename(name))[0]   # video frames: the running index
     return int(stem) if stem.isdigit() else index
 
 
