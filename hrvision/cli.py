@@ -221,14 +221,22 @@ def _stdout_closed() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Every error is one line on stderr, ``hrvision: error: ...``, exit 2; ``HRVISION_DEBUG=1`` re-raises it
     (the traceback, for bug reports). hrvision's errors carry their own message; others get the input named."""
-    from hrvision.errors import user_message
+    from hrvision.errors import caused_by_ctrl_c, user_message
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         return args.func(args)
+    except KeyboardInterrupt:
+        if os.environ.get('HRVISION_DEBUG'):
+            raise
+        print('hrvision: interrupted', file=sys.stderr)
+        return 130
     except Exception as e:  # noqa: BLE001  (the whole point: no traceback for users)
         if os.environ.get('HRVISION_DEBUG'):  # full traceback for bug reports
             raise
+        if caused_by_ctrl_c(e):  # a library turned Ctrl-C into its own error
+            print('hrvision: interrupted', file=sys.stderr)
+            return 130
         if isinstance(e, BrokenPipeError) and _stdout_closed():  # `hrvision list | head`: stop quietly
             return 141
         print(f'hrvision: error: {user_message(e, _context(args) if "args" in locals() else "hrvision")}',

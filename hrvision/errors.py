@@ -58,6 +58,18 @@ class CheckpointFileError(HRVisionError, RuntimeError):
     """A checkpoint that is truncated, corrupt (digest mismatch) or not a state dict."""
 
 
+def caused_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind ``exc``: some libraries catch everything and raise their own error (mmengine's
+    config formatter turns a KeyboardInterrupt into ``SyntaxError``), which must not read as bad input."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``''`` when none is close."""
     by_lower: dict[str, str] = {}

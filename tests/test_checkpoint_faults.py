@@ -230,3 +230,42 @@ def test_sigkill_during_a_save_then_resume_matches_uninterrupted(opts, tmp_path)
     assert want.keys() == got.keys()
     for k in want:
         torch.testing.assert_close(got[k], want[k], atol=0, rtol=0, msg=k)
+
+
+def _sigint_inside_config_formatting(monkeypatch, when):
+    """Ctrl-C arriving while mmengine formats the config (``pretty_text``, which catches everything and raises
+    ``SyntaxError``) at the moments ``when(stack)`` picks."""
+    import mmengine.config.config as config_mod
+    original = config_mod.FormatCode
+
+    def formatting(*args, **kwargs):
+        names, frame = set(), sys._getframe(1)
+        while frame is not None:
+            names.add(frame.f_code.co_name)
+            frame = frame.f_back
+        if when(names):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)   # the handler runs here, inside the formatter's try
+        return original(*args, **kwargs)
+    monkeypatch.setattr(config_mod, 'FormatCode', formatting)
+
+
+def test_ctrl_c_while_a_checkpoint_is_assembled_finishes_it_then_stops(opts, tmp_path, monkeypatch):
+    from hrvision.engine.runner import TrainingInterrupted, train
+    _sigint_inside_config_formatting(monkeypatch, lambda names: 'save_checkpoint' in names)
+    with pytest.raises(TrainingInterrupted) as e:
+        train(CFG, work_dir=str(tmp_path), cfg_options=dict(opts, **{'train_cfg.max_iters': 100,
+                                                                     'default_hooks.checkpoint.interval': 2}))
+    assert 'interrupted at iteration 2' in str(e.value) and 'iter_2.pth' in str(e.value), str(e.value)
+    assert load_local(str(tmp_path / 'iter_2.pth'))['meta']['iter'] == 2   # complete, digest checked
+    assert (tmp_path / 'last_checkpoint').read_text().strip() == str(tmp_path / 'iter_2.pth')
+    assert _temp_files(tmp_path) == []
+
+
+def test_ctrl_c_that_a_library_rethrows_exits_130_not_2(opts, tmp_path, monkeypatch, capsys):
+    from hrvision.cli import main
+    _sigint_inside_config_formatting(monkeypatch, lambda names: 'save_checkpoint' not in names)  # at start-up
+    argv = [f'{k}={v}' for k, v in opts.items()]
+    assert main(['train', CFG, '--work-dir', str(tmp_path), '--cfg-options', *argv]) == 130
+    err = capsys.readouterr().err
+    assert 'interrupted' in err and 'SyntaxError' not in err and 'error' not in err, err

@@ -60,7 +60,7 @@ def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_
     if isinstance(checkpoint, dict):
         add_digest(checkpoint)
     os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
-    with _sigint_deferred(), atomic_path(filename) as tmp:  # Ctrl-C acts once the file is in place
+    with sigint_deferred(), atomic_path(filename) as tmp:  # Ctrl-C acts once the file is in place
         with open(tmp, 'wb') as f:
             torch.save(checkpoint, f)
             f.flush()
@@ -68,7 +68,7 @@ def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_
 
 
 @contextmanager
-def _sigint_deferred():
+def sigint_deferred():
     """Ctrl-C during a save takes effect once the file is complete (main thread; elsewhere a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..weights import CheckpointError, load_weights
 from ..atomic import atomic_write_text
-from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates
+from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates, sigint_deferred
 
 
 class HRVRunner(Runner):
@@ -61,6 +61,12 @@ class HRVRunner(Runner):
             raise CheckpointError(f'--resume: no checkpoint in {self.work_dir} can be read (tried '
                                   f'{", ".join(tried)})')
         self.logger.info(f'--resume: no checkpoint in {self.work_dir} yet; training starts at iteration 0')
+
+    def save_checkpoint(self, *args, **kwargs):
+        """Ctrl-C while a checkpoint is assembled (mmengine formats the config into it) or written acts once
+        the file is complete; before, a Ctrl-C inside the config formatter surfaced as a bogus SyntaxError."""
+        with sigint_deferred():
+            return super().save_checkpoint(*args, **kwargs)
 
     def train(self):
         for path in clean_stale_temp_files(self.work_dir):

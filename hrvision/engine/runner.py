@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from mmengine.config import Config, ConfigDict
 
-from ..errors import ConfigKeyError
+from ..errors import ConfigKeyError, caused_by_ctrl_c
 from .checkpoint import install_checkpoint_fixes
 from .config_checks import apply_overrides, check_config_values, load_config_file
 
@@ -145,13 +145,21 @@ def train(config: Any, **kwargs: Any):
     runner = build_runner(prepare_config(config, **kwargs))
     try:
         runner.train()
+    except Exception as e:
+        if not caused_by_ctrl_c(e):  # Ctrl-C that a library re-raised as its own error counts as Ctrl-C
+            raise
+        _interrupted(runner)
     except KeyboardInterrupt:
-        from .loading import record_last_checkpoint
-        last = record_last_checkpoint(runner.work_dir)
-        where = (f'last checkpoint: {last} (continue with --resume)' if last
-                 else f'no checkpoint was written yet in {runner.work_dir}')
-        raise TrainingInterrupted(f'interrupted at iteration {runner.iter}; {where}') from None
+        _interrupted(runner)
     return runner
+
+
+def _interrupted(runner) -> None:
+    from .loading import record_last_checkpoint
+    last = record_last_checkpoint(runner.work_dir)
+    where = (f'last checkpoint: {last} (continue with --resume)' if last
+             else f'no checkpoint was written yet in {runner.work_dir}')
+    raise TrainingInterrupted(f'interrupted at iteration {runner.iter + 1}; {where}') from None  # 1-based, as iter_N.pth
 
 
 def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: Any) -> dict:
