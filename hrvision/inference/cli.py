@@ -24,9 +24,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--show-dir', help='also write pictures with the predictions drawn into this folder')
     p.add_argument('--batch', type=positive_int, default=1, help='images (or crops) per forward pass')
     p.add_argument('--device', help='cpu, cuda, cuda:1 ... (default: CUDA when present)')
-    p.add_argument('--backend', choices=['torch', 'onnxruntime'], default='torch')
+    p.add_argument('--backend', choices=['torch', 'onnxruntime', 'openvino'], default='torch')
     p.add_argument('--onnx', type=existing_file, help='the network exported by hrvision export --format onnx '
-                                                       '(--backend onnxruntime)')
+                                                       '(--backend onnxruntime / openvino)')
     p.add_argument('--boxes', type=existing_file, help='pose / face: detection JSON with the boxes')
     p.add_argument('--det-config', help='pose: hrvision detection config giving the person boxes')
     p.add_argument('--det-checkpoint', type=existing_file)
@@ -51,10 +51,10 @@ def _check_args(args) -> None:
     from ..errors import InputError
     if bool(args.det_config) != bool(args.det_checkpoint):
         raise InputError('--det-config and --det-checkpoint go together')
-    if args.backend == 'onnxruntime' and not args.onnx:
-        raise InputError('--backend onnxruntime needs --onnx FILE (made by hrvision export --format onnx)')
-    if args.onnx and args.backend != 'onnxruntime':
-        raise InputError('--onnx is used with --backend onnxruntime')
+    if args.backend != 'torch' and not args.onnx:
+        raise InputError(f'--backend {args.backend} needs --onnx FILE (made by hrvision export --format onnx)')
+    if args.onnx and args.backend == 'torch':
+        raise InputError('--onnx is used with --backend onnxruntime or openvino')
     if args.boxes and args.det_config:
         raise InputError('give person boxes one way: --boxes or --det-config/--det-checkpoint')
 

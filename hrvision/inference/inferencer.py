@@ -19,7 +19,7 @@ from .inputs import Item, Skipped, check_array, collect, load
 from .pipeline import LoadArray, test_pipeline
 from .task import task_for
 
-BACKENDS = ('torch', 'onnxruntime')
+BACKENDS = ('torch', 'onnxruntime', 'openvino')
 
 
 def _default_steps(task) -> list:
@@ -38,8 +38,8 @@ class Inferencer:
         config: mmengine config (.py or ``Config``) or official experiment YAML/JSON (see ``hrvision.init_model``).
         checkpoint: weights (any format :func:`hrvision.load_weights` reads); refused if incomplete.
         device: ``'cpu'``, ``'cuda'``, ...; None picks CUDA when present.
-        backend: ``'torch'``, or ``'onnxruntime'`` (``onnx`` = the exported network file, see
-            :func:`hrvision.export.export_model`).
+        backend: ``'torch'``, ``'onnxruntime'`` or ``'openvino'`` (CPU; ``onnx`` = the exported network file,
+            see :func:`hrvision.export.export_model`).
         det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model.
         det_score_thr / det_label: which detections are people.
         seg_probs: also return per-class probabilities for segmentation.
@@ -64,6 +64,9 @@ class Inferencer:
         if backend == 'onnxruntime':
             from .ort import use_onnxruntime
             use_onnxruntime(self.task, onnx, self.device)
+        elif backend == 'openvino':   # the same exported file, compiled by OpenVINO (CPU)
+            from .openvino import use_openvino
+            use_openvino(self.task, onnx, self.device)
         self.detector = None
         if det_config:
             if not self.task.takes_detector:

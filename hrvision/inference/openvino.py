@@ -1,0 +1,73 @@
+"""The OpenVINO backend: the file of ``hrvision export --format onnx`` compiled by OpenVINO's CPU plugin, swapped
+into the task model exactly as the onnxruntime backend (the task's ``use_onnx``), so pre- and post-processing stay
+the torch backend's own.
+
+Why a second runtime: on this project's CPU benchmark (``benchmarks/RESULTS.md``, 1 thread, fp32) OpenVINO ran
+the HRNet networks 10-15% faster than onnxruntime on the same file. It is compiled with fp32 inference precision
+(no silent bf16 on CPUs that have it), latency mode, one stream and torch's thread count; input sizes stay
+dynamic (batch, height, width), as in the exported file.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from ..errors import DataError, InputError, MissingFileError
+from .ort import OnnxRuntimeModule
+
+
+def _import_openvino():
+    try:
+        import openvino
+    except ImportError:
+        raise InputError('the openvino backend needs openvino: pip install "hrvision[openvino]"') from None
+    return openvino
+
+
+class OpenVinoModule(OnnxRuntimeModule):
+    """An ONNX file compiled by OpenVINO as a torch callable: (N, 3, H, W) float tensor -> its first output (or
+    all, ``all_outputs``); same interface as :class:`~.ort.OnnxRuntimeModule` (``n_outputs``, ``check_outputs``)."""
+
+    def __init__(self, path: str, device=None, all_outputs: bool = False, threads: int | None = None) -> None:
+        torch.nn.Module.__init__(self)
+        if device is not None and torch.device(device).type != 'cpu':
+            raise InputError(f"the openvino backend runs on the CPU; got device={str(device)!r} (use device='cpu')")
+        ov = _import_openvino()
+        if not os.path.isfile(path):
+            raise MissingFileError(f'{path}: no such file (the network hrvision export --format onnx writes)')
+        config = {'INFERENCE_NUM_THREADS': int(threads or torch.get_num_threads() or 1),
+                  'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
+        try:
+            core = ov.Core()
+            self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
+        except Exception as e:  # noqa: BLE001  (OpenVINO raises RuntimeError for missing and malformed files)
+            raise DataError(f'{path}: openvino cannot load it ({str(e).strip().splitlines()[0][:200]})') from None
+        self.request = self.compiled.create_infer_request()
+        self.all_outputs = all_outputs
+        self.path = path
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.compiled.outputs)
+
+    def forward(self, x: torch.Tensor):
+        arr = np.ascontiguousarray(x.detach().float().cpu().numpy())
+        outs = self.request.infer({0: arr}, share_inputs=True)   # outputs are copies (share_outputs=False)
+        tensors = [torch.from_numpy(np.asarray(outs[o])).to(x.device) for o in self.compiled.outputs]
+        return tuple(tensors) if self.all_outputs else tensors[0]
+
+
+def use_openvino(task, path: str | None, device=None) -> torch.nn.Module:
+    """Swap the network part of ``task.model`` for ``path`` compiled by OpenVINO (in place, the task's
+    ``use_onnx``, as :func:`~.ort.use_onnxruntime`); returns the model."""
+    if not path:
+        raise InputError('the openvino backend needs the exported network: onnx=FILE '
+                         '(hrvision export CONFIG CKPT --format onnx)')
+    if not task.onnx:
+        from .task import onnx_kinds
+        raise InputError(f'the openvino backend covers {", ".join(onnx_kinds())} models; a {task.kind} model '
+                         "runs with backend='torch'")
+    task.use_onnx(OpenVinoModule(path, device))
+    return task.model
