@@ -5,6 +5,8 @@ Paths, per task:
 * ``torch``: the Inferencer as shipped (eager, NCHW);
 * ``torch_folded_cl``: BatchNorm folded into the convolutions (``hrvision.fuse``) and channels_last weights;
 * ``onnxruntime``: the network exported by ``hrvision export --format onnx`` run by onnxruntime, same pre/post;
+* ``openvino``: the same exported file compiled by OpenVINO's CPU plugin (fp32, latency hint), same pre/post
+  (skipped with a line when openvino is not installed or the device is not the CPU);
 * ``timm`` / ``timm_cl``: ``timm.create_model(<same width>, features_only=True)`` forward alone, NCHW /
   channels_last, on a ready tensor of the network's input size (no decoding, no pre/post-processing).
 
@@ -54,6 +56,7 @@ def cv_blur(img: np.ndarray) -> np.ndarray:
 
 def _paths(task: str, device: str, tmp: str, net_hw, batch: int) -> dict:
     """name -> Inferencer (``batch``: crops per forward, pose: the people of one image)."""
+    from hrvision.errors import InputError
     from hrvision.export import export_model
     from hrvision.fuse import fuse_conv_bn
     from hrvision.inference import Inferencer
@@ -66,6 +69,10 @@ def _paths(task: str, device: str, tmp: str, net_hw, batch: int) -> dict:
     onnx = os.path.join(tmp, f'{task}.onnx')
     export_model(out['torch'].model, onnx, net_hw, 'onnx')
     out['onnxruntime'] = Inferencer(cfg, None, device=device, backend='onnxruntime', onnx=onnx, batch_size=batch)
+    try:
+        out['openvino'] = Inferencer(cfg, None, device=device, backend='openvino', onnx=onnx, batch_size=batch)
+    except InputError as e:   # not installed, or not the CPU
+        print(f'openvino path skipped: {e}', file=sys.stderr)
     return out
 
 
@@ -111,11 +118,12 @@ def run(task: str, args) -> dict:
                 _sync(args.device)
                 times[name].append(len(files) / (time.perf_counter() - t))
     ips = {k: statistics.median(v) for k, v in times.items()}
-    best = max(('torch', 'torch_folded_cl', 'onnxruntime'), key=ips.get)
+    best = max(paths, key=ips.get)   # the hrvision paths
     return dict(task=task, image=f'{h}x{w}', network_input=f'{net_hw[0]}x{net_hw[1]}',
                 people=args.people if task == 'pose' else None, images_per_s={k: round(v, 3) for k, v in ips.items()},
                 best=best, best_vs_timm=round(ips[best] / ips['timm'], 2),
-                best_vs_timm_cl=round(ips[best] / ips['timm_cl'], 2))
+                best_vs_timm_cl=round(ips[best] / ips['timm_cl'], 2),
+                load_average_end=[round(v, 2) for v in os.getloadavg()])
 
 
 def main(argv=None) -> int:
