@@ -111,9 +111,21 @@ def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str =
     return ExportReport(path, fmt, checks)
 
 
+def _named(out, prefix: str = '') -> list[tuple[str, Tensor]]:
+    """:func:`_flat` with each tensor's path of dict keys / list indices (``det.features.p2``, ``seg``)."""
+    if isinstance(out, dict):
+        return [x for k, v in out.items() for x in _named(v, f'{prefix}{k}.')]
+    if isinstance(out, (list, tuple)):
+        return [x for i, v in enumerate(out) for x in _named(v, f'{prefix}{i}.')]
+    return [(prefix[:-1], out)]
+
+
 def _export_onnx(folded: nn.Module, example: Tensor, tmp: str) -> None:
-    outs = _flat(folded(example))
-    names = [f'output{i}' for i in range(len(outs))]
+    # outputs named by their place in the model's output (a plain tensor / list: output0, output1, ...), so the
+    # onnxruntime backend finds each by name, whatever order a config lists the multi-task heads in
+    outs = _named(folded.model(example))
+    names = [f'output{i}' if n.replace('.', '').isdigit() or not n else n for i, (n, _) in enumerate(outs)]
+    outs = [t for _, t in outs]
     dyn = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
     dyn.update({n: {d: f'{n}_{d}' for d in range(t.dim())} for n, t in zip(names, outs)})
     torch.onnx.export(folded, (example,), tmp, dynamo=False, input_names=['input'], output_names=names,

@@ -1,9 +1,16 @@
 """The onnxruntime backend: the network exported by ``hrvision export --format onnx`` runs in ONNX Runtime,
 inside the task model, so pre- and post-processing are the torch backend's own (flip test, decoding, resizing).
 
-Covered: segmentation (``logits``), pose (``heatmaps``), face (head on features). Detection and multi-task
-keep the torch backend: their post-processing (torchvision's box decoding, NMS, RoI crops) needs torch
-tensors of the intermediate features.
+What runs where (each task's ``TaskInference.use_onnx`` makes the swap):
+
+* segmentation (``logits``), pose (``heatmaps``), face (head on features): the whole network in ONNX Runtime;
+  upsampling, flip averaging and heatmap decoding in torch.
+* detection: backbone, HRNetV2p pyramid and the dense head (FCOS head / Faster R-CNN RPN head) in ONNX Runtime;
+  the file also outputs the pyramid levels. Anchors, box decoding, NMS and, for Faster R-CNN, the RoI stage after
+  the proposals (RoIAlign on those levels, box head, class-wise NMS) run in torch on the ONNX Runtime outputs.
+* multi-task: every head's raw output in ONNX Runtime (one call, the detector's levels among them); the
+  detector's post-processing as above, then the keypoint RoI decoding per detected box, mask resizing and
+  landmark decoding in torch.
 """
 from __future__ import annotations
 
@@ -43,9 +50,21 @@ class OnnxRuntimeModule(nn.Module):
             raise DataError(f'{path}: onnxruntime cannot load it ({str(e).splitlines()[0][:200]})') from None
         self.input_name = self.session.get_inputs()[0].name
         self.all_outputs = all_outputs
+        self.outputs = None   # all, in the file's order
+        self.path = path
+
+    def select_outputs(self, names: list[str], what: str) -> None:
+        """Return all the outputs ``names`` (the paths :func:`hrvision.export.export_model` names them by), in
+        this order, whatever order the file holds them in; a file refused when it lacks one (another model's)."""
+        have = [o.name for o in self.session.get_outputs()]
+        if set(names) - set(have) or len(names) != len(have):
+            from ..errors import DataError
+            raise DataError(f'{self.path}: outputs {", ".join(have)}; {what} needs {", ".join(names)}: not '
+                            'exported from this model (hrvision export CONFIG CKPT --format onnx)')
+        self.outputs, self.all_outputs = list(names), True
 
     def forward(self, x: torch.Tensor):
-        outs = self.session.run(None, {self.input_name: x.detach().float().contiguous().cpu().numpy()})
+        outs = self.session.run(self.outputs, {self.input_name: x.detach().float().contiguous().cpu().numpy()})
         tensors = [torch.from_numpy(np.asarray(o)).to(x.device) for o in outs]
         return tuple(tensors) if self.all_outputs else tensors[0]
 

@@ -1,7 +1,12 @@
-"""Detection in ``hrvision.Inferencer`` / ``hrvision infer``: boxes, captions, COCO results JSON."""
+"""Detection in ``hrvision.Inferencer`` / ``hrvision infer``: boxes, captions, COCO results JSON; the
+onnxruntime swap of the detector's network (:func:`use_onnx_outputs`, shared with the multi-task detector)."""
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Callable, Sequence
+
 import numpy as np
+from torch import Tensor, nn
 
 from hrvision.inference.task import TaskInference, to_numpy
 from hrvision.inference.writers import xywh
@@ -11,10 +16,74 @@ from hrvision.visualization import draw_boxes
 from .vis import _captions
 
 
+def onnx_output_names(det, prefix: str = '') -> list[str]:
+    """The exported ``TorchvisionDetector``'s outputs (its ``forward`` dict, named by ``export_model``): the
+    pyramid levels, then the dense head's (FCOS: class logits, box regression, centerness; Faster R-CNN:
+    objectness and box deltas per level)."""
+    levels = det.detector.backbone.names
+    head = ['cls_logits', 'bbox_regression', 'bbox_ctrness'] if det.kind == 'fcos' else \
+        [f'{k}.{i}' for k in ('objectness', 'rpn_bbox_deltas') for i in range(len(levels))]
+    return [f'{prefix}{n}' for n in [f'features.{v}' for v in levels] + head]
+
+
+class _OnnxPyramid(nn.Module):
+    """The detector's ``backbone`` under the onnxruntime backend: ``run(x)`` gives the exported outputs for the
+    batch torchvision padded; returns the levels (what the torch Pyramid returns) and keeps the dense head's
+    outputs for :class:`_StoredHead`. ``feed`` is the multi-task Pyramid's (the features are already in ``run``)."""
+
+    def __init__(self, names: Sequence[str], fcos: bool, run: Callable[[Tensor], list]) -> None:
+        super().__init__()
+        self.names, self.fcos, self.run = list(names), fcos, run
+        self.head_out = None
+
+    def feed(self, feats, image_size) -> None:
+        pass
+
+    def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
+        outs, n = list(self.run(x)), len(self.names)
+        rest = outs[n:]
+        self.head_out = dict(zip(('cls_logits', 'bbox_regression', 'bbox_ctrness'), rest)) if self.fcos else \
+            (rest[:n], rest[n:])
+        return OrderedDict(zip(self.names, outs[:n]))
+
+
+class _StoredHead(nn.Module):
+    """The dense head (FCOS head / RPN head) under the onnxruntime backend: the outputs the pyramid call kept."""
+
+    def __init__(self, pyramid: _OnnxPyramid) -> None:
+        super().__init__()
+        object.__setattr__(self, 'pyramid', pyramid)   # not a second registration of the same module
+
+    def forward(self, features):
+        out, self.pyramid.head_out = self.pyramid.head_out, None
+        if out is None:
+            raise RuntimeError('the detector called its head without the onnxruntime pyramid call before it')
+        return out
+
+
+def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> None:
+    """Put the exported network's outputs (``run(padded batch)`` -> levels + dense-head outputs) in place of
+    ``det``'s (a ``TorchvisionDetector`` of ``model``) pyramid and dense head, in place; torchvision's anchors, box
+    decoding, NMS and the Faster R-CNN RoI stage then run in torch on them, as with the torch backend. That RoI
+    stage has weights (box head, class predictor) the file does not hold: a Faster R-CNN needs the checkpoint too."""
+    d = det.detector
+    if det.kind != 'fcos' and getattr(model, 'load_report', None) is None:
+        from hrvision.errors import InputError
+        raise InputError(f'the onnxruntime backend runs the {det.kind} RoI box head in torch with the checkpoint\'s '
+                         'weights: give the checkpoint as well as the ONNX file')
+    pyramid = _OnnxPyramid(d.backbone.names, det.kind == 'fcos', run)
+    d.backbone = pyramid
+    if det.kind == 'fcos':
+        d.head = _StoredHead(pyramid)
+    else:
+        d.rpn.head = _StoredHead(pyramid)
+
+
 @register_inference('HRNetDetector')
 class DetInference(TaskInference):
     kind = 'det'
     gives_boxes = True
+    onnx = True
     json_name = 'detections.json'
 
     def load_fields(self, r: dict, box, pad) -> None:
@@ -29,6 +98,11 @@ class DetInference(TaskInference):
         keep = r['scores'] >= score_thr
         return draw_boxes(image, r['bboxes'][keep], _captions(r['labels'][keep], r['scores'][keep], classes),
                           color=(255, 40, 40))
+
+    def use_onnx(self, net) -> None:
+        det = self.model.head
+        net.select_outputs(onnx_output_names(det), f'the {det.kind} detector')
+        use_onnx_outputs(det, net, self.model)
 
     def record(self, r: dict, image_id: int, name: str) -> list:
         """COCO results (``category_id`` = label + 1) plus ``file_name`` and ``label``."""

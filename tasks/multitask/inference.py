@@ -1,5 +1,9 @@
 """Multi-task in ``hrvision.Inferencer`` / ``hrvision infer``: one result per head, keyed by head name; each
-head's drawing and masks are those of its single task (looked up by the adapter's ``kind``)."""
+head's drawing and masks are those of its single task (looked up by the adapter's ``kind``).
+
+Under the onnxruntime backend the exported network (every head's raw output, the detector's pyramid levels
+among them) runs once per batch in ONNX Runtime; each adapter's post-processing then runs in torch on those
+outputs (detector: anchors, box decoding, NMS; keypoints: RoI decoding per detected box; masks: resizing)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +11,7 @@ import numpy as np
 from hrvision.inference.task import TaskInference, by_kind, to_numpy
 from hrvision.registry import register_inference
 
+from ..detection.inference import onnx_output_names, use_onnx_outputs
 from .transforms import rasterize
 
 
@@ -25,6 +30,28 @@ def _face(sample) -> dict:   # the whole-image landmark head: one face, the whol
             'keypoint_scores': to_numpy(sample.keypoint_scores).astype(np.float32)[None]}
 
 
+class _NoFeatures(dict):
+    """What ``extract_feat`` returns under the onnxruntime backend: every shared feature is already inside the
+    heads' outputs (an empty sequence, so the detector's feed takes it)."""
+
+    def __missing__(self, key):
+        return ()
+
+
+class _StoredOutput:
+    """A non-detector head under the onnxruntime backend: its call returns its exported output for the batch;
+    everything else (``upsample``, ``num_keypoints``, ...) is the torch head's."""
+
+    def __init__(self, head, outputs: dict, name: str) -> None:
+        self.head, self.outputs, self.name = head, outputs, name
+
+    def __call__(self, feat):
+        return self.outputs[self.name]
+
+    def __getattr__(self, key):
+        return getattr(self.head, key)
+
+
 # heads whose multi-task predictions sit in other fields than their single task's (whole-image variants)
 _OWN_FIELDS = {'pose': _pose, 'face': _face}
 
@@ -33,6 +60,7 @@ _OWN_FIELDS = {'pose': _pose, 'face': _face}
 class MultiTaskInference(TaskInference):
     kind = 'multitask'
     json_name = 'results.json'
+    onnx = True
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -60,6 +88,39 @@ class MultiTaskInference(TaskInference):
         segs = [r[n] for n, t in self.heads.items() if t.kind == 'seg']
         if segs:
             write_masks(out, segs, stem, None)
+
+    def use_onnx(self, net) -> None:
+        model = self.model
+        names = {n: onnx_output_names(model.heads[n], f'{n}.') if a.kind == 'det' else [n]
+                 for n, a in model.adapters.items()}
+        net.select_outputs([x for v in names.values() for x in v], f'the multi-task model ({", ".join(names)})')
+        outputs: dict = {}
+
+        def extract_feat(inputs):   # one ONNX Runtime call per batch; the heads read their share
+            flat, k = list(net(inputs)), 0
+            for n, v in names.items():
+                outputs[n] = flat[k] if model.adapters[n].kind != 'det' else flat[k:k + len(v)]
+                k += len(v)
+            outputs['size'] = tuple(inputs.shape[-2:])
+            return _NoFeatures()
+
+        def det_outputs(name):
+            def run(x):
+                if tuple(x.shape[-2:]) != outputs['size']:   # the torch Pyramid's check
+                    raise ValueError(f'the detector batched the images to {tuple(x.shape[-2:])}, the network ran '
+                                     f'on {outputs["size"]}: pad_size_divisor must be a multiple of its stride')
+                return outputs[name]
+            return run
+
+        heads = {}
+        for n, a in model.adapters.items():
+            if a.kind == 'det':
+                use_onnx_outputs(model.heads[n], det_outputs(n), model)
+                heads[n] = model.heads[n]
+            else:
+                heads[n] = _StoredOutput(model.heads[n], outputs, n)
+        model.extract_feat = extract_feat
+        object.__setattr__(model, 'heads', heads)   # instance attribute over the ModuleDict (see seg inference)
 
     def record(self, r: dict, image_id: int, name: str) -> dict:
         heads = {n: {k: v.tolist() for k, v in r[n].items() if k != 'sem_seg'} for n in self.heads}
