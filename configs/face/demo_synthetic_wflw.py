@@ -23,6 +23,9 @@ model = dict(
     neck=dict(type='HRNetV2Concat'),
     head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (0.1)
     codec=codec,
+    # flip test off: the official face test does not flip (TEST.FLIP_TEST false, SPEC §4.3); True averages the
+    # mirrored crop's heatmaps (WFLW pairs), e.g. --cfg-options model.test_cfg.flip_test=True
+    test_cfg=dict(flip_test=False),
 )
 train_pipeline = [
     dict(type='LoadFaceImage'),

@@ -18,6 +18,9 @@ model = dict(
     head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (preset)
     codec={{_base_.codec}},
     pretrained=None,
+    # flip test off: the official face test does not flip (TEST.FLIP_TEST false, SPEC §4.3); True averages the
+    # mirrored crop's heatmaps (WFLW pairs), e.g. --cfg-options model.test_cfg.flip_test=True
+    test_cfg=dict(flip_test=False),
 )
 iters_per_epoch = 469
 max_iters = 60 * iters_per_epoch

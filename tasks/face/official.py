@@ -1,7 +1,8 @@
 """Official HRNet-Facial-Landmark-Detection config (``MODEL.NAME: hrnet``) -> hrvision face model.
 
 Face-family conventions (SPEC §1.2): bilinear fuse upsampling with ``align_corners=False``,
-BatchNorm momentum 0.01, the HRNetV2 concat head named ``head`` (keys ``head.0..3``).
+BatchNorm momentum 0.01, the HRNetV2 concat head named ``head`` (keys ``head.0..3``). The flip test follows
+the YAML's ``TEST.FLIP_TEST`` (official default and every official experiment: false).
 """
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
     image_size = tuple(m.get('IMAGE_SIZE', (256, 256)))
     heatmap_size = tuple(m.get('HEATMAP_SIZE', (64, 64)))
     sigma = float(m.get('SIGMA', 1.5))
+    flip = (cfg.get('TEST') or {}).get('FLIP_TEST', False)   # lib/config/defaults.py: False
     backbone = HRNet(extra=extra, preset='face')   # bilinear, align_corners=False, BN momentum 0.01
     neck = HRNetV2Concat(backbone.out_channels, align_corners=False)
     head = LandmarkHead(sum(backbone.out_channels), num_joints, kernel=kernel, momentum=0.01)
     model = FaceLandmarkModel(backbone=backbone, neck=neck, head=head,
                               codec=dict(type='FaceHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size,
-                                         sigma=sigma))
+                                         sigma=sigma),
+                              test_cfg=dict(flip_test=flip))
     return model.eval()
