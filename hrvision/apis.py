@@ -27,6 +27,23 @@ def _official_cfg(path: str) -> dict | str:
         raise ConfigError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}') from None
 
 
+def _dataset_meta(checkpoint) -> dict | None:
+    """The training data's metainfo mmengine saves in a checkpoint (``meta.dataset_meta``: classes, category ids,
+    annotation file), or None (none there, a bare state dict, safetensors)."""
+    obj = checkpoint
+    if isinstance(checkpoint, (str, os.PathLike)):
+        if os.fspath(checkpoint).endswith('.safetensors'):
+            return None
+        import torch
+        try:   # memory-mapped: only the meta is read again (load_weights has read and checked the file)
+            obj = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
+        except Exception:  # noqa: BLE001  (an old non-zip file: no mmap)
+            obj = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    meta = obj.get('meta') if isinstance(obj, Mapping) else None
+    found = meta.get('dataset_meta') if isinstance(meta, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else None
+
+
 def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = None, device: str | None = None, *,
                allow_partial: bool = False, cfg_options: Mapping[str, Any] | None = None) -> nn.Module:
     """Build the model of ``config`` and load ``checkpoint`` into it; returns it on ``device`` in eval mode.
@@ -36,11 +53,14 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
     ``checkpoint``: any format :func:`hrvision.load_weights` reads (path or state dict); ``None`` keeps
     the initialisation. A load that leaves weights unset is refused (the report is the message) unless
     ``allow_partial``; the report is kept as ``model.load_report``. ``device``: default CUDA when available.
-    ``cfg_options``: dotted-key overrides of an mmengine config (``{'model.test_cfg.flip': False}``).
+    ``cfg_options``: dotted-key overrides of an mmengine config (``{'model.test_cfg.flip_test': False}``).
+    Kept on the model: ``model.dataset_meta`` (the checkpoint's ``meta.dataset_meta``, the training data's classes
+    and category ids, else None) and ``model.cfg`` (the mmengine ``Config``; None for an official file).
     """
     import torch
 
     from .weights import load_weights
+    cfg = None   # an official experiment file has no mmengine config
     if isinstance(config, (str, os.PathLike)) and os.fspath(config).lower().endswith(OFFICIAL_SUFFIXES) or \
             isinstance(config, Mapping) and 'MODEL' in config:
         from .official import from_official
@@ -62,6 +82,8 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
         model.load_report = load_weights(model, checkpoint, allow_partial=allow_partial)
+    model.dataset_meta = _dataset_meta(checkpoint)
+    model.cfg = cfg
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     return model.to(device).eval()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .errors import InputError, OptionError, did_you_mean
+from .errors import ConfigError, InputError, OptionError, did_you_mean
 
 # F.interpolate modes for 4-D maps (the official families use nearest or bilinear)
 UPSAMPLE_MODES = ('nearest', 'bilinear', 'bicubic', 'nearest-exact', 'area')
@@ -25,6 +25,16 @@ def check_choice(where: str, value: Any, choices: Iterable[Any]) -> Any:
         hint = did_you_mean(value, [c for c in choices if isinstance(c, str)]) if isinstance(value, str) else ''
         raise InputError(f'{where} must be one of {choices}, got {value!r}{hint}')
     return value
+
+
+def merge_known(where: str, given: dict | None, defaults: dict) -> dict:
+    """``defaults`` updated with ``given``, whose every key must be one of the defaults' (a misspelt option
+    would otherwise be ignored without a word): ``where.key: unknown key; did you mean ...``."""
+    unknown = sorted(set(given or {}) - set(defaults))
+    if unknown:
+        raise ConfigError(f'{where}.{unknown[0]}: unknown key{did_you_mean(unknown[0], defaults)} '
+                          f'(known: {", ".join(defaults)})')
+    return {**defaults, **(given or {})}
 
 
 def check_bool(where: str, value: Any, allow_none: bool = False) -> Any:

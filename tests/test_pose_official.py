@@ -58,3 +58,15 @@ def test_missing_head_key_is_an_error(tiny):
     partial = {k: v for k, v in state.items() if not k.startswith('final_layer')}
     with pytest.raises(KeyError, match='final_layer'):
         hrvision.from_official(cfg, partial)
+
+
+
+def test_flip_settings_follow_the_official_yaml(tiny):
+    """TEST.FLIP_TEST / TEST.SHIFT_HEATMAP of the YAML are followed; left out, both are on (every official
+    experiment YAML sets them)."""
+    cfg = tiny[0]
+    default = hrvision.from_official(cfg)
+    assert default.test_cfg['flip_test'] is True and default.head.shift_heatmap is True
+    off = hrvision.from_official(dict(cfg, TEST={'FLIP_TEST': False, 'SHIFT_HEATMAP': False}))
+    assert off.test_cfg['flip_test'] is False and off.head.shift_heatmap is False
+

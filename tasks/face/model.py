@@ -25,10 +25,10 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
-from hrvision.checks import check_bool
+from hrvision.checks import check_bool, merge_known
 from hrvision.codecs import build_codec, flip_back
 from hrvision.engine.model import TaskModel
-from hrvision.errors import ConfigError, did_you_mean
+from hrvision.errors import ConfigError
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
 from hrvision.shape import fill, fill_concat_neck, neck_channels, norm_momentum
@@ -77,12 +77,7 @@ class FaceLandmarkModel(TaskModel):
             head = fill(head, 'momentum', momentum, 'head', 'the backbone norm_momentum')
         self.head = build_module(head)
         self.num_landmarks = getattr(self.head, 'num_landmarks', None)   # kept: an onnxruntime swap replaces head
-        self.test_cfg = dict(TEST_CFG)
-        unknown = sorted(set(test_cfg or {}) - set(TEST_CFG))
-        if unknown:
-            raise ConfigError(f'model.test_cfg.{unknown[0]}: unknown key{did_you_mean(unknown[0], TEST_CFG)} '
-                              f'(FaceLandmarkModel test_cfg keys: {", ".join(TEST_CFG)})')
-        self.test_cfg.update(test_cfg or {})
+        self.test_cfg = merge_known('model.test_cfg', test_cfg, TEST_CFG)
         check_bool('model.test_cfg.flip_test', self.test_cfg['flip_test'])
         if self.test_cfg['flip_test']:
             self.flip_pairs()   # a set without pairs fails at build, not at the first image

@@ -23,6 +23,7 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from hrvision.checks import check_bool, merge_known
 from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
@@ -33,6 +34,8 @@ from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
 from .bridge import PoseBridge
+
+TEST_CFG = dict(flip_test=True, channels_last=False)   # flip_test: the official test configs' setting
 
 
 def check_codec_stride(codec: BaseHeatmapCodec, stride: int, source: str) -> None:
@@ -72,8 +75,9 @@ class PoseModel(TaskModel):
         self.codec = build_codec(codec)
         check_codec_stride(self.codec, spec.stride, name)
         self.bridge = PoseBridge(self.codec)
-        self.test_cfg = dict(flip_test=True)
-        self.test_cfg.update(test_cfg or {})
+        self.test_cfg = merge_known('model.test_cfg', test_cfg, TEST_CFG)
+        check_bool('model.test_cfg.flip_test', self.test_cfg['flip_test'])
+        check_bool('model.test_cfg.channels_last', self.test_cfg['channels_last'])
         self.pretrained = pretrained
 
     def init_weights(self) -> None:
@@ -103,7 +107,7 @@ class PoseModel(TaskModel):
     # ---- inference ------------------------------------------------------------------------------
     def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None) -> Tensor:
         """(Flip-averaged) heatmaps; the flipped copy shares the forward pass with the original."""
-        flip = self.test_cfg.get('flip_test', True) if flip_test is None else flip_test
+        flip = self.test_cfg['flip_test'] if flip_test is None else flip_test
         if self.test_cfg.get('channels_last'):
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         if not flip:

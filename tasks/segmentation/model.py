@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from torch import Tensor
 
+from hrvision.checks import merge_known
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module as _build
 from hrvision.registry import MODELS
@@ -48,8 +49,8 @@ class SegmentationModel(TaskModel):
         ac = fuse_align_corners(self.backbone)
         self.head = _build(head if ac is None else fill(head, 'align_corners', ac, 'head',
                                                           'the backbone fuse align_corners'))
-        self.test_cfg = dict(scales=[1.0], flip=False, base_size=None, crop_size=None, stride=None)
-        self.test_cfg.update(test_cfg or {})
+        self.test_cfg = merge_known('model.test_cfg', test_cfg, dict(scales=[1.0], flip=False, base_size=None,
+                                                                     crop_size=None, stride=None))
         self.pretrained = pretrained
 
     def init_weights(self) -> None:
