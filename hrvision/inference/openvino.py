@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, InputError, MissingFileError
-from .ort import OnnxRuntimeModule
+from .ort import OnnxRuntimeModule, use_onnxruntime
 
 
 def _import_openvino():
@@ -28,7 +28,8 @@ def _import_openvino():
 
 class OpenVinoModule(OnnxRuntimeModule):
     """An ONNX file compiled by OpenVINO as a torch callable: (N, 3, H, W) float tensor -> its first output (or
-    all, ``all_outputs``); same interface as :class:`~.ort.OnnxRuntimeModule` (``n_outputs``, ``check_outputs``)."""
+    all, ``all_outputs``); same interface as :class:`~.ort.OnnxRuntimeModule` (``output_names``, ``select_outputs``,
+    ``metadata``)."""
 
     def __init__(self, path: str, device=None, all_outputs: bool = False, threads: int | None = None) -> None:
         torch.nn.Module.__init__(self)
@@ -49,25 +50,21 @@ class OpenVinoModule(OnnxRuntimeModule):
         self.path = path
 
     @property
-    def n_outputs(self) -> int:
-        return len(self.compiled.outputs)
+    def output_names(self) -> list[str]:
+        return [o.get_any_name() for o in self.compiled.outputs]
+
+    def metadata(self) -> dict:
+        info = _import_openvino().Core().read_model(self.path).get_rt_info()   # the ONNX metadata_props
+        return {k: v.astype(str) for k, v in info['framework'].items()} if 'framework' in info else {}
 
     def forward(self, x: torch.Tensor):
         arr = np.ascontiguousarray(x.detach().float().cpu().numpy())
         outs = self.request.infer({0: arr}, share_inputs=True)   # outputs are copies (share_outputs=False)
         tensors = [torch.from_numpy(np.asarray(outs[o])).to(x.device) for o in self.compiled.outputs]
-        return tuple(tensors) if self.all_outputs else tensors[0]
+        return self.pick(tensors)   # select_outputs' order (det / multi-task), all, or the first
 
 
 def use_openvino(task, path: str | None, device=None) -> torch.nn.Module:
-    """Swap the network part of ``task.model`` for ``path`` compiled by OpenVINO (in place, the task's
-    ``use_onnx``, as :func:`~.ort.use_onnxruntime`); returns the model."""
-    if not path:
-        raise InputError('the openvino backend needs the exported network: onnx=FILE '
-                         '(hrvision export CONFIG CKPT --format onnx)')
-    if not task.onnx:
-        from .task import onnx_kinds
-        raise InputError(f'the openvino backend covers {", ".join(onnx_kinds())} models; a {task.kind} model '
-                         "runs with backend='torch'")
-    task.use_onnx(OpenVinoModule(path, device))
-    return task.model
+    """Swap the network part of ``task.model`` for ``path`` compiled by OpenVINO (the onnxruntime backend's swap,
+    :func:`~.ort.use_onnxruntime`, with this runner); returns the model."""
+    return use_onnxruntime(task, path, device, runtime=OpenVinoModule, backend='openvino')

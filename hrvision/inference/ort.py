@@ -50,34 +50,55 @@ class OnnxRuntimeModule(nn.Module):
             raise DataError(f'{path}: onnxruntime cannot load it ({str(e).splitlines()[0][:200]})') from None
         self.input_name = self.session.get_inputs()[0].name
         self.all_outputs = all_outputs
-        self.outputs = None   # all, in the file's order
         self.path = path
+
+    order = None   # select_outputs: the file's output indices to return, in this order
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    def metadata(self) -> dict:
+        """The file's metadata (``export_model`` writes the checkpoint's dataset_meta there)."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
 
     def select_outputs(self, names: list[str], what: str) -> None:
         """Return all the outputs ``names`` (the paths :func:`hrvision.export.export_model` names them by), in
         this order, whatever order the file holds them in; a file refused when it lacks one (another model's)."""
-        have = [o.name for o in self.session.get_outputs()]
+        have = self.output_names
         if set(names) - set(have) or len(names) != len(have):
             from ..errors import DataError
             raise DataError(f'{self.path}: outputs {", ".join(have)}; {what} needs {", ".join(names)}: not '
                             'exported from this model (hrvision export CONFIG CKPT --format onnx)')
-        self.outputs, self.all_outputs = list(names), True
+        self.order, self.all_outputs = [have.index(n) for n in names], True
 
-    def forward(self, x: torch.Tensor):
-        outs = self.session.run(self.outputs, {self.input_name: x.detach().float().contiguous().cpu().numpy()})
-        tensors = [torch.from_numpy(np.asarray(o)).to(x.device) for o in outs]
+    def pick(self, tensors: list):
+        """All outputs in the file's order -> what ``forward`` returns (the selected ones, all, or the first)."""
+        if self.order is not None:
+            return tuple(tensors[i] for i in self.order)
         return tuple(tensors) if self.all_outputs else tensors[0]
 
+    def forward(self, x: torch.Tensor):
+        outs = self.session.run(None, {self.input_name: x.detach().float().contiguous().cpu().numpy()})
+        return self.pick([torch.from_numpy(np.asarray(o)).to(x.device) for o in outs])
 
-def use_onnxruntime(task, path: str | None, device=None) -> nn.Module:
+
+def use_onnxruntime(task, path: str | None, device=None, runtime=None, backend: str = 'onnxruntime') -> nn.Module:
     """Swap the network part of ``task.model`` for ``path`` run by onnxruntime (in place, the task's
-    ``use_onnx``); returns the model."""
+    ``use_onnx``); returns the model. ``runtime`` / ``backend``: another runner of the same file (OpenVINO)."""
     if not path:
-        raise InputError('the onnxruntime backend needs the exported network: onnx=FILE '
+        raise InputError(f'the {backend} backend needs the exported network: onnx=FILE '
                          '(hrvision export CONFIG CKPT --format onnx)')
     if not task.onnx:
         from .task import onnx_kinds
-        raise InputError(f'the onnxruntime backend covers {", ".join(onnx_kinds())} models; a {task.kind} model '
+        raise InputError(f'the {backend} backend covers {", ".join(onnx_kinds())} models; a {task.kind} model '
                          "runs with backend='torch' (its post-processing needs torch features)")
-    task.use_onnx(OnnxRuntimeModule(path, device))
+    net = (runtime or OnnxRuntimeModule)(path, device)
+    if getattr(task.model, 'dataset_meta', None) is None:   # no checkpoint: the training data's meta in the file
+        from ..export import ONNX_DATASET_META
+        found = net.metadata().get(ONNX_DATASET_META)
+        if found:
+            import json
+            task.model.dataset_meta = json.loads(found)
+    task.use_onnx(net)
     return task.model
