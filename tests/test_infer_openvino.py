@@ -1,6 +1,7 @@
 """The OpenVINO backend (``backend='openvino'``, ``hrvision infer --backend openvino``): the file written by
 ``hrvision export --format onnx`` compiled by OpenVINO, swapped in by the task's ``use_onnx``; results equal the
-torch backend's for seg, pose and face on two image sizes; fp32, torch's thread count; refusals."""
+torch backend's for seg, pose and face on two image sizes, and for the FCOS detector and the multi-task model
+(tolerances as tests/test_onnx.py and tests/test_infer_ort_det_mt.py); fp32, torch's thread count; refusals."""
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from hrvision.errors import DataError, InputError, MissingFileError
 from hrvision.export import export_model
 from hrvision.inference import Inferencer
 from tests.test_infer import setups  # noqa: F401  (tiny configs + checkpoints per task)
+from tests.test_infer_ort_det_mt import models as det_mt_models  # noqa: F401  (FCOS, Faster R-CNN, multi-task + .onnx)
 from tests.test_onnx import SHAPES, _model
 
 pytest.importorskip('openvino')
@@ -93,3 +95,22 @@ def test_openvino_refusals(setups, onnx_files, tmp_path, monkeypatch, capsys):  
                  '--backend', 'openvino']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and '--backend openvino needs --onnx FILE' in err[0], err
+
+
+def test_openvino_detector_and_multitask_equal_torch(det_mt_models):
+    """The detector and the multi-task model select their outputs by name (``select_outputs``) and read the
+    dataset meta from the file (``metadata``): the same swap under OpenVINO."""
+    from tests.test_infer_ort_det_mt import _images, _same_boxes
+    imgs = _images()
+    cfg, ckpt, onnx, _ = det_mt_models['fcos']
+    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
+    ov = Inferencer(cfg, None, device='cpu', backend='openvino', onnx=onnx)
+    assert isinstance(ov.model.head.detector.backbone.run, OpenVinoModule)
+    for a, b in zip(ref, ov(imgs)):
+        _same_boxes(a, b)
+    cfg, ckpt, onnx, _ = det_mt_models['multitask']
+    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
+    for a, b in zip(ref, Inferencer(cfg, None, device='cpu', backend='openvino', onnx=onnx, batch_size=2)(imgs)):
+        _same_boxes(a['det'], b['det'])
+        assert (a['seg']['sem_seg'] == b['seg']['sem_seg']).mean() > 0.999
+        np.testing.assert_allclose(b['pose']['keypoints'], a['pose']['keypoints'], atol=1e-2)
