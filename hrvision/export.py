@@ -30,6 +30,7 @@ from .errors import HRVisionError
 
 FORMATS = ('pt2', 'torchscript', 'onnx')
 ONNX_OPSET = 17
+ONNX_DATASET_META = 'hrvision.dataset_meta'   # ONNX metadata key: the checkpoint's dataset_meta
 
 
 class TensorForward(nn.Module):
@@ -130,6 +131,15 @@ def _export_onnx(folded: nn.Module, example: Tensor, tmp: str) -> None:
     dyn.update({n: {d: f'{n}_{d}' for d in range(t.dim())} for n, t in zip(names, outs)})
     torch.onnx.export(folded, (example,), tmp, dynamo=False, input_names=['input'], output_names=names,
                       dynamic_axes=dyn, opset_version=ONNX_OPSET)
+    meta = getattr(folded.model, 'dataset_meta', None)
+    if meta:   # the training data's classes / category ids (hrvision.init_model keeps them), for the results
+        import json
+
+        import onnx
+        graph = onnx.load(tmp)
+        onnx.helper.set_model_props(graph, {ONNX_DATASET_META: json.dumps(
+            meta, default=lambda o: o.tolist() if hasattr(o, 'tolist') else str(o))})
+        onnx.save(graph, tmp)
 
 
 def _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path) -> dict:

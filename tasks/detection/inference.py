@@ -81,22 +81,42 @@ def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> None:
 
 @register_inference('HRNetDetector')
 class DetInference(TaskInference):
+    """Results carry ``category_ids`` beside the 0-based ``labels``: the training data's category ids
+    (:mod:`.categories`: the checkpoint's dataset_meta, else the config's annotation file, else COCO's 80, else
+    label + 1 with a warning); captions name the classes from the same place."""
+
     kind = 'det'
     gives_boxes = True
     onnx = True
     json_name = 'detections.json'
+
+    def __init__(self, model, num_classes: int | None = None) -> None:
+        super().__init__(model)
+        self.num_classes = num_classes or getattr(model, 'num_classes', None)
+        self._categories = None
+
+    @property
+    def categories(self):
+        """The label -> category id / class name mapping, resolved once (the warning, if any, printed once)."""
+        if self._categories is None:
+            from .categories import resolve
+            self._categories = resolve(self.model, int(self.num_classes))
+        return self._categories
 
     def load_fields(self, r: dict, box, pad) -> None:
         r.update(gt_bboxes=np.zeros((0, 4), np.float32), gt_labels=np.zeros(0, np.int64))
 
     def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
         p = samples[0].pred_instances
+        labels = to_numpy(p.labels).astype(np.int64)
         return {'bboxes': to_numpy(p.bboxes).astype(np.float32).reshape(-1, 4),
-                'scores': to_numpy(p.scores).astype(np.float32), 'labels': to_numpy(p.labels).astype(np.int64)}
+                'scores': to_numpy(p.scores).astype(np.float32), 'labels': labels,
+                'category_ids': np.asarray(self.categories.ids, np.int64)[labels]}
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         keep = r['scores'] >= score_thr
-        return draw_boxes(image, r['bboxes'][keep], _captions(r['labels'][keep], r['scores'][keep], classes),
+        names = classes or self.categories.names
+        return draw_boxes(image, r['bboxes'][keep], _captions(r['labels'][keep], r['scores'][keep], names),
                           color=(255, 40, 40))
 
     def use_onnx(self, net) -> None:
@@ -105,6 +125,6 @@ class DetInference(TaskInference):
         use_onnx_outputs(det, net, self.model)
 
     def record(self, r: dict, image_id: int, name: str) -> list:
-        """COCO results (``category_id`` = label + 1) plus ``file_name`` and ``label``."""
-        return [dict(image_id=image_id, file_name=name, category_id=int(c) + 1, label=int(c), bbox=xywh(b),
-                     score=float(s)) for b, c, s in zip(r['bboxes'], r['labels'], r['scores'])]
+        """COCO results (the real ``category_id``, see the class docstring) plus ``file_name`` and ``label``."""
+        return [dict(image_id=image_id, file_name=name, category_id=int(i), label=int(c), bbox=xywh(b),
+                     score=float(s)) for b, c, i, s in zip(r['bboxes'], r['labels'], r['category_ids'], r['scores'])]

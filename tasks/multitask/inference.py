@@ -11,7 +11,7 @@ import numpy as np
 from hrvision.inference.task import TaskInference, by_kind, to_numpy
 from hrvision.registry import register_inference
 
-from ..detection.inference import onnx_output_names, use_onnx_outputs
+from ..detection.inference import DetInference, onnx_output_names, use_onnx_outputs
 from .transforms import rasterize
 
 
@@ -65,6 +65,9 @@ class MultiTaskInference(TaskInference):
     def __init__(self, model) -> None:
         super().__init__(model)
         self.heads = {n: by_kind(a.kind, model) for n, a in model.adapters.items()}
+        for n, t in self.heads.items():   # a detector head's classes (its category ids, names) are its own
+            if isinstance(t, DetInference):
+                t.num_classes = getattr(model.heads[n], 'num_classes', None)
 
     def load_fields(self, r: dict, box, pad) -> None:
         h, w = r['ori_shape']
