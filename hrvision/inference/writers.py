@@ -4,10 +4,16 @@
   otherwise ``labels/<stem>_labels.png`` with the model's class indices) and ``color/<stem>_color.png``;
 * pose: ``keypoints.json`` (COCO keypoint results: ``image_id``, ``category_id`` 1, 17 x (x, y, score),
   ``score`` as the COCO evaluation rescoring, plus ``file_name`` and ``bbox``);
-* detection: ``detections.json`` (COCO results, ``category_id`` = label + 1, plus ``file_name``, ``label``);
+* detection: ``detections.json`` (COCO results with the real ``category_id``, plus ``file_name`` and the 0-based
+  ``label``). The label -> category id mapping (and the class names of the pictures) is the training data's,
+  first found: the checkpoint's ``meta['dataset_meta']`` (``cat_ids``/``classes``, which mmengine saves in every
+  checkpoint; kept by ``hrvision.init_model`` as ``model.dataset_meta``, and by ``export --format onnx`` in the
+  file's metadata), the config's test/val dataset annotation file when it exists, COCO's 80 ids for an 80-class
+  model; else ``category_id`` = label + 1 with a printed warning line (never silently). The task's
+  ``categories`` decides (``tasks/detection/categories.py``);
 * face: ``landmarks.json`` (per image, per face: box, landmarks in the model's order -- WFLW 98-point for a
   98-landmark model -- and scores);
-* multi-task: ``results.json`` with every head, seg masks as above;
+* multi-task: ``results.json`` with every head (a detector head's ``category_ids`` as above), seg masks as above;
 * ``--show-dir``: the pictures.
 What each task writes and draws is its ``TaskInference`` (``tasks/<task>/inference.py``); this module names the
 files and writes them. JSON files are written once, at the end, complete or not at all.
