@@ -65,7 +65,7 @@ def models(tmp_path_factory):
 
 def _images():
     rng = np.random.default_rng(1)
-    return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for h, w in SIZES for _ in range(2)]
+    return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(2) for h, w in SIZES]   # batches mix sizes
 
 
 def _same_boxes(a: dict, b: dict, score_key: str = 'scores') -> None:
@@ -79,9 +79,10 @@ def _same_boxes(a: dict, b: dict, score_key: str = 'scores') -> None:
 def test_detector_onnxruntime_equals_torch(models, kind):
     cfg, ckpt, onnx, _ = models[kind]
     imgs = _images()
-    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
+    ref = Inferencer(cfg, ckpt, device='cpu', batch_size=2)(imgs)
     # FCOS: every weight is in the file; Faster R-CNN's RoI box head runs in torch with the checkpoint's weights
-    ort = Inferencer(cfg, ckpt if kind == 'faster_rcnn' else None, device='cpu', backend='onnxruntime', onnx=onnx)
+    ort = Inferencer(cfg, ckpt if kind == 'faster_rcnn' else None, device='cpu', backend='onnxruntime', onnx=onnx,
+                     batch_size=2)   # padded batches of two sizes, as the torch run's
     got = ort(imgs)
     assert isinstance(ort.model.head.detector.backbone.run, OnnxRuntimeModule)
     assert not any(p.numel() for p in ort.model.head.detector.backbone.parameters())   # no torch network left
@@ -92,7 +93,7 @@ def test_detector_onnxruntime_equals_torch(models, kind):
 def test_multitask_onnxruntime_equals_torch(models):
     cfg, ckpt, onnx, _ = models['multitask']
     imgs = _images()
-    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
+    ref = Inferencer(cfg, ckpt, device='cpu', batch_size=2)(imgs)
     got = Inferencer(cfg, None, device='cpu', backend='onnxruntime', onnx=onnx, batch_size=2)(imgs)
     for a, b in zip(ref, got):
         _same_boxes(a['det'], b['det'])
