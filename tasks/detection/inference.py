@@ -15,13 +15,15 @@ from hrvision.visualization import draw_boxes
 
 from .vis import _captions
 
+FCOS_OUTPUTS = ('cls_logits', 'bbox_regression', 'bbox_ctrness')   # torchvision's FCOSHead output dict
+
 
 def onnx_output_names(det, prefix: str = '') -> list[str]:
     """The exported ``TorchvisionDetector``'s outputs (its ``forward`` dict, named by ``export_model``): the
     pyramid levels, then the dense head's (FCOS: class logits, box regression, centerness; Faster R-CNN:
     objectness and box deltas per level)."""
     levels = det.detector.backbone.names
-    head = ['cls_logits', 'bbox_regression', 'bbox_ctrness'] if det.kind == 'fcos' else \
+    head = list(FCOS_OUTPUTS) if det.kind == 'fcos' else \
         [f'{k}.{i}' for k in ('objectness', 'rpn_bbox_deltas') for i in range(len(levels))]
     return [f'{prefix}{n}' for n in [f'features.{v}' for v in levels] + head]
 
@@ -42,7 +44,7 @@ class _OnnxPyramid(nn.Module):
     def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
         outs, n = list(self.run(x)), len(self.names)
         rest = outs[n:]
-        self.head_out = dict(zip(('cls_logits', 'bbox_regression', 'bbox_ctrness'), rest)) if self.fcos else \
+        self.head_out = dict(zip(FCOS_OUTPUTS, rest)) if self.fcos else \
             (rest[:n], rest[n:])
         return OrderedDict(zip(self.names, outs[:n]))
 
@@ -69,7 +71,7 @@ def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> None:
     d = det.detector
     if det.kind != 'fcos' and getattr(model, 'load_report', None) is None:
         from hrvision.errors import InputError
-        raise InputError(f'the onnxruntime backend runs the {det.kind} RoI box head in torch with the checkpoint\'s '
+        raise InputError(f'the ONNX backends run the {det.kind} RoI box head in torch with the checkpoint\'s '
                          'weights: give the checkpoint as well as the ONNX file')
     pyramid = _OnnxPyramid(d.backbone.names, det.kind == 'fcos', run)
     d.backbone = pyramid
