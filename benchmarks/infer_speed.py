@@ -1,5 +1,5 @@
 """End-to-end inference speed: images/s from files on disk (decode + test pipeline + network + post-processing)
-through ``hrvision.Inferencer``, three hrvision paths against timm's bare HRNet of the same width, one run.
+through ``hrvision.Inferencer``, four hrvision paths against timm's bare HRNet of the same width, one run.
 
 Paths, per task:
 * ``torch``: the Inferencer as shipped (eager, NCHW);
