@@ -103,13 +103,13 @@ def test_openvino_detector_and_multitask_equal_torch(det_mt_models):
     from tests.test_infer_ort_det_mt import _images, _same_boxes
     imgs = _images()
     cfg, ckpt, onnx, _ = det_mt_models['fcos']
-    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
-    ov = Inferencer(cfg, None, device='cpu', backend='openvino', onnx=onnx)
+    ref = Inferencer(cfg, ckpt, device='cpu', batch_size=2)(imgs)   # padded batches of two sizes on both sides
+    ov = Inferencer(cfg, None, device='cpu', backend='openvino', onnx=onnx, batch_size=2)
     assert isinstance(ov.model.head.detector.backbone.run, OpenVinoModule)
     for a, b in zip(ref, ov(imgs)):
         _same_boxes(a, b)
     cfg, ckpt, onnx, _ = det_mt_models['multitask']
-    ref = Inferencer(cfg, ckpt, device='cpu')(imgs)
+    ref = Inferencer(cfg, ckpt, device='cpu', batch_size=2)(imgs)
     for a, b in zip(ref, Inferencer(cfg, None, device='cpu', backend='openvino', onnx=onnx, batch_size=2)(imgs)):
         _same_boxes(a['det'], b['det'])
         assert (a['seg']['sem_seg'] == b['seg']['sem_seg']).mean() > 0.999
