@@ -131,6 +131,20 @@ def test_inferencer_equals_test_loop(setups, task):
             _close(r[heads['pose']]['keypoints'], s.pred_pose.keypoints.numpy(), 1e-3)
 
 
+def test_seg_probs_are_the_softmax_of_the_upsampled_logits(setups):
+    """``seg_probs``: class probabilities (they were a softmax of the official exp-scores)."""
+    import torch
+    cfg, ckpt, _ = setups['seg']
+    inf = Inferencer(cfg, ckpt, device='cpu', seg_probs=True)
+    seen, logits = [], inf.model.logits
+    inf.model.logits = lambda x: seen.append(logits(x)) or seen[-1]
+    img = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    r = inf(img)[0]
+    want = torch.softmax(inf.model.head.upsample(seen[0], (48, 64)), 1)[0].numpy()
+    assert r['seg_probs'].shape == want.shape and np.abs(r['seg_probs'] - want).max() < 1e-5
+    assert (r['sem_seg'] == want.argmax(0)).all()
+
+
 def test_folder_of_mixed_sizes_arrays_and_bad_files(setups, tmp_path):
     from hrvision.data.io import write_image
     cfg, ckpt, _ = setups['seg']

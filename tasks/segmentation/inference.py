@@ -41,9 +41,9 @@ class SegInference(TaskInference):
     def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
         sample = samples[0]
         out = {'sem_seg': to_numpy(sample.pred_sem_seg).astype(np.int64)}
-        if seg_probs and 'seg_logits' in sample:
-            import torch
-            out['seg_probs'] = to_numpy(torch.softmax(sample.seg_logits.float(), 0))
+        if seg_probs and 'seg_logits' in sample:   # the official scores: summed exp of the logits (per scale)
+            scores = sample.seg_logits.float()
+            out['seg_probs'] = to_numpy(scores / scores.sum(0, keepdim=True))   # one scale: softmax(logits)
         return out
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:

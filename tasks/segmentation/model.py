@@ -85,7 +85,7 @@ class SegmentationModel(TaskModel):
         pred = self.head.upsample(self.logits(img), size)
         if flip:
             pred = (pred + self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)) * 0.5
-        return pred.exp()
+        return pred.exp_()   # in place: a C x H x W copy at full size costs more than the exp
 
     def _slide(self, img: Tensor, flip: bool) -> Tensor:
         crop = self.test_cfg.get('crop_size')
