@@ -48,19 +48,9 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 
 
 def _add_runner_args(p: argparse.ArgumentParser) -> None:
-    from mmengine.config import DictAction
-
-    class Overrides(DictAction):
-        """mmengine's key=value parser; a word without '=' is a usage error, not a traceback."""
-
-        def __call__(self, parser, namespace, values, option_string=None):
-            bad = [v for v in values if '=' not in v or not v.split('=', 1)[0]]
-            if bad:
-                raise argparse.ArgumentError(self, f'expected key=value, got {bad[0]!r}')
-            super().__call__(parser, namespace, values, option_string)
-
+    from hrvision.cli_args import add_cfg_options
     p.add_argument('--work-dir', help='where logs, checkpoints and pictures go')
-    p.add_argument('--cfg-options', nargs='+', action=Overrides, help='override config keys: key=value ...')
+    add_cfg_options(p)
     p.add_argument('--launcher', default='none', choices=['none', 'pytorch'],
                    help='"pytorch" under torchrun (NCCL on GPU, gloo on CPU)')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)

@@ -47,6 +47,20 @@ def image_size(text: str) -> tuple[int, int]:
     return (hw[0], hw[0]) if len(hw) == 1 else hw
 
 
+def add_cfg_options(p: argparse.ArgumentParser) -> None:
+    """``--cfg-options key=value ...`` (mmengine's parser); a word without '=' is a usage error, not a traceback."""
+    from mmengine.config import DictAction
+
+    class Overrides(DictAction):
+        def __call__(self, parser, namespace, values, option_string=None):
+            bad = [v for v in values if '=' not in v or not v.split('=', 1)[0]]
+            if bad:
+                raise argparse.ArgumentError(self, f'expected key=value, got {bad[0]!r}')
+            super().__call__(parser, namespace, values, option_string)
+
+    p.add_argument('--cfg-options', nargs='+', action=Overrides, help='override config keys: key=value ...')
+
+
 def synth_command(name: str, help: str, writer: Callable[..., dict], *, n_train: int, n_val: int | None,
                   size: tuple[int, int] | None, what: str, n_train_aliases: tuple[str, ...] = (),
                   n_val_aliases: tuple[str, ...] = (), size_help: str = 'HxW or one side (square)',

@@ -131,3 +131,21 @@ def _parse_exit(main, cfg, args):
     with pytest.raises(SystemExit) as e:   # argparse usage errors exit from the parser
         main(['infer', cfg, *map(str, args)])
     return e.value.code
+
+
+def test_cfg_options_switch_the_face_flip_test(setups, tmp_path):  # noqa: F811
+    """``--cfg-options`` reaches the model: the face flip test (off by default, as official) turned on gives the
+    Inferencer's flip-test landmarks; a misspelt key is refused in one line."""
+    cfg, ckpt, root = setups['face']
+    img = sorted(p for p in root.rglob('*') if p.suffix in ('.png', '.jpg'))[0]
+    r = _infer(cfg, ckpt, img, '--out', tmp_path / 'out', '--cfg-options', 'model.test_cfg.flip_test=True')
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads((tmp_path / 'out' / 'landmarks.json').read_text())[0]['faces'][0]['landmarks']
+    flip = Inferencer(cfg, ckpt, device='cpu', cfg_options={'model.test_cfg.flip_test': True})
+    plain = Inferencer(cfg, ckpt, device='cpu')
+    assert flip.model.test_cfg['flip_test'] is True and plain.model.test_cfg['flip_test'] is False
+    want, without = flip(str(img))[0]['keypoints'][0], plain(str(img))[0]['keypoints'][0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert np.abs(want - without).max() > 1e-3   # the option changed the predictions
+    _refused(_infer(cfg, ckpt, img, '--out', tmp_path / 'o2', '--cfg-options', 'model.test_cfg.flip=True'),
+             "model.test_cfg.flip: unknown key; did you mean 'flip_test'")

@@ -14,7 +14,7 @@ CKPT_SUFFIXES = ('.pth', '.pt', '.ckpt', '.safetensors', '.bin', '.tar')
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from ..cli_args import existing_file, positive_int
+    from ..cli_args import add_cfg_options, existing_file, positive_int
     p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
     p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] INPUT',
                    help='checkpoint (optional, by suffix: .pth/.pt/.safetensors/...), then images, folders, '
@@ -27,6 +27,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--backend', choices=['torch', 'onnxruntime', 'openvino'], default='torch')
     p.add_argument('--onnx', type=existing_file, help='the network exported by hrvision export --format onnx '
                                                        '(--backend onnxruntime / openvino)')
+    add_cfg_options(p)   # e.g. model.test_cfg.flip_test=True (mmengine configs)
     p.add_argument('--boxes', type=existing_file, help='pose / face: detection JSON with the boxes')
     p.add_argument('--det-config', help='pose: hrvision detection config giving the person boxes')
     p.add_argument('--det-checkpoint', type=existing_file)
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         inf = Inferencer(args.config, checkpoint, device=args.device, backend=args.backend, onnx=args.onnx,
                          det_config=args.det_config, det_checkpoint=args.det_checkpoint,
                          det_score_thr=args.det_score_thr, det_label=args.det_label, batch_size=args.batch,
-                         allow_partial=args.allow_partial)
+                         allow_partial=args.allow_partial, cfg_options=args.cfg_options)
         writer = _writer(inf, args)
         images = [it for it in items if not (it.path and is_video(it.path))]
         videos = [it for it in items if it.path and is_video(it.path)]

@@ -43,21 +43,25 @@ class Inferencer:
         det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model.
         det_score_thr / det_label: which detections are people.
         seg_probs: also return per-class probabilities for segmentation.
+        cfg_options: dotted-key overrides of an mmengine config, for the model and the test pipeline
+            (e.g. ``{'model.test_cfg.flip_test': True}``: the face flip test, off by default as official).
     """
 
     def __init__(self, config: str, checkpoint: str | None = None, device: str | None = None,
                  backend: str = 'torch', onnx: str | None = None, det_config: str | None = None,
                  det_checkpoint: str | None = None, det_score_thr: float = 0.3, det_label: int = 0,
-                 batch_size: int = 1, seg_probs: bool = False, allow_partial: bool = False) -> None:
+                 batch_size: int = 1, seg_probs: bool = False, allow_partial: bool = False,
+                 cfg_options: dict | None = None) -> None:
         from ..apis import init_model
         from ..checks import check_choice, check_int
         check_choice('Inferencer backend', backend, BACKENDS)
         self.batch_size = check_int('Inferencer batch_size', batch_size, low=1)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.model = init_model(config, checkpoint, str(self.device), allow_partial=allow_partial)
+        self.model = init_model(config, checkpoint, str(self.device), allow_partial=allow_partial,
+                                cfg_options=cfg_options)
         self.task = task_for(self.model)
         self.kind = self.task.kind
-        self.steps = self._steps(config)
+        self.steps = self._steps(self.model.cfg)
         self.loader = LoadArray(self.task)
         self.seg_probs = seg_probs
         self.backend = backend
@@ -79,16 +83,13 @@ class Inferencer:
         self.skipped = Skipped()
         self.stats: dict = {}
 
-    def _steps(self, config) -> list:
-        from mmengine.config import Config
+    def _steps(self, cfg) -> list:
+        """The config's test pipeline (``cfg``: the model's mmengine config, overrides applied), or the task's
+        default steps for a model built from an official file (no config)."""
         from mmengine.registry import init_default_scope
-
-        from ..apis import OFFICIAL_SUFFIXES
-        from ..engine.config_checks import load_config_file
-        if isinstance(config, dict) or str(config).lower().endswith(OFFICIAL_SUFFIXES):
+        if cfg is None:
             return _default_steps(self.task)
         init_default_scope('hrvision')
-        cfg = config if isinstance(config, Config) else load_config_file(config)
         return test_pipeline(cfg, getattr(cfg, 'filename', None) or 'config')
 
     # ---- public API -----------------------------------------------------------------------------
