@@ -9,6 +9,7 @@ dynamic (batch, height, width), as in the exported file.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -16,6 +17,13 @@ import torch
 
 from ..errors import DataError, InputError, MissingFileError
 from .ort import OnnxRuntimeModule, use_onnxruntime
+
+
+@functools.lru_cache(maxsize=None)
+def _core():
+    """One OpenVINO ``Core`` per process: creating and querying a second one can crash the process (seen as a
+    segfault after several model loads in one test session; ultralytics made the same change)."""
+    return _import_openvino().Core()
 
 
 def _import_openvino():
@@ -35,13 +43,13 @@ class OpenVinoModule(OnnxRuntimeModule):
         torch.nn.Module.__init__(self)
         if device is not None and torch.device(device).type != 'cpu':
             raise InputError(f"the openvino backend runs on the CPU; got device={str(device)!r} (use device='cpu')")
-        ov = _import_openvino()
+        _import_openvino()   # a missing openvino is said before a missing file
         if not os.path.isfile(path):
             raise MissingFileError(f'{path}: no such file (the network hrvision export --format onnx writes)')
         config = {'INFERENCE_NUM_THREADS': int(threads or torch.get_num_threads() or 1),
                   'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
         try:
-            core = ov.Core()
+            core = _core()
             self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
         except Exception as e:  # noqa: BLE001  (OpenVINO raises RuntimeError for missing and malformed files)
             raise DataError(f'{path}: openvino cannot load it ({str(e).strip().splitlines()[0][:200]})') from None
@@ -54,7 +62,7 @@ class OpenVinoModule(OnnxRuntimeModule):
         return [o.get_any_name() for o in self.compiled.outputs]
 
     def metadata(self) -> dict:
-        info = _import_openvino().Core().read_model(self.path).get_rt_info()   # the ONNX metadata_props
+        info = _core().read_model(self.path).get_rt_info()   # the ONNX metadata_props
         return {k: v.astype(str) for k, v in info['framework'].items()} if 'framework' in info else {}
 
     def forward(self, x: torch.Tensor):
