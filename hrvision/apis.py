@@ -27,18 +27,9 @@ def _official_cfg(path: str) -> dict | str:
         raise ConfigError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}') from None
 
 
-def _dataset_meta(checkpoint) -> dict | None:
+def _dataset_meta(obj) -> dict | None:
     """The training data's metainfo mmengine saves in a checkpoint (``meta.dataset_meta``: classes, category ids,
     annotation file), or None (none there, a bare state dict, safetensors)."""
-    obj = checkpoint
-    if isinstance(checkpoint, (str, os.PathLike)):
-        if os.fspath(checkpoint).endswith('.safetensors'):
-            return None
-        import torch
-        try:   # memory-mapped: only the meta is read again (load_weights has read and checked the file)
-            obj = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
-        except Exception:  # noqa: BLE001  (an old non-zip file: no mmap)
-            obj = torch.load(checkpoint, map_location='cpu', weights_only=True)
     meta = obj.get('meta') if isinstance(obj, Mapping) else None
     found = meta.get('dataset_meta') if isinstance(meta, Mapping) else None
     return dict(found) if isinstance(found, Mapping) else None
@@ -59,7 +50,7 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
     """
     import torch
 
-    from .weights import load_weights
+    from .weights import load_weights, read_checkpoint_file
     cfg = None   # an official experiment file has no mmengine config
     if isinstance(config, (str, os.PathLike)) and os.fspath(config).lower().endswith(OFFICIAL_SUFFIXES) or \
             isinstance(config, Mapping) and 'MODEL' in config:
@@ -80,8 +71,12 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
             cfg.merge_from_dict(dict(cfg_options))
         init_default_scope('hrvision')
         model = MODELS.build(cfg.model)
+    if isinstance(checkpoint, (str, os.PathLike)):   # read once: the weights and the meta
+        name, checkpoint = os.fspath(checkpoint), read_checkpoint_file(checkpoint)
+    else:
+        name = None
     if checkpoint is not None:
-        model.load_report = load_weights(model, checkpoint, allow_partial=allow_partial)
+        model.load_report = load_weights(model, checkpoint, allow_partial=allow_partial, name=name)
     model.dataset_meta = _dataset_meta(checkpoint)
     model.cfg = cfg
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')

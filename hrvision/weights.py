@@ -90,6 +90,12 @@ def _group(keys: list[str], causes) -> dict[str, list[str]]:
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
     """Read a checkpoint file safely and return a flat ``{key: tensor}`` dict (digest checked when recorded)."""
+    return extract_state_dict(read_checkpoint_file(path), os.fspath(path))
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> Any:
+    """The checkpoint file's object as saved (``state_dict`` / ``meta`` dict, or a flat state dict), read safely
+    (``weights_only``), digest checked when recorded; safetensors give their flat dict."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
@@ -110,7 +116,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
             hint = 'the file is truncated, corrupt or not a PyTorch checkpoint'
         raise CheckpointError(f'cannot read checkpoint {path}: {hint} ({msg})') from e
     verify_digest(obj, path)
-    return extract_state_dict(obj, path)
+    return obj
 
 
 def extract_state_dict(obj: Any, source: str = '<object>') -> dict[str, Tensor]:
