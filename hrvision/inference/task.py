@@ -104,3 +104,14 @@ def by_kind(kind: str, model) -> TaskInference:
             return cls(model)
     raise ConfigError(f'no inference registered for a {kind!r} head (registered: '
                       f'{sorted(c.kind for c in INFERENCE.values())})')
+
+
+class TopDownInference(TaskInference):
+    """A task that predicts keypoints in one crop per box (the whole image when none is given): its results are
+    :func:`top_down_result`'s rows."""
+
+    top_down = True
+
+    def result(self, samples: list, boxes: np.ndarray, box_scores: np.ndarray, seg_probs: bool = False) -> dict:
+        return top_down_result(samples, boxes, box_scores)
+

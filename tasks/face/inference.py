@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrvision.inference.task import TaskInference, draw_crop_boxes, top_down_result
+from hrvision.inference.task import TopDownInference, draw_crop_boxes
 from hrvision.inference.writers import xywh
 from hrvision.registry import register_inference
 from hrvision.visualization import draw_points
@@ -13,9 +13,8 @@ from .dataset import SCALE_PAD
 
 
 @register_inference('FaceLandmarkModel')
-class FaceInference(TaskInference):
+class FaceInference(TopDownInference):
     kind = 'face'
-    top_down = True
     onnx = True
     json_name = 'landmarks.json'
 
@@ -29,9 +28,6 @@ class FaceInference(TaskInference):
 
     def default_steps(self) -> list:
         return [dict(type='FaceCrop', input_size=self.input_size), dict(type='PackFaceInputs')]
-
-    def result(self, samples, boxes, box_scores, seg_probs: bool = False) -> dict:
-        return top_down_result(samples, boxes, box_scores)
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         out = draw_crop_boxes(image, r)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hrvision.data.keypoints import box_to_center_scale
-from hrvision.inference.task import TaskInference, draw_crop_boxes, top_down_result
+from hrvision.inference.task import TopDownInference, draw_crop_boxes
 from hrvision.inference.writers import xywh
 from hrvision.registry import register_inference
 
@@ -14,9 +14,8 @@ from .vis import draw_people
 
 
 @register_inference('PoseModel')
-class PoseInference(TaskInference):
+class PoseInference(TopDownInference):
     kind = 'pose'
-    top_down = True
     takes_detector = True
     onnx = True
     json_name = 'keypoints.json'
@@ -28,9 +27,6 @@ class PoseInference(TaskInference):
 
     def default_steps(self) -> list:
         return [dict(type='TopDownAffine', input_size=self.input_size), dict(type='PackPoseInputs')]
-
-    def result(self, samples, boxes, box_scores, seg_probs: bool = False) -> dict:
-        return top_down_result(samples, boxes, box_scores)
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         out = draw_crop_boxes(image, r)
