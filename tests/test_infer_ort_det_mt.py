@@ -113,6 +113,21 @@ def test_refusals(models):
         Inferencer(cfg, None, device='cpu', backend='onnxruntime', onnx=onnx)
 
 
+
+def test_unreadable_dataset_meta_in_the_file_is_named(models, tmp_path):
+    import onnx as onnx_lib
+    from hrvision.errors import DataError
+    from hrvision.export import ONNX_DATASET_META
+    cfg, _, path, _ = models['fcos']
+    m = onnx_lib.load(path)
+    entry = next((p for p in m.metadata_props if p.key == ONNX_DATASET_META), None) or m.metadata_props.add()
+    entry.key, entry.value = ONNX_DATASET_META, '{"cat_ids": [1, 3,'
+    bad = str(tmp_path / 'bad_meta.onnx')
+    onnx_lib.save(m, bad)
+    with pytest.raises(DataError, match=f'bad_meta.onnx: metadata {ONNX_DATASET_META} is not JSON'):
+        Inferencer(cfg, None, device='cpu', backend='onnxruntime', onnx=bad)
+
+
 def test_cli_detector_onnxruntime(models, tmp_path):
     cfg, ckpt, onnx, root = models['fcos']
     img = sorted((root / 'val2017').iterdir())[0]

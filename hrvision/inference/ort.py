@@ -99,6 +99,11 @@ def use_onnxruntime(task, path: str | None, device=None, runtime=None, backend: 
         found = net.metadata().get(ONNX_DATASET_META)
         if found:
             import json
-            task.model.dataset_meta = json.loads(found)
+            try:
+                task.model.dataset_meta = json.loads(found)
+            except ValueError:
+                from ..errors import DataError
+                raise DataError(f'{path}: metadata {ONNX_DATASET_META} is not JSON (hrvision export writes the '
+                                "checkpoint's dataset_meta there as JSON)") from None
     task.use_onnx(net)
     return task.model
