@@ -3,8 +3,10 @@ through ``hrvision.Inferencer``, four hrvision paths against timm's bare HRNet o
 
 Paths, per task:
 * ``torch``: the Inferencer as shipped (eager, NCHW);
-* ``torch_folded_cl``: BatchNorm folded into the convolutions (``hrvision.fuse``) and channels_last weights;
-* ``onnxruntime``: the network exported by ``hrvision export --format onnx`` run by onnxruntime, same pre/post;
+* ``torch_folded_cl``: ``hrvision.fuse.fuse_for_inference`` (BatchNorm folded into the convolutions, the 1x1 conv
+  after the HRNetV2 concat run per branch) and channels_last weights;
+* ``onnxruntime``: the network exported by ``hrvision export --format onnx`` (the same rewrites) run by
+  onnxruntime, same pre/post;
 * ``openvino``: the same exported file compiled by OpenVINO's CPU plugin (fp32, latency hint), same pre/post
   (skipped with a line when openvino is not installed or the device is not the CPU);
 * ``timm`` / ``timm_cl``: ``timm.create_model(<same width>, features_only=True)`` forward alone, NCHW /
@@ -58,12 +60,12 @@ def _paths(task: str, device: str, tmp: str, net_hw, batch: int) -> dict:
     """name -> Inferencer (``batch``: crops per forward, pose: the people of one image)."""
     from hrvision.errors import InputError
     from hrvision.export import export_model
-    from hrvision.fuse import fuse_conv_bn
+    from hrvision.fuse import fuse_for_inference
     from hrvision.inference import Inferencer
     cfg = os.path.join(ROOT, TASKS[task][0])
     out = {'torch': Inferencer(cfg, None, device=device, batch_size=batch)}
     folded = Inferencer(cfg, None, device=device, batch_size=batch)
-    fuse_conv_bn(folded.model)
+    fuse_for_inference(folded.model)
     folded.model.to(memory_format=torch.channels_last)
     out['torch_folded_cl'] = folded
     onnx = os.path.join(tmp, f'{task}.onnx')

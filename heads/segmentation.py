@@ -16,9 +16,14 @@ from torch import Tensor, nn
 from hrvision.registry import MODELS
 
 
+class ConcatHeadLayers(nn.Sequential):
+    """The official seg/face head layers; the head applies them first thing to the HRNetV2 concat map, so
+    :func:`hrvision.fuse.fuse_for_inference` may move their first (1x1) conv into the neck (a ``ConcatConv``)."""
+
+
 def concat_head_layers(in_channels: int, out_channels: int, kernel: int = 1, momentum: float = 0.1) -> nn.Sequential:
     """1x1 conv-BN-ReLU then a ``kernel`` conv to ``out_channels``: the official seg/face head."""
-    return nn.Sequential(
+    return ConcatHeadLayers(
         nn.Conv2d(in_channels, in_channels, 1, 1, 0, bias=True),
         nn.BatchNorm2d(in_channels, momentum=momentum),
         nn.ReLU(inplace=True),

@@ -5,7 +5,8 @@
   take it from there). HRNet fuses by exact-size interpolation, so one exported graph serves every
   input size.
 * ``torchscript``: ``torch.jit.trace`` (deprecated by PyTorch, kept for libtorch users).
-* ``onnx``: BatchNorm folded into the convolutions (:func:`hrvision.fuse.fuse_conv_bn`, on a copy), the
+* ``onnx``: BatchNorm folded into the convolutions and the 1x1 conv after the HRNetV2 concat run per branch
+  before the upsampling (:func:`hrvision.fuse.fuse_for_inference`, on a copy), the
   installed torch's ONNX exporter (TorchScript-based, ``dynamo=False``: no onnxscript needed) with dynamic
   batch, height and width, checked with onnxruntime (``pip install "hrvision[onnx]"``). Every task's network
   exports (the detector's raw head outputs; its box decoding and NMS stay in torch).
@@ -97,11 +98,11 @@ def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str =
     if fmt not in FORMATS:
         raise ValueError(f'export format must be one of {FORMATS}, got {fmt!r}')
     wrapped = TensorForward(model.eval()).eval()
-    if fmt == 'onnx':   # fold BN in a copy; the check below compares it with the user's unfolded model
+    if fmt == 'onnx':   # rewrite a copy; the check below compares it with the user's unchanged model
         import copy
 
-        from .fuse import fuse_conv_bn
-        folded = TensorForward(fuse_conv_bn(copy.deepcopy(model).eval())).eval()
+        from .fuse import fuse_for_inference
+        folded = TensorForward(fuse_for_inference(copy.deepcopy(model).eval())).eval()
     else:
         folded = wrapped
     in_ch = getattr(getattr(model, 'backbone', model), 'in_channels', 3)

@@ -1,4 +1,10 @@
-"""Fold BatchNorm into the preceding convolution for inference.
+"""Inference-time rewrites that keep the outputs (to float rounding) and cut the work.
+
+* :func:`fuse_conv_bn`: fold BatchNorm into the preceding convolution.
+* :func:`split_concat_conv`: run the 1x1 conv after the HRNetV2 concat per branch, before the upsampling
+  (:class:`~hrvision.necks.ConcatConv`).
+* :func:`fuse_for_inference`: both (what ``hrvision export --format onnx`` writes).
+
 
 An eval-mode BN is an affine map per channel, so ``bn(conv(x)) == conv'(x)`` with
 ``w' = w * g / sqrt(v + eps)`` and ``b' = beta + (b - mean) * g / sqrt(v + eps)``. Folding removes one
@@ -40,3 +46,31 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
                 _fold(conv, bn)
                 setattr(mod, f'bn{k}', nn.Identity())
     return model
+
+
+def split_concat_conv(model: nn.Module) -> nn.Module:
+    """Move the 1x1 conv that reads the HRNetV2 concat map in front of the upsampling, in place.
+
+    Two places: a model whose ``neck`` is :class:`~hrvision.necks.HRNetV2Concat` and whose ``head`` starts with
+    :class:`~hrvision.heads.segmentation.ConcatHeadLayers` (seg, face): the neck becomes a ``ConcatConv`` and the
+    head's first conv an ``Identity``; and every :class:`~hrvision.necks.HRNetV2p` (its reduction conv).
+    Anything else is left as it is. Parameter names change: inference only, after loading weights. Returns ``model``.
+    """
+    from .heads.segmentation import ConcatHeadLayers
+    from .necks.hrnetv2 import ConcatConv, HRNetV2Concat, HRNetV2p
+    neck, head = getattr(model, 'neck', None), getattr(model, 'head', None)
+    layers = [m for m in head.children() if isinstance(m, ConcatHeadLayers)] if isinstance(head, nn.Module) else []
+    if (isinstance(neck, HRNetV2Concat) and neck.mode in ('bilinear', 'nearest') and len(layers) == 1
+            and isinstance(layers[0][0], nn.Conv2d) and layers[0][0].kernel_size == (1, 1)
+            and layers[0][0].in_channels == sum(neck.in_channels)):
+        model.neck = ConcatConv(layers[0][0], neck.in_channels, neck.mode, neck.align_corners)
+        layers[0][0] = nn.Identity()
+    for mod in list(model.modules()):
+        if isinstance(mod, HRNetV2p) and isinstance(mod.reduction_conv, nn.Conv2d):
+            mod.reduction_conv = ConcatConv(mod.reduction_conv, mod.in_channels, 'bilinear', mod.align_corners)
+    return model
+
+
+def fuse_for_inference(model: nn.Module) -> nn.Module:
+    """:func:`fuse_conv_bn` then :func:`split_concat_conv`, in place (eval mode); returns ``model``."""
+    return split_concat_conv(fuse_conv_bn(model))

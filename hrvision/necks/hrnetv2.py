@@ -31,6 +31,50 @@ def resize_concat(feats: Sequence[Tensor], mode: str = 'bilinear', align_corners
     return torch.cat(ups, dim=1)
 
 
+class ConcatConv(nn.Module):
+    """``conv(resize_concat(feats))`` for a 1x1 ``conv``, computed as ``sum_i resize(conv_i(feats[i])) + bias``.
+
+    Why: the 1x1 conv after the HRNetV2 concat is the largest layer of the seg and face networks (15C x 15C at
+    stride 4). Bilinear and nearest resizing are linear per channel with weights summing to one and a 1x1 conv
+    mixes channels per pixel, so the two commute: each branch's slice of the conv runs at that branch's own
+    resolution and only its output is resized (W48 seg at 1024x2048: 68 -> 8.5 G multiply-adds). Equal to
+    float rounding; an inference-time rewrite (:func:`hrvision.fuse.fuse_for_inference`), like BN folding.
+    """
+
+    def __init__(self, conv: nn.Conv2d, in_channels: Sequence[int], mode: str = 'bilinear',
+                 align_corners: bool | None = False) -> None:
+        super().__init__()
+        if conv.kernel_size != (1, 1) or conv.stride != (1, 1) or conv.groups != 1 or conv.padding not in ((0, 0), 0):
+            raise ValueError(f'ConcatConv needs a plain 1x1 conv, got {conv}')
+        if conv.in_channels != sum(in_channels):
+            raise ValueError(f'ConcatConv: the conv reads {conv.in_channels} channels, the branches give '
+                             f'{list(in_channels)} = {sum(in_channels)}')
+        if mode not in ('bilinear', 'nearest'):
+            raise ValueError(f"ConcatConv commutes with 'bilinear' or 'nearest' resizing only, got {mode!r}")
+        self.mode = mode
+        self.align_corners = align_corners if mode == 'bilinear' else None
+        self.convs = nn.ModuleList()
+        start = 0
+        for i, c in enumerate(in_channels):
+            part = nn.Conv2d(c, conv.out_channels, 1, bias=i == 0 and conv.bias is not None)
+            part.weight = nn.Parameter(conv.weight.detach()[:, start:start + c].clone())
+            if part.bias is not None:
+                part.bias = nn.Parameter(conv.bias.detach().clone())
+            self.convs.append(part)
+            start += c
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        if len(feats) == 1 and len(self.convs) > 1:   # a map concatenated already (the multi-task shared concat)
+            return F.conv2d(feats[0], torch.cat([c.weight for c in self.convs], 1), self.convs[0].bias)
+        out = self.convs[0](feats[0])
+        size = out.shape[-2:]
+        for conv, f in zip(self.convs[1:], feats[1:]):
+            y = conv(f)
+            out = out + (y if y.shape[-2:] == size else
+                         F.interpolate(y, size=size, mode=self.mode, align_corners=self.align_corners))
+        return out
+
+
 @MODELS.register_module()
 class HRNetV2Concat(nn.Module):
     """HRNetV2 view: one stride-4 map with ``sum(in_channels)`` channels (no parameters).
@@ -85,6 +129,7 @@ class HRNetV2p(nn.Module):
         check_choice('HRNetV2p stride', stride, (1, 2))
         check_bool('HRNetV2p align_corners', align_corners, allow_none=True)
         self.align_corners = align_corners
+        self.in_channels = list(in_channels)
         self.num_outs = num_outs
         self.pool = F.avg_pool2d if pooling == 'avg' else F.max_pool2d
         self.reduction_conv = nn.Conv2d(sum(in_channels), out_channels, 1)
@@ -115,7 +160,10 @@ class HRNetV2p(nn.Module):
         return list(self._shape)
 
     def forward(self, feats: Sequence[Tensor]) -> 'OrderedDict[str, Tensor]':
-        x = self.reduction_conv(resize_concat(feats, 'bilinear', self.align_corners))
+        if isinstance(self.reduction_conv, ConcatConv):   # after hrvision.fuse.fuse_for_inference
+            x = self.reduction_conv(feats)
+        else:
+            x = self.reduction_conv(resize_concat(feats, 'bilinear', self.align_corners))
         out: OrderedDict[str, Tensor] = OrderedDict()
         for i, (name, conv) in enumerate(zip(self.names, self.fpn_convs)):
             # ceil_mode keeps a level for every stride, also at sizes that are not multiples of 2^i
