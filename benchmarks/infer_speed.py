@@ -13,7 +13,9 @@ Paths, per task:
   channels_last, on a ready tensor of the network's input size (no decoding, no pre/post-processing).
 
 Rounds are interleaved (every path once per round) so a shared, loaded machine slows all paths alike; the
-median of the rounds is reported with the ratios best-hrvision / timm. Weights are random (speed only).
+median of the rounds is reported with the ratios best-hrvision / timm. Weights are random (speed only). Each
+row also gives the conv multiply-adds per image of both networks and the rate each path reached (G multiply-adds
+per second, end to end for hrvision), to set against the CPU's peak (``benchmarks/fma_peak.c``).
 
     python benchmarks/infer_speed.py --threads 1 --rounds 3                      # all tasks, official sizes
     python benchmarks/infer_speed.py --tasks seg_w18s pose face --seg-size 512 1024
@@ -84,6 +86,18 @@ def _timm(name: str, device: str, channels_last: bool):
     return net.to(memory_format=torch.channels_last) if channels_last else net
 
 
+def _macs(task: str, model, net_hw, per_image: int) -> dict:
+    """Conv multiply-adds per image of the network each side runs (hrvision: as exported, after
+    ``fuse_for_inference``; timm: its ``features_only`` network), official counting (``hrvision.flops``)."""
+    import copy
+
+    from hrvision.flops import count
+    from hrvision.fuse import fuse_for_inference
+    crops = per_image if task == 'pose' else 1
+    ours = count(fuse_for_inference(copy.deepcopy(model).cpu().eval()), net_hw).macs * crops
+    return {'hrvision': ours, 'timm': count(_timm(TASKS[task][1], 'cpu', False), net_hw).macs * crops}
+
+
 def _sync(device: str) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
@@ -121,10 +135,14 @@ def run(task: str, args) -> dict:
                 times[name].append(len(files) / (time.perf_counter() - t))
     ips = {k: statistics.median(v) for k, v in times.items()}
     best = max(paths, key=ips.get)   # the hrvision paths
+    macs = _macs(task, paths['torch'].model, net_hw, per_image)
     return dict(task=task, image=f'{h}x{w}', network_input=f'{net_hw[0]}x{net_hw[1]}',
                 people=args.people if task == 'pose' else None, images_per_s={k: round(v, 3) for k, v in ips.items()},
                 best=best, best_vs_timm=round(ips[best] / ips['timm'], 2),
                 best_vs_timm_cl=round(ips[best] / ips['timm_cl'], 2),
+                gmacs_per_image={k: round(v / 1e9, 2) for k, v in macs.items()},
+                gmacs_per_s={k: round(macs['timm' if k.startswith('timm') else 'hrvision'] * v / 1e9, 1)
+                             for k, v in ips.items()},
                 load_average_end=[round(v, 2) for v in os.getloadavg()])
 
 

@@ -1,0 +1,163 @@
+"""Bare-network probes behind the notes of ``RESULTS.md`` (End-to-end inference), 1 thread, random weights.
+
+    python benchmarks/openvino_probe.py shapes  --task face     # OpenVINO dynamic vs exact-shape compile, timm eager
+    python benchmarks/openvino_probe.py layers  --task face     # OpenVINO per-layer time and rate, by HRNet branch
+    python benchmarks/openvino_probe.py bf16    --task pose     # OpenVINO f32 vs bf16: time, max relative difference
+    python benchmarks/openvino_probe.py upsample                # seg post-processing: torch vs OpenVINO resize + exp
+
+Tasks: face (W18, 1x3x256x256), pose (W32, 6x3x256x192: 3 people x flip), seg (W18-small-v1, 1x3x1024x2048). The
+network is the file ``hrvision export --format onnx`` writes (``fuse_for_inference`` applied).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NETS = {'face': ('configs/face/hrnetv2_w18_wflw.py', 'hrnet_w18', (1, 3, 256, 256)),
+        'pose': ('configs/pose/hrnet_w32_coco_256x192.py', 'hrnet_w32', (6, 3, 256, 192)),
+        'seg': ('configs/segmentation/hrnetv2_w18_small_v1_cityscapes_512x1024.py', 'hrnet_w18_small',
+                (1, 3, 1024, 2048))}
+
+
+def _config(precision: str = 'f32', profile: bool = False) -> dict:
+    cfg = {'INFERENCE_NUM_THREADS': 1, 'INFERENCE_PRECISION_HINT': precision, 'PERFORMANCE_HINT': 'LATENCY',
+           'NUM_STREAMS': 1}
+    return dict(cfg, PERF_COUNT=True) if profile else cfg
+
+
+def _model(task: str):
+    from hrvision.inference import Inferencer
+    return Inferencer(os.path.join(ROOT, NETS[task][0]), None, device='cpu').model
+
+
+def _onnx(task: str, tmp: str) -> tuple[str, tuple]:
+    from hrvision.export import export_model
+    shape = NETS[task][2]
+    path = os.path.join(tmp, f'{task}.onnx')
+    export_model(_model(task), path, shape[2:], 'onnx')
+    return path, shape
+
+
+def _branch_macs(task: str) -> collections.Counter:
+    """Conv multiply-adds of one forward (the probe's batch) per HRNet branch (``branches.<i>`` modules)."""
+    model, shape = _model(task), NETS[task][2]
+    macs: collections.Counter = collections.Counter()
+    hooks = []
+    for name, mod in model.named_modules():
+        m = re.search(r'branches\.(\d)', name)
+        if m and isinstance(mod, torch.nn.Conv2d):
+            hooks.append(mod.register_forward_hook(
+                lambda mod, _i, out, b=m.group(1): macs.update({f'branch {b}': mod.weight.numel() * out[0, 0].numel()})))
+    with torch.no_grad():
+        model.tensor_forward(torch.zeros(1, *shape[1:]))
+    for h in hooks:
+        h.remove()
+    return collections.Counter({k: v * shape[0] for k, v in macs.items()})
+
+
+def _median_s(fn, n: int) -> float:
+    fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def shapes(args, core, ov, tmp) -> None:
+    import timm
+    path, shape = _onnx(args.task, tmp)
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    dyn = core.compile_model(core.read_model(path), 'CPU', _config()).create_infer_request()
+    model = core.read_model(path)
+    model.reshape({model.inputs[0]: ov.PartialShape(list(shape))})
+    static = core.compile_model(model, 'CPU', _config()).create_infer_request()
+    net = timm.create_model(NETS[args.task][1], features_only=True).eval()
+    xt = torch.from_numpy(x)
+    with torch.inference_mode():
+        for _ in range(args.rounds):
+            print(f'{args.task}: openvino dynamic {_median_s(lambda: dyn.infer({0: x}), args.repeats):.4f} s, '
+                  f'exact shape {_median_s(lambda: static.infer({0: x}), args.repeats):.4f} s, '
+                  f'timm eager {_median_s(lambda: net(xt), args.repeats):.4f} s')
+
+
+def layers(args, core, ov, tmp) -> None:
+    path, shape = _onnx(args.task, tmp)
+    req = core.compile_model(core.read_model(path), 'CPU', _config(profile=True)).create_infer_request()
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    req.infer({0: x})
+    req.infer({0: x})
+    ms = collections.Counter()
+    for p in req.get_profiling_info():
+        m = re.search(r'branches\.(\d)', p.node_name)
+        group = f'branch {m.group(1)}' if m else ('fuse layers' if 'fuse_layers' in p.node_name else
+                                                  re.sub(r'[./]\d.*', '', p.node_name.replace('/model/', ''))[:40])
+        ms[(p.node_type, group)] += p.real_time.total_seconds() * 1e3
+    macs = _branch_macs(args.task)
+    for (kind, group), t in ms.most_common(25):
+        rate = f'  {macs[group] / 1e9:.3f} G multiply-adds, {macs[group] / t / 1e6:.1f} G/s' \
+            if kind == 'Convolution' and group in macs else ''
+        print(f'{t:8.1f} ms  {kind:12s} {group}{rate}')
+
+
+def bf16(args, core, ov, tmp) -> None:
+    path, shape = _onnx(args.task, tmp)
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    reqs = {p: core.compile_model(core.read_model(path), 'CPU', _config(p)).create_infer_request()
+            for p in ('f32', 'bf16')}
+    outs = {p: np.asarray(r.infer({0: x})[0]).copy() for p, r in reqs.items()}
+    rel = float(np.abs(outs['bf16'] - outs['f32']).max() / np.abs(outs['f32']).max())
+    times = {p: _median_s(lambda r=r: r.infer({0: x}), args.repeats) for p, r in reqs.items()}
+    print(f'{args.task}: f32 {times["f32"]:.4f} s, bf16 {times["bf16"]:.4f} s, max relative difference {rel:.2e}')
+
+
+def upsample(args, core, ov, tmp) -> None:
+    import openvino.opset11 as ops
+    import torch.nn.functional as F
+    logits = torch.randn(1, 19, 256, 512) * 3
+    size = np.array([1024, 2048], np.int64)
+    p, s = ops.parameter([1, 19, -1, -1], np.float32), ops.parameter([2], np.int64)
+    y = ops.interpolate(p, s, mode='linear', shape_calculation_mode='sizes', coordinate_transformation_mode='half_pixel',
+                        axes=ops.constant(np.array([2, 3], np.int64)))
+    req = core.compile_model(ov.Model([ops.exp(y)], [p, s]), 'CPU', _config()).create_infer_request()
+    xa = logits.numpy()
+
+    def with_torch():
+        return F.interpolate(logits, size=(1024, 2048), mode='bilinear', align_corners=False).exp_()
+
+    def with_openvino():
+        return req.infer({0: xa, 1: size}, share_inputs=True)[0]
+    a, b = with_torch().numpy(), np.asarray(with_openvino())
+    print(f'19x256x512 -> 19x1024x2048 + exp: torch {_median_s(with_torch, args.repeats):.3f} s, openvino '
+          f'{_median_s(with_openvino, args.repeats):.3f} s, max relative difference '
+          f'{float(np.abs(a - b).max() / np.abs(a).max()):.1e}, labels equal {float((a.argmax(1) == b.argmax(1)).mean()):.6f}')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('probe', choices=['shapes', 'layers', 'bf16', 'upsample'])
+    p.add_argument('--task', choices=list(NETS), default='face')
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--rounds', type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    os.chdir(ROOT)
+    import openvino as ov
+    with tempfile.TemporaryDirectory(prefix='hrv_ov_probe_') as tmp:
+        globals()[args.probe](args, ov.Core(), ov, tmp)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, ROOT)
+    raise SystemExit(main())
