@@ -51,9 +51,10 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
 def split_concat_conv(model: nn.Module) -> nn.Module:
     """Move the 1x1 conv that reads the HRNetV2 concat map in front of the upsampling, in place.
 
-    Two places: a model whose ``neck`` is :class:`~hrvision.necks.HRNetV2Concat` and whose ``head`` starts with
+    A model whose ``neck`` is :class:`~hrvision.necks.HRNetV2Concat` and whose ``head`` starts with
     :class:`~hrvision.heads.segmentation.ConcatHeadLayers` (seg, face): the neck becomes a ``ConcatConv`` and the
-    head's first conv an ``Identity``; and every :class:`~hrvision.necks.HRNetV2p` (its reduction conv).
+    head's first conv an ``Identity``. Every :class:`~hrvision.necks.HRNetV2p`: its reduction conv. Then the
+    model's own ``split_concat_conv()`` when it has one (a task whose wiring the core does not know: multi-task).
     Anything else is left as it is. Parameter names change: inference only, after loading weights. Returns ``model``.
     """
     from .heads.segmentation import ConcatHeadLayers
@@ -68,6 +69,8 @@ def split_concat_conv(model: nn.Module) -> nn.Module:
     for mod in list(model.modules()):
         if isinstance(mod, HRNetV2p) and isinstance(mod.reduction_conv, nn.Conv2d):
             mod.reduction_conv = ConcatConv(mod.reduction_conv, mod.in_channels, 'bilinear', mod.align_corners)
+    if callable(getattr(model, 'split_concat_conv', None)):
+        model.split_concat_conv()
     return model
 
 

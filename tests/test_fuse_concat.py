@@ -85,3 +85,23 @@ def test_fuse_for_inference_keeps_the_outputs(task, tmp_path):
                              if isinstance(m, HRNetV2p))
     else:   # pose has no concat: left as it is
         assert not split
+    if task == 'multitask':   # the seg head split too; every head reads the branches: no concat map computed
+        assert isinstance(fused.heads['seg'].last_layer[0], ConcatConv)
+        assert all(a.feature != 'concat' for a in fused.adapters.values())
+        assert 'concat' not in fused.extract_feat(x)
+
+
+def test_multitask_face_head_is_split_and_predicts_the_same(tmp_path):
+    """A multi-task model with a face head next to a seg head: both split, the same seg logits and face heatmaps."""
+    model = _model('multitask', tmp_path)
+    cfg = Config.fromfile(str(ROOT / 'configs/multitask/demo_synthetic.py'))
+    heads = dict(seg=cfg.model.heads.seg, face=dict(type='LandmarkHead', num_landmarks=5))
+    torch.manual_seed(0)
+    mt = MODELS.build(dict(type='MultiTaskModel', backbone=model.backbone, heads=heads)).eval()
+    fused = fuse_for_inference(copy.deepcopy(mt))
+    assert isinstance(fused.heads['face'].head[0], ConcatConv)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        ref, got = mt.tensor_forward(x), fused.tensor_forward(x)
+    for k in ('seg', 'face'):
+        torch.testing.assert_close(got[k], ref[k], rtol=0, atol=1e-5 * max(1.0, float(ref[k].abs().max())))
