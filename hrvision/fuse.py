@@ -48,24 +48,39 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
     return model
 
 
+def concat_head_conv(head: nn.Module, concat: nn.Module):
+    """``(layers, conv)``: the :class:`~hrvision.heads.segmentation.ConcatHeadLayers` of ``head`` and its first
+    1x1 conv rebuilt as a :class:`~hrvision.necks.ConcatConv` over the branches ``concat`` (an
+    :class:`~hrvision.necks.HRNetV2Concat`) concatenates; None when the head or the concat does not allow it.
+    The caller puts the ``ConcatConv`` in place (in the neck, or in ``layers[0]``)."""
+    from .heads.segmentation import ConcatHeadLayers
+    from .necks.hrnetv2 import ConcatConv, HRNetV2Concat
+    layers = [m for m in head.children() if isinstance(m, ConcatHeadLayers)]
+    if not isinstance(concat, HRNetV2Concat) or concat.mode not in ('bilinear', 'nearest') or len(layers) != 1:
+        return None
+    first = layers[0][0]
+    if not (isinstance(first, nn.Conv2d) and first.kernel_size == (1, 1)
+            and first.in_channels == sum(concat.in_channels)):
+        return None
+    return layers[0], ConcatConv(first, concat.in_channels, concat.mode, concat.align_corners)
+
+
 def split_concat_conv(model: nn.Module) -> nn.Module:
     """Move the 1x1 conv that reads the HRNetV2 concat map in front of the upsampling, in place.
 
     A model whose ``neck`` is :class:`~hrvision.necks.HRNetV2Concat` and whose ``head`` starts with
     :class:`~hrvision.heads.segmentation.ConcatHeadLayers` (seg, face): the neck becomes a ``ConcatConv`` and the
-    head's first conv an ``Identity``. Every :class:`~hrvision.necks.HRNetV2p`: its reduction conv. Then the
-    model's own ``split_concat_conv()`` when it has one (a task whose wiring the core does not know: multi-task).
-    Anything else is left as it is. Parameter names change: inference only, after loading weights. Returns ``model``.
+    head's first conv an ``Identity`` (:func:`concat_head_conv`). Every :class:`~hrvision.necks.HRNetV2p`: its
+    reduction conv. Then the model's own ``split_concat_conv()`` when it has one (a task whose wiring the core does
+    not know: multi-task). Anything else is left as it is. Parameter names change: inference only, after loading
+    weights. Returns ``model``.
     """
-    from .heads.segmentation import ConcatHeadLayers
-    from .necks.hrnetv2 import ConcatConv, HRNetV2Concat, HRNetV2p
+    from .necks.hrnetv2 import ConcatConv, HRNetV2p
     neck, head = getattr(model, 'neck', None), getattr(model, 'head', None)
-    layers = [m for m in head.children() if isinstance(m, ConcatHeadLayers)] if isinstance(head, nn.Module) else []
-    if (isinstance(neck, HRNetV2Concat) and neck.mode in ('bilinear', 'nearest') and len(layers) == 1
-            and isinstance(layers[0][0], nn.Conv2d) and layers[0][0].kernel_size == (1, 1)
-            and layers[0][0].in_channels == sum(neck.in_channels)):
-        model.neck = ConcatConv(layers[0][0], neck.in_channels, neck.mode, neck.align_corners)
-        layers[0][0] = nn.Identity()
+    found = concat_head_conv(head, neck) if isinstance(head, nn.Module) else None
+    if found:
+        layers, conv = found
+        model.neck, layers[0] = conv, nn.Identity()
     for mod in list(model.modules()):
         if isinstance(mod, HRNetV2p) and isinstance(mod.reduction_conv, nn.Conv2d):
             mod.reduction_conv = ConcatConv(mod.reduction_conv, mod.in_channels, 'bilinear', mod.align_corners)

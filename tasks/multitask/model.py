@@ -113,16 +113,16 @@ class MultiTaskModel(TaskModel):
         """The multi-task part of :func:`hrvision.fuse.split_concat_conv` (inference only, after the core split the
         detector's HRNetV2p): a seg / face head gets its first 1x1 conv as a ``ConcatConv`` over the branches, and
         every head that can reads the branches, so the shared concat map is no longer computed."""
-        from hrvision.heads.segmentation import ConcatHeadLayers
+        from hrvision.fuse import concat_head_conv
         from hrvision.necks import ConcatConv, HRNetV2p
         for name, adapter in self.adapters.items():
             head = self.heads[name]
             if adapter.feature != 'concat':
                 continue
-            layers = [m for m in head.children() if isinstance(m, ConcatHeadLayers)]
-            if len(layers) == 1 and isinstance(layers[0][0], nn.Conv2d) and layers[0][0].kernel_size == (1, 1):
-                layers[0][0] = ConcatConv(layers[0][0], self.concat.in_channels, self.concat.mode,
-                                          self.concat.align_corners)
+            found = concat_head_conv(head, self.concat)
+            if found:
+                layers, conv = found
+                layers[0] = conv
                 adapter.feature = 'branches'
             elif any(isinstance(m, HRNetV2p) and isinstance(m.reduction_conv, ConcatConv) for m in head.modules()):
                 adapter.feature = 'branches'   # its split pyramid reads the branches as they are
