@@ -22,6 +22,7 @@ import torch
 
 import hrvision
 from hrvision.fuse import fuse_conv_bn
+from hrvision.timing import synchronizer
 
 
 def _time(fn, sync) -> float:
@@ -46,7 +47,7 @@ def bench(name: str, batch: int, size: int, channels_last: bool, device: str, re
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     models = {k: m.to(device, memory_format=fmt) for k, m in models.items()}
     x = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=fmt)
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    sync = synchronizer(device)
     times = {k: [] for k in models}
     with torch.inference_mode():
         ref = models['timm'](x)
@@ -84,7 +85,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument('--fold-bn', action='store_true', help='also time both models with BatchNorm folded into the convs')
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    machine = (torch.cuda.get_device_name() if args.device == 'cuda'
+    machine = (torch.cuda.get_device_name(args.device) if torch.device(args.device).type == 'cuda'
                else f'{platform.processor() or platform.machine()}, {args.threads} threads')
     print(f'# backbone forward, {args.size}x{args.size}, fp32, eager, inference_mode; device: {args.device} ({machine}); '
           f'torch {torch.__version__}; median of {args.repeats} interleaved runs')

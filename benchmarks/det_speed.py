@@ -17,6 +17,8 @@ import time
 
 import torch
 
+from hrvision.timing import synchronizer
+
 DEFAULT_CONFIGS = ['configs/detection/hrnetv2p_w32_fcos_coco.py', 'configs/detection/hrnetv2p_w32_faster_rcnn_coco.py']
 
 
@@ -39,7 +41,7 @@ def batch(h: int, w: int, device: str) -> dict:
 
 
 def time_model(model, data: dict, device: str, dtype: torch.dtype, warmup: int, runs: int) -> list[float]:
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    sync = synchronizer(device)
     times = []
     ctx = torch.autocast(device_type=device.split(':')[0], dtype=dtype) if dtype != torch.float32 else None
     with torch.inference_mode():

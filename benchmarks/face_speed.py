@@ -20,9 +20,11 @@ import time
 import numpy as np
 import torch
 
+from hrvision.timing import synchronizer
+
 
 def median_times(fns: dict, device: str, warmup: int, iters: int) -> dict:
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    sync = synchronizer(device)
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -106,7 +108,7 @@ def main(argv=None) -> dict:
         cpu = next(ln.split(':', 1)[1].strip() for ln in open('/proc/cpuinfo') if ln.startswith('model name'))
     except (OSError, StopIteration):
         pass
-    gpu = torch.cuda.get_device_name(0) if dev.startswith('cuda') else None
+    gpu = torch.cuda.get_device_name(dev) if dev.startswith('cuda') else None
     head = (f'device={dev} ({gpu or cpu}, {os.cpu_count()} cores visible, {torch.get_num_threads()} threads) '
             f'torch {torch.__version__} batch={args.batch} 256x256 dtype={args.dtype} '
             f'{"channels_last" if args.channels_last else "NCHW"} eager')

@@ -34,6 +34,8 @@ import time
 import numpy as np
 import torch
 
+from hrvision.timing import synchronize
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASKS = {   # name: (config, timm name, network input (H, W))
     'seg_w18s': ('configs/segmentation/hrnetv2_w18_small_v1_cityscapes_512x1024.py', 'hrnet_w18_small', None),
@@ -99,8 +101,7 @@ def _macs(task: str, model, net_hw, per_image: int) -> dict:
 
 
 def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+    synchronize(device)   # the device timed (cuda:1 too), not the current one
 
 
 def run(task: str, args) -> dict:

@@ -28,6 +28,7 @@ import torch
 
 from hrvision.backbones.hrnet import VARIANTS
 from hrvision.registry import MODELS
+from hrvision.timing import synchronize
 
 
 def build(arch: str, device: str, channels_last: bool):
@@ -45,13 +46,17 @@ def build(arch: str, device: str, channels_last: bool):
 
 
 def _sync(device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
+    synchronize(device)   # the device timed (cuda:1 too), not the current one
+
+
+def _cuda(device) -> bool:
+    """``cuda``, ``cuda:1``, ... (a test for ``== 'cuda'`` took ``cuda:1`` for the CPU)."""
+    return torch.device(device).type == 'cuda'
 
 
 def _peak_mb(device) -> float:
-    if device == 'cuda':
-        return torch.cuda.max_memory_allocated() / 2 ** 20
+    if _cuda(device):
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS (KiB -> MiB)
 
 
@@ -70,13 +75,13 @@ def train_speed(model, device, size, batch, amp, iters, warmup) -> tuple[float, 
     x = torch.randint(0, 255, (batch, 3, *size), dtype=torch.uint8)
     samples = [DataSample(gt_sem_seg=torch.randint(0, 19, size)) for _ in range(batch)]
     data = model.data_preprocessor({'inputs': x, 'data_samples': samples}, True)
-    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
-    scaler = torch.amp.GradScaler(enabled=amp and device == 'cuda')
+    dtype = torch.float16 if _cuda(device) else torch.bfloat16
+    scaler = torch.amp.GradScaler(enabled=amp and _cuda(device))
     model.train()
     times = []
     for i in range(warmup + iters):
         t = time.perf_counter()
-        with torch.autocast(device_type=device, dtype=dtype, enabled=amp):
+        with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=amp):
             loss = sum(model(**data, mode='loss').values())
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -92,11 +97,11 @@ def train_speed(model, device, size, batch, amp, iters, warmup) -> tuple[float, 
 def infer_speed(model, device, size, amp, iters, warmup) -> float:
     model.eval()
     x = model.data_preprocessor({'inputs': torch.randint(0, 255, (1, 3, *size), dtype=torch.uint8)})['inputs']
-    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    dtype = torch.float16 if _cuda(device) else torch.bfloat16
     times = []
     for i in range(warmup + iters):
         t = time.perf_counter()
-        with torch.autocast(device_type=device, dtype=dtype, enabled=amp):
+        with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=amp):
             model.head.upsample(model(x), size).argmax(1)
         _sync(device)
         if i >= warmup:
@@ -126,16 +131,16 @@ def run_row(args, mode: str, amp: bool, channels_last: bool) -> dict:
     """One row, measured in this (fresh) process."""
     dev = args.device
     model = build(args.arch, dev, channels_last)
-    if dev == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    baseline = torch.cuda.memory_allocated() / 2 ** 20 if dev == 'cuda' else _rss_mb()
+    if _cuda(dev):
+        torch.cuda.reset_peak_memory_stats(dev)
+    baseline = torch.cuda.memory_allocated(dev) / 2 ** 20 if _cuda(dev) else _rss_mb()
     if mode == 'train':
         ips, mem = train_speed(model, dev, tuple(args.train_size), args.batch, amp, args.iters, args.warmup)
         batch, size = args.batch, args.train_size
     else:
         ips, mem = infer_speed(model, dev, tuple(args.infer_size), amp, args.iters, args.warmup), _peak_mb(dev)
         batch, size = 1, args.infer_size
-    return dict(mode=mode, dtype=('fp16 AMP' if dev == 'cuda' else 'bf16 AMP') if amp else 'fp32',
+    return dict(mode=mode, dtype=('fp16 AMP' if _cuda(dev) else 'bf16 AMP') if amp else 'fp32',
                 layout='channels_last' if channels_last else 'NCHW', batch=batch, size=f'{size[0]}x{size[1]}',
                 images_s=ips, peak_mb=mem, baseline_mb=baseline)
 
@@ -159,7 +164,7 @@ def main(argv=None):
         mode, amp, cl = args.row
         print(json.dumps(run_row(args, mode, amp == '1', cl == '1')))
         return
-    name = torch.cuda.get_device_name() if dev == 'cuda' else f'CPU, {args.threads} threads'
+    name = torch.cuda.get_device_name(dev) if _cuda(dev) else f'CPU, {args.threads} threads'
     print(f'# {args.arch} segmentation speed on {name}; torch {torch.__version__}; eager; median of {args.iters} runs; '
           f'each row in a fresh process')
     print('| mode | dtype | layout | batch | size | images/s | peak memory MiB | baseline MiB |')

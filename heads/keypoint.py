@@ -72,6 +72,7 @@ class KeypointHead(nn.Module):
                  shift_heatmap: bool = True, in_index: int = 0) -> None:
         super().__init__()
         self.in_index = check_int('KeypointHead in_index', in_index, low=0)
+        num_keypoints = check_int('KeypointHead num_keypoints', num_keypoints, low=1)
         if kernel not in (1, 3):
             raise ValueError(f'KeypointHead kernel must be 1 or 3 (official FINAL_CONV_KERNEL), got {kernel}')
         bad = [p for p in flip_pairs if not all(0 <= i < num_keypoints for i in p)]

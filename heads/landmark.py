@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hrvision.checks import check_int
 from hrvision.heads.segmentation import concat_head_layers
 from hrvision.registry import MODELS
 
@@ -36,6 +37,7 @@ class LandmarkHead(nn.Module):
         super().__init__()
         if kernel not in (1, 3):
             raise ValueError(f'LandmarkHead kernel must be 1 or 3 (official FINAL_CONV_KERNEL), got {kernel}')
+        num_landmarks = check_int('LandmarkHead num_landmarks', num_landmarks, low=1)
         self.head = concat_head_layers(in_channels, num_landmarks, kernel, momentum)
         self.num_landmarks = num_landmarks
         self.loss_weight = loss_weight

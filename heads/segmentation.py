@@ -13,12 +13,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hrvision.checks import check_int
 from hrvision.registry import MODELS
 
 
 class ConcatHeadLayers(nn.Sequential):
     """The official seg/face head layers; the head applies them first thing to the HRNetV2 concat map, so
     :func:`hrvision.fuse.fuse_for_inference` may move their first (1x1) conv into the neck (a ``ConcatConv``)."""
+
+    def split_first_conv(self, concat: nn.Module):
+        """The hook :func:`hrvision.fuse.concat_head_conv` calls (the core knows no head class): the first 1x1
+        conv rebuilt as a :class:`~hrvision.necks.ConcatConv` over the branches ``concat`` (an
+        :class:`~hrvision.necks.HRNetV2Concat`) concatenates; None when the concat or the conv does not allow it."""
+        from hrvision.necks.hrnetv2 import ConcatConv, HRNetV2Concat
+        first = self[0]
+        if not (isinstance(concat, HRNetV2Concat) and concat.mode in ('bilinear', 'nearest')
+                and isinstance(first, nn.Conv2d) and first.kernel_size == (1, 1)
+                and first.in_channels == sum(concat.in_channels)):
+            return None
+        return ConcatConv(first, concat.in_channels, concat.mode, concat.align_corners)
 
 
 def concat_head_layers(in_channels: int, out_channels: int, kernel: int = 1, momentum: float = 0.1) -> nn.Sequential:
@@ -36,23 +49,20 @@ def ohem_cross_entropy(logits: Tensor, labels: Tensor, weight: Tensor | None, th
     """Official ``OhemCrossEntropy``: keep pixels whose target probability is below a threshold.
 
     threshold = max(sorted_p[min(min_kept, n_valid - 1)], thresh); the loss is the *plain mean*
-    of the class-weighted per-pixel CE of kept pixels (not weight-normalised).
+    of the class-weighted per-pixel CE of kept pixels (not weight-normalised); 0 when none is kept.
+    Computed with masks and tensor indices only: no ``.item()`` or boolean indexing, so a CUDA step does not wait
+    for the GPU here (ignored pixels sort last as probability 2).
     """
     pixel_loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, reduction='none').flatten()
     with torch.no_grad():
-        prob = logits.softmax(1)
-        valid = labels != ignore_index
-        tgt = labels.clone()
-        tgt[~valid] = 0
-        p = prob.gather(1, tgt.unsqueeze(1)).squeeze(1)[valid]
-        if p.numel() == 0:
-            return logits.sum() * 0
-        sorted_p, _ = p.sort()
-        threshold = max(sorted_p[min(min_kept, p.numel() - 1)].item(), thresh)
-    kept = pixel_loss[valid.flatten()][p < threshold]
-    if kept.numel() == 0:
-        return logits.sum() * 0
-    return kept.mean()
+        valid = (labels != ignore_index).flatten()
+        tgt = labels.masked_fill(labels == ignore_index, 0)
+        p = logits.softmax(1).gather(1, tgt.unsqueeze(1)).flatten()
+        sorted_p, _ = p.masked_fill(~valid, 2.0).sort()
+        k = (valid.sum() - 1).clamp(min=0, max=min_kept)
+        threshold = sorted_p.gather(0, k.view(1)).clamp(min=thresh)
+        kept = valid & (p < threshold)
+    return torch.where(kept, pixel_loss, 0.0).sum() / kept.sum().clamp(min=1)
 
 
 @MODELS.register_module()
@@ -76,6 +86,7 @@ class SegmentationHead(nn.Module):
         super().__init__()
         if loss not in ('ce', 'ohem'):
             raise ValueError(f"SegmentationHead loss must be 'ce' or 'ohem', got {loss!r}")
+        num_classes = check_int('SegmentationHead num_classes', num_classes, low=1)
         if class_weight is not None and len(class_weight) != num_classes:
             raise ValueError(f'class_weight has {len(class_weight)} entries, expected num_classes={num_classes}')
         self.last_layer = concat_head_layers(in_channels, num_classes, kernel, momentum)

@@ -79,12 +79,19 @@ def _cmd_test(args: argparse.Namespace) -> int:
     writer = args.out and os.environ.get('RANK', '0') == '0'   # under torchrun rank 0 owns the folder
     if args.out:
         if writer:
-            prepare_out_dir(args.out, args.overwrite)   # before any work
+            prepare_out_dir(args.out, args.overwrite, command='hrvision test')   # before any work; locks it
         opts['test_evaluator.out_dir'] = args.out
     status = 'failed'
     try:
-        metrics = test(args.config, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
-                       launcher=args.launcher, cfg_options=opts)
+        from hrvision.engine.runner import prepare_config
+        cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts)
+        metrics = test(cfg, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
+                       launcher=args.launcher)
+        if not metrics and not _format_only(cfg):
+            from hrvision.errors import DataError
+            raise DataError('hrvision test: no metric was computed: the test split has no labels to score against '
+                            '(test_dataloader); to only write its predictions, ask for that: --out DIR --cfg-options '
+                            'test_evaluator.format_only=True')
         status = 'complete'
     finally:
         if writer:
@@ -93,6 +100,16 @@ def _cmd_test(args: argparse.Namespace) -> int:
     print(json.dumps({k: (float(v) if isinstance(v, (int, float)) else v) for k, v in metrics.items()},
                      indent=1, default=str))
     return 0
+
+
+def _format_only(cfg) -> bool:
+    """Whether a test metric was asked to write predictions without scoring (``format_only=True``)."""
+    ev = cfg.get('test_evaluator') or {}
+    items = list(ev) if isinstance(ev, (list, tuple)) else [ev]
+    for e in list(items):
+        metrics = e.get('metrics') if isinstance(e, dict) else None   # Evaluator / MultiTaskEvaluator
+        items += list(metrics) if isinstance(metrics, (list, tuple)) else [metrics] if metrics else []
+    return any(isinstance(m, dict) and m.get('format_only') for m in items)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -47,16 +47,55 @@ def image_size(text: str) -> tuple[int, int]:
     return (hw[0], hw[0]) if len(hw) == 1 else hw
 
 
-def add_cfg_options(p: argparse.ArgumentParser) -> None:
-    """``--cfg-options key=value ...`` (mmengine's parser); a word without '=' is a usage error, not a traceback."""
+def parse_override(key: str, text: str):
+    """One ``--cfg-options`` value. mmengine's parser (ints, floats, booleans, None, ``a,b`` and ``[a,b]`` lists,
+    ``(a,b)`` tuples) with what it gets wrong made exact or refused: it deletes every space (``work_dir=a b`` became
+    ``ab``), splits quoted text at commas and fails on unbalanced brackets with an assertion. Here a value in
+    matching quotes is that text, as written; a value with spaces (one shell word) stays one string; a space that
+    would be lost inside a list, a quote inside a value, a value with both spaces and commas, unbalanced brackets
+    are refused naming the key (``argparse.ArgumentTypeError``)."""
     from mmengine.config import DictAction
+    where = f'{key}={text}'
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '"\'' and text[0] not in text[1:-1]:
+        return text[1:-1]
+    if '"' in text or "'" in text:
+        raise argparse.ArgumentTypeError(f'{where}: quotes only around the whole value (they keep it one string, '
+                                         f"e.g. {key}='\"a b,c\"'); got a quote inside it")
+    if text.count('(') != text.count(')') or text.count('[') != text.count(']'):
+        raise argparse.ArgumentTypeError(f'{where}: unbalanced brackets; quote the value to keep it one string '
+                                         f"({key}='\"{text}\"')")
+    bracketed = text[:1] in '([' and text[-1:] in ')]'
+    if any(c.isspace() for c in text):
+        if not bracketed:
+            if ',' in text:
+                raise argparse.ArgumentTypeError(
+                    f'{where}: spaces and commas: a list is written [a,b]; one string with both is quoted '
+                    f"({key}='\"{text}\"')")
+            return text
+        import re
+        if re.search(r'[^\s,(\[]\s+[^\s,)\]]', text):
+            raise argparse.ArgumentTypeError(f'{where}: a space inside a list item would be dropped; quote the whole '
+                                             'value for one string, or separate items with commas')
+    return DictAction._parse_iterable(text)
 
-    class Overrides(DictAction):
+
+def add_cfg_options(p: argparse.ArgumentParser) -> None:
+    """``--cfg-options key=value ...``: :func:`parse_override` per value; a word without '=' is a usage error, not a
+    traceback."""
+
+    class Overrides(argparse.Action):
         def __call__(self, parser, namespace, values, option_string=None):
             bad = [v for v in values if '=' not in v or not v.split('=', 1)[0]]
             if bad:
                 raise argparse.ArgumentError(self, f'expected key=value, got {bad[0]!r}')
-            super().__call__(parser, namespace, values, option_string)
+            options = dict(getattr(namespace, self.dest, None) or {})
+            for kv in values:
+                key, text = kv.split('=', 1)
+                try:
+                    options[key] = parse_override(key, text)
+                except argparse.ArgumentTypeError as e:
+                    raise argparse.ArgumentError(self, str(e)) from None
+            setattr(namespace, self.dest, options)
 
     p.add_argument('--cfg-options', nargs='+', action=Overrides, help='override config keys: key=value ...')
 

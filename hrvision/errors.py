@@ -84,6 +84,11 @@ class MissingFileError(HRVisionError, FileNotFoundError):
     """An input file or folder that does not exist (or is a folder where a file was expected)."""
 
 
+class WriteError(HRVisionError, OSError):
+    """A file that could not be written (disk full, file size limit, I/O error): names the file and the cause;
+    nothing partial is left (``errno`` and ``filename`` are set as on the ``OSError`` behind it)."""
+
+
 def one_line(text: object, limit: int = 2000) -> str:
     """``text`` with its whitespace (newlines included) collapsed, cut at ``limit`` characters."""
     flat = ' '.join(str(text).split())

@@ -15,10 +15,12 @@ The exported module takes a normalised image batch (N, C, H, W) and returns what
 returns (seg logits, heatmaps, branch maps, ...). Every export is written to a temporary file beside
 the target, reloaded and compared with the eager model at the traced size and at a second, odd size;
 only then is it renamed to the target. A difference above ``tolerance`` (relative to the output scale)
-raises :class:`ExportCheckError` and leaves no file at the target.
+raises :class:`ExportCheckError` and leaves no file at the target; so does a failed write (disk full:
+``WriteError`` naming the target; the file is serialised through :func:`hrvision.atomic.write_with`).
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_with
 from .errors import HRVisionError
 
 FORMATS = ('pt2', 'torchscript', 'onnx')
@@ -91,6 +93,20 @@ def load_exported(path: str, fmt: str | None = None) -> nn.Module:
         return torch.jit.load(path)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model`` lives: its first parameter's (else buffer's) device; the CPU for a weightless module."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device('cpu')
+
+
+def example_inputs(model: nn.Module, n: int, in_ch: int, hw) -> Tensor:
+    """A random (n, in_ch, H, W) batch on the model's device (``init_model`` puts models on CUDA by default)."""
+    return torch.randn(n, in_ch, *hw, device=model_device(model))
+
+
 @torch.no_grad()
 def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str = 'pt2',
                  check_shape: tuple[int, int] | None = None, tolerance: float = 1e-4) -> ExportReport:
@@ -106,7 +122,7 @@ def export_model(model: nn.Module, path: str, shape: tuple[int, int], fmt: str =
     else:
         folded = wrapped
     in_ch = getattr(getattr(model, 'backbone', model), 'in_channels', 3)
-    example = torch.randn(2, in_ch, *shape)
+    example = example_inputs(model, 2, in_ch, shape)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_path(path) as tmp:   # renamed to ``path`` only after the checks pass
         checks = _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path)
@@ -122,7 +138,7 @@ def _named(out, prefix: str = '') -> list[tuple[str, Tensor]]:
     return [(prefix[:-1], out)]
 
 
-def _export_onnx(folded: nn.Module, example: Tensor, tmp: str) -> None:
+def _export_onnx(folded: nn.Module, example: Tensor, f) -> None:
     # outputs named by their place in the model's output (a plain tensor / list: output0, output1, ...), so the
     # onnxruntime backend finds each by name, whatever order a config lists the multi-task heads in
     outs = _named(folded.model(example))
@@ -130,17 +146,20 @@ def _export_onnx(folded: nn.Module, example: Tensor, tmp: str) -> None:
     outs = [t for _, t in outs]
     dyn = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
     dyn.update({n: {d: f'{n}_{d}' for d in range(t.dim())} for n, t in zip(names, outs)})
-    torch.onnx.export(folded, (example,), tmp, dynamo=False, input_names=['input'], output_names=names,
+    buf = io.BytesIO()   # in memory, then one write into ``f`` (export_model's guarded temp file)
+    torch.onnx.export(folded, (example,), buf, dynamo=False, input_names=['input'], output_names=names,
                       dynamic_axes=dyn, opset_version=ONNX_OPSET)
     meta = getattr(folded.model, 'dataset_meta', None)
-    if meta:   # the training data's classes / category ids (hrvision.init_model keeps them), for the results
-        import json
+    if not meta:
+        f.write(buf.getvalue())
+        return
+    import json   # the training data's classes / category ids (hrvision.init_model keeps them), for the results
 
-        import onnx
-        graph = onnx.load(tmp)
-        onnx.helper.set_model_props(graph, {ONNX_DATASET_META: json.dumps(
-            meta, default=lambda o: o.tolist() if hasattr(o, 'tolist') else str(o))})
-        onnx.save(graph, tmp)
+    import onnx
+    graph = onnx.load_model_from_string(buf.getvalue())
+    onnx.helper.set_model_props(graph, {ONNX_DATASET_META: json.dumps(
+        meta, default=lambda o: o.tolist() if hasattr(o, 'tolist') else str(o))})
+    f.write(graph.SerializeToString())
 
 
 def _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_shape, tolerance, path) -> dict:
@@ -149,18 +168,21 @@ def _write_and_check(wrapped, folded, example, tmp, fmt, in_ch, shape, check_sha
         if fmt == 'onnx':
             from .inference.ort import _import_ort
             _import_ort()   # before the export: a missing onnxruntime is said first
-            _export_onnx(folded, example, tmp)
+            save = lambda f: _export_onnx(folded, example, f)   # noqa: E731
         elif fmt == 'pt2':
             dyn = torch.export.Dim.AUTO
             program = torch.export.export(wrapped, (example,), dynamic_shapes={'x': {0: dyn, 2: dyn, 3: dyn}})
-            with open(tmp, 'wb') as f:   # a file object: the temp name need not end in .pt2
-                torch.export.save(program, f)
+            save = lambda f: torch.export.save(program, f)   # noqa: E731  (a file object: any temp name)
         else:
-            torch.jit.trace(wrapped, example, check_trace=False).save(tmp)
+            traced = torch.jit.trace(wrapped, example, check_trace=False)
+            save = lambda f: torch.jit.save(traced, f)   # noqa: E731
+        # a file object, not a path: torch's C++ writer aborts the process on a failed write (disk full);
+        # this one gives a WriteError naming the file and leaves no temp file (hrvision.atomic)
+        write_with(path, tmp, save, 'exported model')
     exported = load_exported(tmp, fmt)
     checks = {}
     for hw in (tuple(shape), tuple(check_shape or (shape[0] + 37, shape[1] + 21))):
-        x = torch.randn(3, in_ch, *hw)
+        x = example_inputs(wrapped, 3, in_ch, hw)
         ref = _flat(wrapped(x))
         try:
             got = _flat(exported(x))

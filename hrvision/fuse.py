@@ -49,20 +49,15 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
 
 
 def concat_head_conv(head: nn.Module, concat: nn.Module):
-    """``(layers, conv)``: the :class:`~hrvision.heads.segmentation.ConcatHeadLayers` of ``head`` and its first
-    1x1 conv rebuilt as a :class:`~hrvision.necks.ConcatConv` over the branches ``concat`` (an
-    :class:`~hrvision.necks.HRNetV2Concat`) concatenates; None when the head or the concat does not allow it.
-    The caller puts the ``ConcatConv`` in place (in the neck, or in ``layers[0]``)."""
-    from .heads.segmentation import ConcatHeadLayers
-    from .necks.hrnetv2 import ConcatConv, HRNetV2Concat
-    layers = [m for m in head.children() if isinstance(m, ConcatHeadLayers)]
-    if not isinstance(concat, HRNetV2Concat) or concat.mode not in ('bilinear', 'nearest') or len(layers) != 1:
+    """``(layers, conv)``: the one child of ``head`` with a ``split_first_conv(concat)`` hook (the seg/face
+    :class:`~hrvision.heads.segmentation.ConcatHeadLayers`; the head owns what can be split, the core names no
+    head) and the ``ConcatConv`` it returns for the branches ``concat`` concatenates; None when the head or the
+    concat does not allow it. The caller puts the ``ConcatConv`` in place (in the neck, or in ``layers[0]``)."""
+    layers = [m for m in head.children() if callable(getattr(m, 'split_first_conv', None))]
+    if len(layers) != 1:
         return None
-    first = layers[0][0]
-    if not (isinstance(first, nn.Conv2d) and first.kernel_size == (1, 1)
-            and first.in_channels == sum(concat.in_channels)):
-        return None
-    return layers[0], ConcatConv(first, concat.in_channels, concat.mode, concat.align_corners)
+    conv = layers[0].split_first_conv(concat)
+    return None if conv is None else (layers[0], conv)
 
 
 def split_concat_conv(model: nn.Module) -> nn.Module:

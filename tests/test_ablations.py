@@ -183,14 +183,33 @@ TINY_RUN = ['--width', '4', '--iters', '1', '--batch', '2', '--n-train', '4', '-
             '--image-size', '64x64']
 
 
-def check_table(r, header, variants, png):
+def coco_ap(work, variant):
+    """AP and AP50 (0-100) of a variant's saved predictions, scored by pycocotools directly (not by hrvision)."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(os.path.join(work, 'data', 'annotations', 'person_keypoints_val.json'))
+        ev = COCOeval(gt, gt.loadRes(os.path.join(work, variant, 'keypoints_results.json')), 'keypoints')
+        ev.evaluate(), ev.accumulate(), ev.summarize()
+    return 100 * ev.stats[0], 100 * ev.stats[1]
+
+
+def check_table(r, header, variants, png, work):
+    """Table rows, JSON line and PNG; each variant's AP / AP50 is what pycocotools gives for that variant's own
+    predictions (a mixed-up variant, a wrong scale or a stale number would differ) and the table prints it."""
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
     i = next(n for n, line in enumerate(lines) if line.startswith('| ' + header))
     rows = [line.split('|')[1].strip() for line in lines[i + 2:i + 2 + len(variants)]]
     assert rows == variants
     out = json.loads(lines[-1])
-    assert [row['variant'] for row in out['rows']] == variants and all(0 <= row['AP'] <= 100 for row in out['rows'])
+    assert [row['variant'] for row in out['rows']] == variants
+    for k, row in enumerate(out['rows']):
+        assert (row['AP'], row['AP50']) == pytest.approx(coco_ap(work, row['variant']), abs=1e-9), row['variant']
+        assert lines[i + 2 + k].split('|')[-2].strip() == f'{row["AP"]:.1f}'   # the AP column
     with open(png, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     assert [n for n in os.listdir(os.path.dirname(png)) if '.tmp' in n] == []
@@ -198,12 +217,17 @@ def check_table(r, header, variants, png):
 
 def test_ablation_commands_tiny(tmp_path):
     """Both ablations through the CLI in tiny form: tables, JSON line, PNG; bad input refused in one line."""
-    r = run_cli('bench', 'ablation-resolution', *TINY_RUN, '--work-dir', str(tmp_path / 'res'))
-    check_table(r, 'output | stride', ['1x', '2x', '4x', '8x'], str(tmp_path / 'res' / 'ablation_resolution.png'))
-    r = run_cli('bench', 'ablation-exchange', *TINY_RUN, '--work-dir', str(tmp_path / 'res'),   # reuses the data
+    work = str(tmp_path / 'res')
+    r = run_cli('bench', 'ablation-resolution', *TINY_RUN, '--work-dir', work)
+    check_table(r, 'output | stride', ['1x', '2x', '4x', '8x'], str(tmp_path / 'res' / 'ablation_resolution.png'), work)
+    assert [row['stride'] for row in json.loads(r.stdout.splitlines()[-1])['rows']] == [4, 8, 16, 32]
+    r = run_cli('bench', 'ablation-exchange', *TINY_RUN, '--work-dir', work,   # reuses the data
                 '--plot', str(tmp_path / 'ex.png'))
     check_table(r, 'exchange= | final exchange | across-stage | within-stage', ['final', 'across', 'full'],
-                str(tmp_path / 'ex.png'))
+                str(tmp_path / 'ex.png'), work)
+    params = {row['variant']: row['params'] for row in json.loads(r.stdout.splitlines()[-1])['rows']}
+    for ex in ('final', 'across'):   # the variant was built: exactly its exchange units are gone (--width 4)
+        assert params['full'] - params[ex] == removed(tiny_extra(4), ex)
     assert '| final | x |  |  |' in r.stdout and '| full | x | x | x |' in r.stdout
     bad = run_cli('bench', 'ablation-resolution', '--input-size', '100x64', '--work-dir', str(tmp_path / 'bad'))
     assert bad.returncode == 2 and 'Traceback' not in bad.stderr and 'multiples of 32' in bad.stderr

@@ -21,9 +21,9 @@ def test_seg_targets_pad_with_ignore_and_output_size():
     s.gt_sem_seg = torch.zeros(3, 4, dtype=torch.long)
     lab = SegBridge.targets([s], (4, 6))
     assert lab.shape == (1, 4, 6) and (lab[0, 3] == 255).all() and (lab[0, :, 4:] == 255).all()
-    assert SegBridge.output_size(s, (1, 1)) == (3, 4)          # label size wins
+    assert SegBridge.output_size(s) == (3, 4)          # label size wins
     del s.gt_sem_seg
-    assert SegBridge.output_size(s, (1, 1)) == (6, 8)          # else the original size
+    assert SegBridge.output_size(s) == (6, 8)          # else the original size
     scores = torch.zeros(3, 6, 8)
     scores[2, 1, 1] = 1
     SegBridge.write(s, scores)

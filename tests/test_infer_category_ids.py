@@ -1,6 +1,7 @@
 """``detections.json`` (and the Inferencer's ``category_ids``) carry the training data's category ids, not
-label + 1: from the checkpoint mmengine wrote (``meta.dataset_meta``), else the config's annotation file, else
-COCO's 80 for an 80-class model, else label + 1 with a warning line. The synthetic set's ids are 1, 3, 4, 7."""
+label + 1: the user's, else from the checkpoint mmengine wrote (``meta.dataset_meta``), else the config's annotation
+file; never guessed (no COCO 80 for an 80-class model, no label + 1): without them ``detections.json`` is refused.
+The synthetic set's ids are 1, 3, 4, 7 (more in tests/test_silent_results.py)."""
 import contextlib
 import io
 import json
@@ -17,7 +18,7 @@ from mmengine.config import Config
 from hrvision.engine.runner import build_runner, prepare_config
 from hrvision.inference import Inferencer
 from hrvision.tasks.detection import synth as det_synth
-from hrvision.tasks.detection.categories import COCO80_IDS, resolve
+from hrvision.tasks.detection.categories import resolve
 from tests.test_infer import TINY
 
 CONFIG = str(Path(__file__).resolve().parents[1] / 'configs/detection/hrnetv2p_tiny_fcos_synth.py')
@@ -82,24 +83,25 @@ def test_ids_from_the_configs_annotation_file(trained):
     assert inf.task.categories.names == ['circle', 'square', 'triangle', 'bar']
 
 
-def test_label_plus_one_only_with_a_warning(trained, tmp_path, capsys):
+def test_no_label_plus_one_without_ids(trained, tmp_path, capsys):
     from hrvision.cli import main
     img = str(sorted((trained['root'] / 'val2017').iterdir())[0])
-    assert main(['infer', trained['no_data'], trained['bare'], img, '--out', str(tmp_path / 'o')]) == 0
+    assert main(['infer', trained['no_data'], trained['bare'], img, '--out', str(tmp_path / 'o')]) == 2
     err = capsys.readouterr().err
-    assert 'warning: detection category_id = label + 1 for this 4-class model' in err
+    assert 'detections.json needs the dataset category id of each of the 4 detector labels' in err
     assert "the checkpoint has no dataset_meta['cat_ids']" in err and 'does not exist' in err
-    dets = json.loads((tmp_path / 'o' / 'detections.json').read_text())
-    assert dets and all(d['category_id'] == d['label'] + 1 for d in dets)
+    assert not (tmp_path / 'o' / 'detections.json').exists()
 
 
-def test_eighty_classes_are_cocos_and_a_mismatched_meta_is_passed_over(capsys):
+def test_eighty_classes_get_no_made_up_ids_and_a_mismatched_meta_is_passed_over(capsys):
     c = resolve(SimpleNamespace(dataset_meta=None, cfg=None), 80)
-    assert c.ids == COCO80_IDS and c.ids[-1] == 90 and len(set(c.ids)) == 80 and c.names[0] == 'person'
+    assert c.ids is None and c.names is None and 'no dataset_meta' in c.source
     c = resolve(SimpleNamespace(dataset_meta={'cat_ids': [1, 3, 4, 7]}, cfg=None), 80)   # 4 ids, 80 classes
-    assert c.ids == COCO80_IDS and "passed over: the checkpoint's dataset_meta has 4" in capsys.readouterr().err
+    assert c.ids is None and "the checkpoint's dataset_meta has 4 category ids" in c.source
     c = resolve(SimpleNamespace(dataset_meta={'cat_ids': [1, 3, 4, 7]}, cfg=None), 5)
-    assert c.ids == [1, 2, 3, 4, 5] and "dataset_meta has 4 category ids" in capsys.readouterr().err
+    assert c.ids is None and capsys.readouterr().err == ''
+    c = resolve(SimpleNamespace(dataset_meta={'cat_ids': [1, 3, 4, 7]}, cfg=None), 4, given=[2, 4, 6, 8])
+    assert c.ids == [2, 4, 6, 8]   # the user's ids first
 
 
 def test_multitask_results_carry_the_detector_heads_category_ids(tmp_path):
@@ -137,5 +139,5 @@ def test_onnx_file_carries_the_checkpoints_category_ids(trained, tmp_path):
 def test_no_warning_when_a_source_fits(capsys):
     c = resolve(SimpleNamespace(dataset_meta={'cat_ids': [1, 3, 4, 7], 'classes': ('a', 'b', 'c', 'd')}, cfg=None), 4)
     assert c.ids == [1, 3, 4, 7] and c.names == ['a', 'b', 'c', 'd'] and capsys.readouterr().err == ''
-    resolve(SimpleNamespace(dataset_meta=None, cfg=None), 80)   # COCO's 80 after absent sources: no warning
+    assert resolve(SimpleNamespace(dataset_meta=None, cfg=None), 80).ids is None   # no source: no ids, no warning
     assert capsys.readouterr().err == ''

@@ -17,7 +17,7 @@ TINY = tiny_extra(4)
                                      ('MultiTaskRandomFlip', 'MultiRandomFlip'), ('DetRandomFlip', None)])
 def test_flips_are_task_random_flip(new, old):
     cls = TRANSFORMS.get(new)
-    assert cls is not None and cls.__name__ == new
+    assert isinstance(cls, type) and cls.__name__ == new and TRANSFORMS.get(new) is cls
     if old:   # older configs keep working: the same class
         assert TRANSFORMS.get(old) is cls
 
@@ -47,6 +47,15 @@ def test_pretrained_loads_in_init_weights(task, tmp_path):
 
 @pytest.mark.parametrize('task', ['pose', 'seg', 'face', 'multi'])
 def test_one_feature_method(task):
+    """``extract_feat`` is what the head reads: the head applied to it gives the model's raw output exactly
+    (multi-task: the seg head on the shared concat map)."""
+    torch.manual_seed(0)
     model = MODELS.build(MODELS_CFG[task]).eval()
+    x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
-        assert model.extract_feat(torch.zeros(1, 3, 32, 32)) is not None
+        feats, out = model.extract_feat(x), model(x)
+        if task == 'multi':
+            assert set(feats) == {'branches', 'branch0', 'concat'} and feats['concat'].shape == (1, 60, 8, 8)
+            assert torch.equal(model.heads['seg'](feats['concat']), out['seg'])
+        else:
+            assert torch.equal(model.head(feats), out)

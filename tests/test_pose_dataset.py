@@ -29,7 +29,7 @@ def coco_dir(tmp_path):
                         dict(id=2, file_name='missing.png', width=120, height=100)],
                 annotations=[_ann(1, [10, 20, 40, 60]),                 # kept
                              _ann(2, [10, 20, 0, 60]),                  # zero width
-                             _ann(3, [10, 20, 30, -5]),                 # negative height
+                             _ann(3, [10, 20, 30, 0]),                  # zero height (negative: refused)
                              _ann(4, [5, 5, 30, 40], n_labelled=0),     # no labelled joints
                              dict(_ann(5, [5, 5, 30, 40]), iscrowd=1),  # crowd
                              dict(_ann(6, [0, 0, 50, 50]), image_id=2)],

@@ -1,6 +1,7 @@
 """``hrvision data synth-posetrack`` and ``hrvision eval posetrack`` through the command line (subprocess)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -106,3 +107,62 @@ def test_2017_annolist_reads_like_2018(data):
         for p, q in zip(a.people, b.people):
             assert np.allclose(p.keypoints, q.keypoints) and p.track_id == q.track_id
     assert video_json(v.name, v.frames)['images'][0]['vid_id'] == v.name
+
+
+# PoseTrack's sequence names, as the official evaluator parses them: six digits, the source (mpii, bonn, mpiinew:
+# image-id prefix 1, 2, 3), the split word (train; test for validation and test sequences); image ids are
+# <source digit><6-digit sequence><4-digit frame>, and the images live in a folder named after the sequence.
+SEQUENCE = re.compile(r'^(\d{6})_(mpii|bonn|mpiinew)_(train|test)$')
+SOURCE_DIGIT = {'mpii': 1, 'bonn': 2, 'mpiinew': 3}
+
+
+def test_synthetic_sequences_follow_posetrack_naming(data):
+    for split, word in (('train', 'train'), ('val', 'test')):
+        files = sorted((data / 'annotations' / split).glob('*.json'))
+        assert files
+        for path in files:
+            m = SEQUENCE.match(path.stem)
+            assert m and m.group(3) == word, path.name
+            d = json.loads(path.read_text())
+            for frame, img in enumerate(d['images']):
+                assert img['vid_id'] == path.stem
+                assert os.path.basename(os.path.dirname(img['file_name'])) == path.stem
+                assert img['id'] == SOURCE_DIGIT[m.group(2)] * 10 ** 10 + int(m.group(1)) * 10 ** 4 + frame
+
+
+def test_eval_reads_empty_scores_as_the_official_evaluator(data, tmp_path):
+    """``"scores": []`` (the official converter's output for joints without scores) is accepted, scored with
+    the official stand-in, and the summary says so."""
+    gt = data / 'annotations' / 'val'
+    _predictions(gt, tmp_path / 'pred')
+    people = 0
+    for path in (tmp_path / 'pred').iterdir():
+        d = json.loads(path.read_text())
+        for ann in d['annotations']:
+            ann['scores'] = []
+        people += len(d['annotations'])
+        path.write_text(json.dumps(d))
+    r = hrv('eval', 'posetrack', gt, tmp_path / 'pred')
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res['ap']['Total'] == 100 and res['counts']['people_without_scores'] == people > 0
+    assert f'note: {people} predicted people have "scores": []' in r.stdout and '-9999' in r.stdout
+
+
+def test_eval_says_why_tracking_figures_are_nan(tmp_path):
+    """Each video with one labelled frame: MOTA / MOTP / precision / recall are null, and the reason is printed."""
+    from hrvision.tasks.posetrack.formats import Frame, Person
+    kp = np.concatenate([np.arange(34, dtype=float).reshape(17, 2) + 10, np.ones((17, 1))], 1)
+    kp[3:5] = 0
+    for folder in ('gt', 'pred'):
+        os.makedirs(tmp_path / folder)
+        people = [Person(kp, 1, np.ones(17), head_box=[0, 0, 20, 20])]
+        write_video(str(tmp_path / folder / '000001_mpii_test.json'), '000001_mpii_test',
+                    [Frame(10000010000, 'images/val/000001_mpii_test/000000.jpg', 0, False),
+                     Frame(10000010001, 'images/val/000001_mpii_test/000001.jpg', 1, True, [], people)])
+    r = hrv('eval', 'posetrack', tmp_path / 'gt', tmp_path / 'pred')
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res['ap']['Total'] == 100
+    assert res['mota']['Total'] is res['motp'] is res['precision'] is res['recall'] is None
+    assert 'note: MOTA, MOTP, precision, recall: NaN: no frame is scored for tracking' in r.stdout

@@ -119,3 +119,48 @@ def test_assignment_rules():
     has = np.ones((2, 10), bool)
     assert assign(match, has, 'poseval').tolist() == [0, -1]
     assert assign(match, has, 'hungarian').tolist() == [1, 0]
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_motp_without_a_match_is_nan_with_the_reason(backend):
+    """Predictions nowhere near the people: no joint is ever matched, so MOTP (1 - mean matched distance) is
+    undefined: NaN and a note saying why (not 0.0, which reads as "every match at the radius")."""
+    gt = [[person(0, 1)], [person(0, 1)], [person(0, 1)]]
+    pred = [[person(300, 5)] for _ in range(3)]
+    r = evaluate({'v': video(gt)}, {'v': video(pred)}, mot_backend=backend)
+    assert np.isnan(r['motp']) and r['recall'] == 0 and r['precision'] == 0
+    assert any(n.startswith('MOTP: NaN: no predicted joint was matched') for n in r['notes'])
+
+
+def test_motp_of_unmatched_joints_is_left_out_of_the_total():
+    """The nose predicted far off in every frame: its MOTP is NaN (named in a note) and the Total is the mean
+    of the 14 others, each 100 (exact positions)."""
+    gt = [[person(0, 1)] for _ in range(3)]
+    pred = [[person(0, 1)] for _ in range(3)]
+    for frame in pred:
+        frame[0].keypoints[0, 0] += 500
+    r = evaluate({'v': video(gt)}, {'v': video(pred)})
+    assert r['motp'] == 100 and any('MOTP of nose: NaN' in n for n in r['notes'])
+
+
+def test_no_video_with_two_labelled_frames_says_why():
+    """One labelled frame: nothing is scored for tracking (poseval drops each video's last frame), so MOTA,
+    MOTP, precision and recall are NaN, and the note says why; AP is still computed."""
+    r = evaluate({'v': video([[person(0, 1)]])}, {'v': video([[person(0, 1)]])})
+    assert r['ap']['Total'] == 100 and r['counts']['tracking_frames'] == 0
+    assert all(np.isnan(v) for v in (r['mota']['Total'], r['motp'], r['precision'], r['recall']))
+    assert len(r['notes']) == 1 and 'no frame is scored for tracking' in r['notes'][0]
+    assert 'a video needs two labelled frames' in r['notes'][0]
+
+
+def test_empty_scores_rank_below_every_scored_joint():
+    """``"scores": []`` = the official stand-in score -9999 per joint: a wrong prediction scored -5 ranks before
+    the right one without scores, so each joint's AP is 25 (precision 0 then 1/2 at recall 1/2); a stand-in of
+    0 or more would rank the right one first (AP 50)."""
+    from hrvision.tasks.posetrack.formats import MISSING_SCORE
+    good = person(0, 1)
+    good.scores, good.default_scores = np.full(17, MISSING_SCORE), True
+    wrong = person(300, 1, score=-5.0)
+    r = evaluate({'v': video([[person(0, 1)], [person(0, 1)]])}, {'v': video([[good], [wrong]])})
+    assert r['ap']['Total'] == pytest.approx(25.0)
+    assert r['counts']['people_without_scores'] == 1 and '"scores": []' in r['notes'][0]

@@ -1,6 +1,9 @@
 # Runtime shared by every hrvision config: iteration-based loops, logging, atomic checkpoints.
 default_scope = 'hrvision'
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+# cudnn_benchmark: on CUDA, time the convolution algorithms once per input shape and keep the fastest; right for
+# fixed-size training crops (segmentation, pose, face). Configs whose batches change size (detection / multi-task
+# with keep-ratio resizing) turn it off. Ignored on the CPU; randomness.deterministic=True turns it off.
+env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

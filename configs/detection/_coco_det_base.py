@@ -2,6 +2,7 @@
 # Layout: data/coco/{train2017,val2017}/ and data/coco/annotations/instances_{train,val}2017.json
 _base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['hrvision.tasks.detection'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False)   # keep-ratio resizing: batch sizes vary (a cuDNN search per new shape)
 
 data_root = 'data/coco/'
 train_pipeline = [

@@ -4,6 +4,7 @@
 #   hrvision data synth-cityscapes work_dirs/demo/data ; hrvision data synth-coco-multi work_dirs/multitask_demo/data
 _base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['hrvision.tasks.multitask', 'hrvision.tasks.segmentation'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False)   # COCO-source batches keep their image sizes (a cuDNN search per new shape)
 city_root = 'work_dirs/demo/data'
 coco_root = 'work_dirs/multitask_demo/data/'
 max_iters = 300

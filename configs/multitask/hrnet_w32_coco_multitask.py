@@ -6,6 +6,7 @@
 # or from ImageNet with model.pretrained. Not a published recipe: weights, schedule and sizes are a starting point.
 _base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['hrvision.tasks.multitask'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False)   # keep-ratio resizing: batch sizes vary (a cuDNN search per new shape)
 data_root = 'data/coco/'
 tasks = dict(det='det', pose='pose', seg='seg')
 model = dict(

@@ -281,6 +281,20 @@ class BaseHeatmapCodec:
     def to_image(self, coords: Tensor, center, scale) -> Tensor:
         raise NotImplementedError
 
+    def to_input(self, coords: Tensor) -> Tensor:
+        """Heatmap coordinates -> network-input pixels when the crop is the whole input (no center/scale): the
+        whole-image heads of the multi-task model decode with their own convention this way."""
+        raise NotImplementedError
+
+    def encode_input(self, keypoints, visible=None) -> dict:
+        """Targets of keypoints in network-input pixels of a whole input (the inverse of :meth:`to_input`)."""
+        raise NotImplementedError
+
+    def decode_input(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
+        """Batch decode -> (keypoints in network-input pixels (N, K, 2), scores (N, K)), see :meth:`to_input`."""
+        coords, scores = self.decode(heatmaps)
+        return self.to_input(coords), scores
+
     def decode(self, heatmaps: Tensor, center=None, scale=None) -> tuple[Tensor, Tensor]:
         """Batch decode (N, K, H, W) -> (keypoints (N, K, 2), scores (N, K)); image pixels when
         ``center``/``scale`` are given, else heatmap pixels."""
@@ -351,6 +365,13 @@ class PoseHeatmapCodec(BaseHeatmapCodec):
     def to_image(self, coords: Tensor, center, scale) -> Tensor:
         return heatmap_to_image(coords, center, scale, self.heatmap_size)
 
+    def to_input(self, coords: Tensor) -> Tensor:
+        """``coords * stride``: a top-down crop's input pixels, the crop being the whole input."""
+        return coords * torch.as_tensor(self.stride, dtype=coords.dtype, device=coords.device)
+
+    def encode_input(self, keypoints, visible=None) -> dict:
+        return self.encode(keypoints, visible)   # pose keypoints are in input-crop pixels already
+
 
 @TASK_UTILS.register_module()
 class FaceHeatmapCodec(BaseHeatmapCodec):
@@ -391,6 +412,20 @@ class FaceHeatmapCodec(BaseHeatmapCodec):
 
     def to_image(self, coords: Tensor, center, scale) -> Tensor:
         return face_heatmap_to_image(coords, center, scale, self.heatmap_size)
+
+    def to_input(self, coords: Tensor) -> Tensor:
+        """``trunc(stride * (p - 1)) + 1``: :meth:`to_image` with the box = the whole input (for a square input
+        exactly ``transform_pixel(..., invert=1)`` of center = the input's middle, scale = its side / 200)."""
+        stride = torch.as_tensor(self.stride, dtype=torch.float64, device=coords.device)
+        return (torch.trunc((coords.double() - 1) * stride) + 1).to(coords.dtype)
+
+    def encode_input(self, keypoints, visible=None) -> dict:
+        """Targets of keypoints in input pixels, the box = the whole input: heatmap points ``trunc(p / stride)``
+        (``transform_pixel(p + 1, ...) - 1`` of :meth:`encode`), only points with y > 0 (as officially)."""
+        kp, vis = self._keypoints(keypoints, visible)
+        mask = (vis > 0) & (kp[:, 1] > 0)
+        heatmaps, inside = draw_gaussians(np.trunc(kp / self.stride), self.sigma, self.heatmap_size, mask)
+        return {'heatmaps': heatmaps, 'keypoint_weights': (mask & inside).astype(np.float32)}
 
 
 CODEC_TYPES = ('PoseHeatmapCodec', 'FaceHeatmapCodec')

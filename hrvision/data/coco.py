@@ -63,6 +63,7 @@ def _check_images(images: list, path: str, need_size: bool) -> None:
 
 
 def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
+    seen: dict = {}
     for i, ann in enumerate(anns):
         if not isinstance(ann, dict):
             raise DataError(f'{path}: annotations[{i}] must be an object; got {ann!r:.80}')
@@ -72,10 +73,17 @@ def _check_annotations(anns: list, path: str, cat_ids: set) -> None:
                 raise DataError(f'{path}: {where} lacks "{key}"')
         for key in ('id', 'image_id', 'category_id'):
             _check_id(ann[key], path, where, key)
+        if ann['id'] in seen:   # pycocotools keeps the last of a pair: the other is dropped without a word
+            raise DataError(f'{path}: {where} field "id": duplicate annotation id '
+                            f'(also annotations[{seen[ann["id"]]}])')
+        seen[ann['id']] = i
         if ann['category_id'] not in cat_ids:
             raise DataError(f'{path}: {where} (image id {ann["image_id"]}) has category_id {ann["category_id"]}, '
                              f'not among the declared category ids {sorted(cat_ids)}')
         check_number_list(ann['bbox'], 4, path, where, 'bbox')
+        if ann['bbox'][2] < 0 or ann['bbox'][3] < 0:
+            raise DataError(f'{path}: {where} field "bbox" (x, y, w, h) has a negative width or height: '
+                            f'{ann["bbox"]}')
         if 'area' in ann and not is_number(ann['area']):
             raise DataError(f'{path}: {where} field "area" must be a number; got {ann["area"]!r:.80}')
         if ann.get('iscrowd', 0) not in (0, 1):
@@ -120,6 +128,8 @@ def load_coco_file(path: str, what: str, need_size: bool = False, image_info: bo
         if not isinstance(cat, dict) or 'id' not in cat:
             raise DataError(f'{path}: categories[{i}] must be an object with an "id"; got {cat!r:.80}')
         _check_id(cat['id'], path, f'categories[{i}]', 'id')
+        if cat['id'] in cat_ids:
+            raise DataError(f'{path}: categories[{i}] field "id": duplicate category id {cat["id"]}')
         cat_ids.add(cat['id'])
     _check_images(data['images'], path, need_size)
     _check_annotations(data['annotations'], path, cat_ids)

@@ -5,8 +5,8 @@
   data. A file that needs unpickling, or that is truncated or corrupt, gets a one-line ``CheckpointError``.
 * ``atomic_save_checkpoint`` records a content digest (:mod:`hrvision.digest`), writes a temporary file
   beside the target and renames it into place. The temporary file is removed on every failure, Ctrl-C
-  included; one left by a killed process (SIGKILL) is removed by :func:`clean_stale_temp_files` on the
-  next start.
+  included (a failed write, disk full: ``WriteError`` naming the checkpoint, see :mod:`hrvision.atomic`);
+  one left by a killed process (SIGKILL) is removed by :func:`clean_stale_temp_files` on the next start.
 * :func:`resume_candidates` lists what ``--resume`` may use: ``last_checkpoint``'s file first, then the
   other checkpoints of the folder, newest first (the Runner takes the first that reads).
 """
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, write_with
 from ..digest import add_digest, verify_digest
 from ..weights import CheckpointError
 
@@ -61,10 +61,9 @@ def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_
         add_digest(checkpoint)
     os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
     with sigint_deferred(), atomic_path(filename) as tmp:  # Ctrl-C acts once the file is in place
-        with open(tmp, 'wb') as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
+        # a failed write (disk full): WriteError naming the file, not torch's "[enforce fail ...]" (atomic.py)
+        write_with(filename, tmp, lambda f: torch.save(checkpoint, f), 'checkpoint',
+                   'earlier checkpoints are kept; free some space and --resume', sync=True)
 
 
 @contextmanager

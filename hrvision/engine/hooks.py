@@ -48,6 +48,28 @@ class SafeCheckpointHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')
         if isinstance(hub, dict) and hub.pop('hrvision_plain', False):
-            hub['log_scalars'] = {k: HistoryBuffer(v['log'].numpy().tolist(), v['count'].numpy().tolist(),
-                                                   v['max_length'])
+            # ``--resume`` loads onto the training device (cuda:N): ``.numpy()`` of a CUDA tensor raises, so
+            # the saved logs go through the host first (``tolist`` of a CPU tensor; exact float64 values)
+            hub['log_scalars'] = {k: HistoryBuffer(_host_list(v['log']), _host_list(v['count']), v['max_length'])
                                   for k, v in hub['log_scalars'].items()}
+            hub['runtime_info'] = _host(hub.get('runtime_info', {}))   # as on a CPU load (dataset_meta, ...)
+        if isinstance(checkpoint.get('meta'), dict):
+            checkpoint['meta'] = _host(checkpoint['meta'])
+
+
+def _host(obj):
+    """Tensors of what :func:`_plain` stored (meta, runtime info) back on the CPU, recursively."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _host(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_host(v) for v in obj)
+    return obj
+
+
+def _host_list(value) -> list:
+    """A saved log tensor (on any device) or list -> a list of Python numbers."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    return list(np.asarray(value).tolist())

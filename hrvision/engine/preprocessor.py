@@ -27,6 +27,8 @@ class HRVDataPreprocessor(BaseDataPreprocessor):
         pad_size_divisor: pad H and W up to a multiple of this (1 = only to the batch max).
         pad_value: value of padded pixels *before* normalisation.
         channels_last: return the batch in ``torch.channels_last`` memory format.
+        non_blocking: asynchronous host-to-GPU copies; they overlap compute only from pinned memory, which
+            :func:`hrvision.engine.runner.prepare_config` turns on for the dataloaders of CUDA machines.
     """
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,

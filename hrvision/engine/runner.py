@@ -27,13 +27,14 @@ from mmengine.config import Config, ConfigDict
 from ..errors import ConfigKeyError, caused_by_ctrl_c
 from .checkpoint import install_checkpoint_fixes
 from .config_checks import apply_overrides, check_config_values, load_config_file
+from .distributed import BNStatsSyncHook, check_launcher, release_process_group
 
 RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
                'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
                'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
                'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
                'randomness', 'experiment_name', 'custom_imports', 'cfg', 'sync_bn', 'model_wrapper_cfg',
-               'compile', 'strategy')
+               'compile', 'strategy', 'find_unused_parameters')
 
 
 def check_config_keys(cfg: Config) -> None:
@@ -52,8 +53,11 @@ def check_config_keys(cfg: Config) -> None:
 
 
 def setup_distributed(cfg: Config) -> None:
-    """Initialise the process group before the Runner does, so that CPU runs use gloo."""
+    """Initialise the process group before the Runner does, so that CPU runs use gloo (and the CPU wrapper,
+    ``sync_bn`` fallback and process-group ownership of :mod:`.distributed`)."""
     import torch.distributed as dist
+
+    from .distributed import cpu_sync_bn_fallback, cpu_wrapper_cfg, init_process_group
     if cfg.get('launcher', 'none') == 'none':
         return
     cuda = torch.cuda.is_available()
@@ -61,13 +65,12 @@ def setup_distributed(cfg: Config) -> None:
     if not cuda:
         backend = 'gloo'
         cfg.setdefault('env_cfg', ConfigDict()).setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
-        wrapper = dict(type='MMDistributedDataParallel', device_ids=None, forward_sync_buffers=False)
-        user = cfg.get('model_wrapper_cfg') or {}
-        cfg['model_wrapper_cfg'] = ConfigDict({**wrapper, **user})
+        cfg['model_wrapper_cfg'] = ConfigDict(cpu_wrapper_cfg(cfg))   # top-level find_unused_parameters honoured
+        cpu_sync_bn_fallback(cfg)
     if not dist.is_initialized():
         if cuda:
             torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-        dist.init_process_group(backend)
+        init_process_group(backend)
 
 
 def apply_amp(cfg: Config, dtype: str | None = None) -> None:
@@ -82,6 +85,18 @@ def apply_amp(cfg: Config, dtype: str | None = None) -> None:
         if dtype not in (None, 'bfloat16'):
             raise ValueError(f'CPU autocast supports only bfloat16, not {dtype}')
         ow['type'] = 'CPUBf16OptimWrapper'
+
+
+def apply_pin_memory(cfg: Config) -> None:
+    """On a CUDA machine, dataloaders pin their batches (unless the config sets ``pin_memory``): the data
+    preprocessor's ``non_blocking`` copies are asynchronous only from pinned memory. Not on CPU-only machines,
+    where pinning has no use (and torch warns)."""
+    if not torch.cuda.is_available():
+        return
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dl = cfg.get(key)
+        if isinstance(dl, dict):
+            dl.setdefault('pin_memory', True)
 
 
 def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp: bool = False,
@@ -109,7 +124,9 @@ def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp
         cfg.resume = True
         if isinstance(resume, str):
             cfg.load_from = resume
+    check_launcher(launcher)
     cfg.launcher = launcher
+    apply_pin_memory(cfg)
     if tensorboard:
         from .tensorboard import enable_tensorboard
         enable_tensorboard(cfg)
@@ -129,6 +146,8 @@ def build_runner(cfg: Config):
     from .hooks import SafeCheckpointHook
     if not any(isinstance(h, SafeCheckpointHook) for h in runner.hooks):
         runner.register_hook(SafeCheckpointHook())
+    if not any(isinstance(h, BNStatsSyncHook) for h in runner.hooks):
+        runner.register_hook(BNStatsSyncHook())   # several processes: the statistics of 1 (a no-op with one)
     return runner
 
 
@@ -141,16 +160,27 @@ def train(config: Any, **kwargs: Any):
 
     Ctrl-C raises :class:`TrainingInterrupted` naming the last checkpoint (``last_checkpoint`` points at it,
     so ``--resume`` continues from there); a checkpoint being written is finished first, never left half.
+    Under a launcher, the process group hrvision created is destroyed at the end.
     """
-    runner = build_runner(prepare_config(config, **kwargs))
+    from ..lock import lock_work_dir
+    done, lock = False, None
     try:
-        runner.train()
-    except Exception as e:
-        if not caused_by_ctrl_c(e):  # Ctrl-C that a library re-raised as its own error counts as Ctrl-C
-            raise
-        _interrupted(runner)
-    except KeyboardInterrupt:
-        _interrupted(runner)
+        cfg = prepare_config(config, **kwargs)
+        lock = lock_work_dir(cfg.work_dir)   # a second run on this work dir is refused, naming this one's pid
+        runner = build_runner(cfg)
+        try:
+            runner.train()
+        except Exception as e:
+            if not caused_by_ctrl_c(e):  # Ctrl-C that a library re-raised as its own error counts as Ctrl-C
+                raise
+            _interrupted(runner)
+        except KeyboardInterrupt:
+            _interrupted(runner)
+        done = True
+    finally:
+        release_process_group(success=done)
+        if lock is not None:
+            lock.release()
     return runner
 
 
@@ -172,8 +202,13 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     cfg.resume = False
     if allow_partial:
         cfg.allow_partial_load = True
-    runner = build_runner(cfg)
-    return runner.test()
+    done = False
+    try:
+        metrics = build_runner(cfg).test()
+        done = True
+    finally:
+        release_process_group(success=done)   # the process group hrvision created, if any
+    return metrics
 
 
 __all__ = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']

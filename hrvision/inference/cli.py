@@ -23,11 +23,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier hrvision run')
     p.add_argument('--show-dir', help='also write pictures with the predictions drawn into this folder')
     p.add_argument('--batch', type=positive_int, default=1, help='images (or crops) per forward pass')
-    p.add_argument('--device', help='cpu, cuda, cuda:1 ... (default: CUDA when present)')
+    p.add_argument('--device', help='cpu, cuda, cuda:1 ... (default: CUDA when present; the CPU for '
+                                       '--backend openvino, and for onnxruntime without its CUDA provider)')
     p.add_argument('--backend', choices=['torch', 'onnxruntime', 'openvino'], default='torch')
     p.add_argument('--onnx', type=existing_file, help='the network exported by hrvision export --format onnx '
                                                        '(--backend onnxruntime / openvino)')
     add_cfg_options(p)   # e.g. model.test_cfg.flip_test=True (mmengine configs)
+    p.add_argument('--category-ids', metavar='FILE', type=existing_file,
+                   help="detection: the dataset category ids of the model's labels, for detections.json when the "
+                        "checkpoint and the config do not know them: a JSON list in label order, or a COCO "
+                        "annotation file (its categories)")
     p.add_argument('--boxes', type=existing_file, help='pose / face: detection JSON with the boxes')
     p.add_argument('--det-config', help='pose: hrvision detection config giving the person boxes')
     p.add_argument('--det-checkpoint', type=existing_file)
@@ -61,28 +66,36 @@ def _check_args(args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
+    """Ctrl-C: exit 130 with one line saying how many images are done and where their (complete) results are."""
+    from ..errors import InputError, caused_by_ctrl_c
     from ..outdir import prepare_out_dir, write_manifest
     from .inferencer import Inferencer
     from .inputs import Skipped, collect, is_video
+    from .writers import defer_sigint
     checkpoint, inputs = split_checkpoint(args.inputs)
     if not inputs:
         raise InputError('no INPUT given (images, folders, globs or videos after the config and checkpoint)')
     _check_args(args)
     skipped = Skipped()
     items = collect(inputs, skipped, allow_video=True)   # bad inputs fail before the model loads
-    prepare_out_dir(args.out, args.overwrite)
-    if args.show_dir and osp.abspath(args.show_dir) != osp.abspath(args.out):   # its own folder rule
-        prepare_out_dir(args.show_dir, args.overwrite)
-    status, start, n = 'failed', time.perf_counter(), 0
+    info = dict(command='hrvision infer', config=args.config, checkpoint=checkpoint, inputs=inputs)
+    roots = [args.out]
+    prepare_out_dir(args.out, args.overwrite, **info)   # locked by this run until its manifest is final
+    status, start, n, writer, total = 'failed', time.perf_counter(), 0, None, 0
     try:
+        out = osp.join(osp.realpath(args.out), '')
+        if args.show_dir and not osp.join(osp.realpath(args.show_dir), '').startswith(out):   # its own folder
+            prepare_out_dir(args.show_dir, args.overwrite, **info)
+            roots.append(args.show_dir)
+        images = [it for it in items if not (it.path and is_video(it.path))]
+        videos = [it for it in items if it.path and is_video(it.path)]
+        total = len(images) + sum(_frame_count(it.path) for it in videos)
         inf = Inferencer(args.config, checkpoint, device=args.device, backend=args.backend, onnx=args.onnx,
                          det_config=args.det_config, det_checkpoint=args.det_checkpoint,
                          det_score_thr=args.det_score_thr, det_label=args.det_label, batch_size=args.batch,
-                         allow_partial=args.allow_partial, cfg_options=args.cfg_options)
+                         allow_partial=args.allow_partial, cfg_options=args.cfg_options,
+                         category_ids=args.category_ids)
         writer = _writer(inf, args)
-        images = [it for it in items if not (it.path and is_video(it.path))]
-        videos = [it for it in items if it.path and is_video(it.path)]
         n += _images(inf, writer, images, skipped, args.boxes)
         for it in videos:
             n += _video(inf, writer, it.path, args.out)
@@ -93,15 +106,33 @@ def run(args: argparse.Namespace) -> int:
             print(f'hrvision: skipped {name}: {why}', file=sys.stderr)
         writer.finish()
         status = 'complete'
+    except BaseException as e:
+        if not (isinstance(e, KeyboardInterrupt) or caused_by_ctrl_c(e)):
+            raise
+        status = 'interrupted'
+        if writer is not None:
+            with defer_sigint():
+                writer.finish()   # the JSON of the images done
     finally:
-        inside = not args.show_dir or osp.abspath(args.show_dir).startswith(osp.join(osp.abspath(args.out), ''))
-        for root in [args.out] if inside else [args.out, args.show_dir]:
-            write_manifest(root, command='hrvision infer', config=args.config, checkpoint=checkpoint,
-                           inputs=inputs, status=status)
+        with defer_sigint():
+            for root in roots:
+                write_manifest(root, **info, status=status)
+    if status == 'interrupted':
+        done = writer.count if writer is not None else 0
+        print(f'hrvision infer: interrupted after {done} of {total} images; complete results for those in '
+              f'{args.out} (manifest: interrupted)', file=sys.stderr)
+        return 130
     took = time.perf_counter() - start
     print(f'hrvision infer: {n} images, {len(skipped)} skipped, {took:.1f} s, {n / max(took, 1e-9):.2f} images/s; '
           f'results in {args.out}')
     return 0
+
+
+def _frame_count(path: str) -> int:
+    from .video import open_video
+    cap, _, count = open_video(path)
+    cap.release()
+    return count
 
 
 def _writer(inf, args):

@@ -7,6 +7,7 @@ pose runs the flip test of the config (on by default, as the official test confi
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Iterator
 
@@ -31,13 +32,26 @@ def _default_steps(task) -> list:
     return [TRANSFORMS.build(s) for s in steps]
 
 
+def default_device(backend: str = 'torch') -> str:
+    """The device when none is given: CUDA when present for torch; the CPU for openvino (its only device; CUDA is
+    not even queried), and for onnxruntime unless its CUDA provider is installed (no GPU round trip for nothing)."""
+    if backend == 'openvino':
+        return 'cpu'
+    if backend == 'onnxruntime':
+        from .ort import cuda_provider_available
+        if not cuda_provider_available():
+            return 'cpu'
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 class Inferencer:
     """``Inferencer(config, checkpoint=None, device=None, backend='torch')``; call it on images.
 
     Args:
         config: mmengine config (.py or ``Config``) or official experiment YAML/JSON (see ``hrvision.init_model``).
         checkpoint: weights (any format :func:`hrvision.load_weights` reads); refused if incomplete.
-        device: ``'cpu'``, ``'cuda'``, ...; None picks CUDA when present.
+        device: ``'cpu'``, ``'cuda'``, ...; None: :func:`default_device` of the backend (CUDA when present for
+            torch; always the CPU for openvino).
         backend: ``'torch'``, ``'onnxruntime'`` or ``'openvino'`` (CPU; ``onnx`` = the exported network file,
             see :func:`hrvision.export.export_model`).
         det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model.
@@ -45,21 +59,30 @@ class Inferencer:
         seg_probs: also return per-class probabilities for segmentation.
         cfg_options: dotted-key overrides of an mmengine config, for the model and the test pipeline
             (e.g. ``{'model.test_cfg.flip_test': True}``: the face flip test, off by default as official).
+        category_ids: a detector's dataset category ids in label order (a list, or a JSON file with one, or a COCO
+            annotation file): needed for COCO results when neither the checkpoint nor the config knows them.
     """
 
     def __init__(self, config: str, checkpoint: str | None = None, device: str | None = None,
                  backend: str = 'torch', onnx: str | None = None, det_config: str | None = None,
                  det_checkpoint: str | None = None, det_score_thr: float = 0.3, det_label: int = 0,
                  batch_size: int = 1, seg_probs: bool = False, allow_partial: bool = False,
-                 cfg_options: dict | None = None) -> None:
+                 cfg_options: dict | None = None, category_ids=None) -> None:
         from ..apis import init_model
         from ..checks import check_choice, check_int
         check_choice('Inferencer backend', backend, BACKENDS)
         self.batch_size = check_int('Inferencer batch_size', batch_size, low=1)
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.device = torch.device(device or default_device(backend))
+        if backend == 'openvino' and self.device.type != 'cpu':   # before the model loads onto that device
+            raise InputError(f"the openvino backend runs on the CPU; got device={str(device)!r} (use device='cpu' "
+                             'or leave it out)')
         self.model = init_model(config, checkpoint, str(self.device), allow_partial=allow_partial,
                                 cfg_options=cfg_options)
         self.task = task_for(self.model)
+        if category_ids is not None:   # a detector's dataset category ids (tasks/detection/categories.py)
+            if not hasattr(self.task, 'use_category_ids'):
+                raise InputError(f"category_ids name a detector's classes; this is a {self.task.kind} model")
+            self.task.use_category_ids(category_ids)
         self.kind = self.task.kind
         self.steps = self._steps(self.model.cfg)
         self.loader = LoadArray(self.task)
@@ -80,8 +103,7 @@ class Inferencer:
                 raise InputError(f'{det_config}: --det-config must be a detection config, got a '
                                  f'{self.detector.kind} model')
         self.det_score_thr, self.det_label = det_score_thr, det_label
-        self.skipped = Skipped()
-        self.stats: dict = {}
+        self._per_thread = threading.local()   # ``skipped`` / ``stats`` of each thread's last call
 
     def _steps(self, cfg) -> list:
         """The config's test pipeline (``cfg``: the model's mmengine config, overrides applied), or the task's
@@ -97,18 +119,31 @@ class Inferencer:
         """Predictions for every readable image of ``inputs`` (see :mod:`.inputs`), in input order.
 
         ``boxes`` (pose / face): a list with one (N, 4|5) array per image, or a detection JSON path.
-        Unreadable images are skipped and listed in ``self.skipped``."""
-        self.skipped = Skipped()
-        items = collect(inputs, self.skipped)
+        Unreadable images are skipped and listed in ``self.skipped`` (per thread: two threads calling one
+        Inferencer each see their own call's list, and ``self.stats``)."""
+        skipped = self._per_thread.skipped = Skipped()
+        items = collect(inputs, skipped)
         if boxes is not None and not isinstance(boxes, (str, BoxFile)) and len(boxes) != len(items):
             raise InputError(f'boxes: {len(boxes)} entries for {len(items)} images; give one per image')
         start = time.perf_counter()
-        out = list(self.run(load(items, self.skipped), boxes, batch_size, list(items)))
-        self.stats = dict(images=len(out), skipped=len(self.skipped), seconds=time.perf_counter() - start)
+        out = list(self.run(load(items, skipped), boxes, batch_size, list(items)))
+        self._per_thread.stats = dict(images=len(out), skipped=len(skipped), seconds=time.perf_counter() - start)
         if not out:
-            raise InputError(f'no image could be read ({len(self.skipped)} skipped: '
-                             f'{self.skipped.entries[0][0]}: {self.skipped.entries[0][1]})')
+            raise InputError(f'no image could be read ({len(skipped)} skipped: '
+                             f'{skipped.entries[0][0]}: {skipped.entries[0][1]})')
         return out
+
+    @property
+    def skipped(self) -> Skipped:
+        """The inputs this thread's last call left out, with the reasons (empty before a call)."""
+        if getattr(self._per_thread, 'skipped', None) is None:
+            self._per_thread.skipped = Skipped()
+        return self._per_thread.skipped
+
+    @property
+    def stats(self) -> dict:
+        """This thread's last call: ``images``, ``skipped``, ``seconds``."""
+        return getattr(self._per_thread, 'stats', {})
 
     def run(self, loaded: Iterator[tuple[Item, np.ndarray]], boxes=None, batch_size: int | None = None,
             order: list | None = None) -> Iterator[dict]:
@@ -139,11 +174,13 @@ class Inferencer:
 
     def video(self, path: str, boxes=None) -> Iterator[tuple[np.ndarray, dict]]:
         """Every frame of a video (any format OpenCV reads): ``(RGB frame, result)``, result ``name`` is
-        ``<path>#<frame number>``. ``boxes``: a detection JSON keyed by those names, or None."""
+        ``<path>#<frame number>`` and ``frame`` the frame number. ``boxes``: a detection JSON keyed by those
+        names, or None."""
         from .video import frames, open_video
         cap, _, _ = open_video(path)
-        pairs = ((Item(f'{path}#{k:06d}'), f) for k, f in enumerate(frames(cap)))
-        for _, img, res in self.stream(pairs, boxes):
+        pairs = ((Item(f'{path}#{k:06d}', frame=k), f) for k, f in enumerate(frames(cap)))
+        for it, img, res in self.stream(pairs, boxes):
+            res['frame'] = it.frame   # what marks a video frame (writers.py): not a '#' in the name
             yield img, res
 
     def predict_array(self, img: np.ndarray, boxes=None) -> dict:

@@ -2,7 +2,9 @@
 
 Accepted: a path, a folder (its images, sorted, not recursive), a glob, a video file, an HxWx3 uint8 RGB array,
 or a list of those. A folder with no images and a pattern matching nothing are errors; inside a folder a
-non-image file is skipped with a word and an image that does not decode is reported and skipped (counted).
+non-image file is skipped with a word and an image that does not decode, or whose header declares more pixels
+than the readers' limit (``HRVISION_MAX_IMAGE_PIXELS``, :func:`hrvision.data.io.max_image_pixels`), is reported
+and skipped (counted).
 """
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', 
 
 @dataclass
 class Item:
-    """One image to run: ``path`` (None for an array), ``array`` (RGB, when given in memory), ``name``."""
+    """One image to run: ``path`` (None for an array), ``array`` (RGB, when given in memory), ``name``;
+    ``frame``: its number when it is a frame of a video (the only frame marker: ``#`` in a name is not one)."""
     name: str
     path: str | None = None
     array: np.ndarray | None = None
+    frame: int | None = None
 
 
 @dataclass
@@ -105,7 +109,8 @@ def collect(inputs: Any, skipped: Skipped, allow_video: bool = False) -> list[It
 
 
 def load(items: list[Item], skipped: Skipped) -> Iterator[tuple[Item, np.ndarray]]:
-    """Decode each item; one that does not decode is reported in ``skipped`` and left out."""
+    """Decode each item; one that does not decode (or is too large) is reported in ``skipped`` and left out.
+    An invalid ``HRVISION_MAX_IMAGE_PIXELS`` (``InputError``) stops the run: it is not about one image."""
     from ..data.io import read_image
     for it in items:
         if it.array is not None:

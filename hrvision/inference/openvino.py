@@ -6,6 +6,9 @@ Why a second runtime: on this project's CPU benchmark (``benchmarks/RESULTS.md``
 the HRNet networks 10-15% faster than onnxruntime on the same file. It is compiled with fp32 inference precision
 (no silent bf16 on CPUs that have it), latency mode, one stream and torch's thread count; input sizes stay
 dynamic (batch, height, width), as in the exported file.
+
+Device: the CPU only. ``Inferencer`` / ``hrvision infer`` without a device put the whole model on the CPU for
+this backend, also on a machine with a GPU (``default_device``); an explicit CUDA device is refused.
 """
 from __future__ import annotations
 

@@ -11,8 +11,15 @@ What runs where (each task's ``TaskInference.use_onnx`` makes the swap):
 * multi-task: every head's raw output in ONNX Runtime (one call, the detector's levels among them); the
   detector's post-processing as above, then the keypoint RoI decoding per detected box, mask resizing and
   landmark decoding in torch.
+
+Devices: ``device='cuda[:N]'`` runs the file on onnxruntime's CUDA provider (the ``onnxruntime-gpu`` build) on
+GPU N; one stderr line says which provider runs (with the CPU build it is the CPU). Inputs and outputs cross as
+numpy arrays, so on a GPU each call copies the batch to the host and back (no io binding); torch's pre- and
+post-processing stay on the model's device.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import torch
@@ -20,12 +27,40 @@ from torch import nn
 
 from ..errors import InputError
 
+_SAID: set = set()   # provider lines already printed (once per process)
+
+
 def _import_ort():
     try:
         import onnxruntime
     except ImportError:
         raise InputError('the onnxruntime backend needs onnxruntime: pip install "hrvision[onnx]"') from None
     return onnxruntime
+
+
+def cuda_provider_available() -> bool:
+    """Whether the installed onnxruntime has the CUDA provider (the ``onnxruntime-gpu`` build); False without
+    onnxruntime (its absence is said where the backend is built)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return 'CUDAExecutionProvider' in onnxruntime.get_available_providers()
+
+
+def _say_provider(device: str, running: str) -> None:
+    """One stderr line (once per process) naming the provider that runs a network asked for on CUDA: the CPU
+    build of onnxruntime, or a CUDA provider that failed to load, would otherwise fall back without a word."""
+    if running == 'CUDAExecutionProvider':
+        line = (f'hrvision: onnxruntime runs the network on CUDAExecutionProvider ({device}); each call copies its '
+                'input and outputs through host memory')
+    else:
+        why = ('this onnxruntime has no CUDA provider: pip install onnxruntime-gpu' if not cuda_provider_available()
+               else 'the CUDA provider did not load: see onnxruntime\'s messages above')
+        line = f'hrvision: onnxruntime runs the network on {running}, not on {device} ({why})'
+    if line not in _SAID:
+        _SAID.add(line)
+        print(line, file=sys.stderr)
 
 
 class OnnxRuntimeModule(nn.Module):
@@ -39,15 +74,17 @@ class OnnxRuntimeModule(nn.Module):
             opts.intra_op_num_threads = threads
         elif torch.get_num_threads():
             opts.intra_op_num_threads = torch.get_num_threads()
-        providers = ['CPUExecutionProvider']
-        if device is not None and torch.device(device).type == 'cuda' and \
-                'CUDAExecutionProvider' in ort.get_available_providers():
-            providers.insert(0, 'CUDAExecutionProvider')
+        providers: list = ['CPUExecutionProvider']
+        cuda = device is not None and torch.device(device).type == 'cuda'
+        if cuda and cuda_provider_available():
+            providers.insert(0, ('CUDAExecutionProvider', {'device_id': torch.device(device).index or 0}))
         try:
             self.session = ort.InferenceSession(path, opts, providers=providers)
         except Exception as e:  # noqa: BLE001  (onnxruntime raises its own classes)
             from ..errors import DataError
             raise DataError(f'{path}: onnxruntime cannot load it ({str(e).splitlines()[0][:200]})') from None
+        if cuda:
+            _say_provider(str(device), self.session.get_providers()[0])
         self.input_name = self.session.get_inputs()[0].name
         self.all_outputs = all_outputs
         self.path = path

@@ -68,7 +68,27 @@ class VideoOut:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.writer is not None:
             self.writer.release()
-        if exc_type is None and self.count:
-            os.replace(self.tmp, self.path)
-        elif os.path.lexists(self.tmp):
-            os.remove(self.tmp)
+        try:
+            if exc_type is None and self.count:
+                self._check_written()
+                os.replace(self.tmp, self.path)
+        finally:
+            if os.path.lexists(self.tmp):
+                os.remove(self.tmp)
+
+    def _check_written(self) -> None:
+        """OpenCV's writer only warns when a write fails (disk full) and leaves a broken file: read the frame
+        count back before the file takes its name."""
+        import cv2
+
+        from ..errors import WriteError
+        cap = cv2.VideoCapture(self.tmp)
+        try:
+            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        finally:
+            cap.release()
+        if n < self.count:
+            err = WriteError(f'cannot write video {self.path}: {max(n, 0)} of its {self.count} frames could be read '
+                             'back (the disk is full or a file size limit was reached?); nothing was written')
+            err.filename = self.path   # errno: unknown (OpenCV does not say why its writes failed)
+            raise err

@@ -6,22 +6,31 @@
   ``score`` as the COCO evaluation rescoring, plus ``file_name`` and ``bbox``);
 * detection: ``detections.json`` (COCO results with the real ``category_id``, plus ``file_name`` and the 0-based
   ``label``). The label -> category id mapping (and the class names of the pictures) is the training data's,
-  first found: the checkpoint's ``meta['dataset_meta']`` (``cat_ids``/``classes``, which mmengine saves in every
-  checkpoint; kept by ``hrvision.init_model`` as ``model.dataset_meta``, and by ``export --format onnx`` in the
-  file's metadata), the config's test/val dataset annotation file when it exists, COCO's 80 ids for an 80-class
-  model; else ``category_id`` = label + 1 with a printed warning line (never silently). The task's
-  ``categories`` decides (``tasks/detection/categories.py``);
+  first found: the user's (``--category-ids FILE``, ``category_ids`` in the config or ``Inferencer``), the
+  checkpoint's ``meta['dataset_meta']`` (``cat_ids``/``classes``, which mmengine saves in every checkpoint; kept
+  by ``hrvision.init_model`` as ``model.dataset_meta``, and by ``export --format onnx`` in the file's metadata),
+  the config's test/val dataset annotation file when it exists. Never guessed: without any, ``detections.json``
+  is refused before any image runs (pictures caption label indices). The task's ``categories`` decides
+  (``tasks/detection/categories.py``);
 * face: ``landmarks.json`` (per image, per face: box, landmarks in the model's order -- WFLW 98-point for a
   98-landmark model -- and scores);
 * multi-task: ``results.json`` with every head (a detector head's ``category_ids`` as above), seg masks as above;
 * ``--show-dir``: the pictures.
 What each task writes and draws is its ``TaskInference`` (``tasks/<task>/inference.py``); this module names the
-files and writes them. JSON files are written once, at the end, complete or not at all.
+files and writes them. JSON files are written once, at the end, complete or not at all; an image's files are all
+written or none (staged in a private folder, moved in without following symlinks; Ctrl-C waits for the image).
+Only a video frame (``r['frame']``, set by ``Inferencer.video``) gets a frame suffix: ``#`` in a name is a character.
 """
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
+import re
+import shutil
+import signal
+import tempfile
+import threading
 
 import numpy as np
 
@@ -29,10 +38,31 @@ from ..atomic import atomic_write_text
 from ..data.io import write_image
 
 
-def image_id(name: str, index: int) -> int:
-    """COCO style ``000000397133.jpg`` -> 397133; otherwise the running index."""
-    stem = '' if '#' in name else osp.splitext(osp.basename(name))[0]   # video frames: the running index
+def image_id(name: str, index: int, frame: int | None = None) -> int:
+    """COCO style ``000000397133.jpg`` -> 397133; otherwise (and for a video frame) the running index."""
+    stem = '' if frame is not None else osp.splitext(osp.basename(name))[0]
     return int(stem) if stem.isdigit() else index
+
+
+class defer_sigint:
+    """``with defer_sigint():`` Ctrl-C arriving inside the block takes effect when it ends (one image's files
+    are written all or none). Main thread only; elsewhere a no-op."""
+
+    def __enter__(self) -> 'defer_sigint':
+        self.got, self.old = [], None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, lambda signum, frame: self.got.append(frame))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.old is None:
+            return
+        signal.signal(signal.SIGINT, self.old)
+        if self.got:   # now act on it as the earlier handler would have (default: KeyboardInterrupt)
+            if callable(self.old):
+                self.old(signal.SIGINT, self.got[0])
+            elif self.old == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def xywh(b) -> list[float]:
@@ -46,31 +76,71 @@ class ResultWriter:
 
     def __init__(self, out_dir: str | None, task, show_dir: str | None = None, classes=None) -> None:
         self.out, self.task, self.show, self.classes = out_dir, task, show_dir, classes
+        if out_dir and task.json_name and hasattr(task, 'check_outputs'):
+            task.check_outputs()   # e.g. detections.json without known category ids: refused before any image
+        self.real = osp.realpath(out_dir) if out_dir else None
         self.records: list = []
         self.stems: set = set()
+        self.count = 0   # images whose files are all written
 
-    def stem(self, name: str, index: int) -> str:
-        name, _, frame = name.partition('#')   # video frames: <video>#<frame number>
+    def stem(self, name: str, index: int, frame: int | None = None) -> str:
+        """``frame``: the result is that frame of a video (``r['frame']``; its name is ``<video>#<frame>``);
+        a ``#`` in a file name is just a character."""
+        if frame is not None and name.endswith(f'#{frame:06d}'):
+            name = name[:-len(f'#{frame:06d}')]
         stem = osp.basename(name)
         stem = stem[:-len('_leftImg8bit.png')] if stem.endswith('_leftImg8bit.png') else osp.splitext(stem)[0]
-        stem = f'{stem}_{frame}' if frame else stem
+        stem = f'{stem}_{frame:06d}' if frame is not None else stem
         if stem in self.stems:   # two folders with the same file name
             stem = f'{index:06d}_{stem}'
         self.stems.add(stem)
         return stem
 
     def add(self, r: dict, image: np.ndarray, index: int, picture: bool = False) -> np.ndarray | None:
-        """Write what belongs to one image; returns the drawn picture (``--show-dir`` or ``picture``)."""
-        stem = self.stem(r['name'], index)
-        if self.out:
-            self.task.write_files(self.out, r, stem)
-            self.records.append(self.task.record(r, image_id(r['name'], index), r['name']))
-        if self.show is None and not picture:
-            return None
-        pic = self.task.draw(image, r, self.classes)
-        if self.show:
-            write_image(osp.join(self.show, f'{stem}.png'), pic)
+        """Write what belongs to one image, all its files or none (also on Ctrl-C, which waits for the image
+        to be done, and on a failed write); returns the drawn picture (``--show-dir`` or ``picture``)."""
+        with defer_sigint():
+            frame = r.get('frame')
+            stem, done = self.stem(r['name'], index, frame), []
+            try:
+                if self.out:
+                    self._write_files(r, stem, done)
+                    record = self.task.record(r, image_id(r['name'], index, frame), r['name'])
+                pic = None
+                if self.show is not None or picture:
+                    pic = self.task.draw(image, r, self.classes)
+                    if self.show:
+                        write_image(osp.join(self.show, f'{stem}.png'), pic)
+            except BaseException:
+                for path in done:
+                    if osp.isfile(path):
+                        os.remove(path)
+                raise
+            if self.out:
+                self.records.append(record)
+            self.count += 1
         return pic
+
+    def _write_files(self, r: dict, stem: str, done: list) -> None:
+        """The task's files for one image, written into a private staging folder inside ``--out``, then moved
+        into place without following symlinks (:func:`hrvision.outdir.move_in`); ``done`` gets each target."""
+        from ..atomic import write_error
+        from ..outdir import STAGE, move_in
+        stage, target = tempfile.mkdtemp(prefix=STAGE, dir=self.real), None
+        try:
+            self.task.write_files(stage, r, stem)
+            for d, _, names in os.walk(stage):
+                for n in sorted(names):
+                    target = osp.join(self.out, osp.relpath(osp.join(d, n), stage))
+                    done.append(move_in(osp.join(d, n), self.real, osp.relpath(osp.join(d, n), stage)))
+        except OSError as e:   # name the file of --out, not the staging copy
+            if isinstance(e.filename, str) and e.filename.startswith(stage):
+                target = re.sub(r'\.tmp\d+$', '', osp.join(self.out, osp.relpath(e.filename, stage)))
+            if target is None:
+                raise
+            raise write_error(e, target, 'image' if target.endswith(('.png', '.jpg')) else 'file') from e
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
     def finish(self) -> list[str]:
         """Write the JSON file of the run (none when the task has none, e.g. seg: its PNGs are the output)."""

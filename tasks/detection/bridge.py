@@ -1,7 +1,8 @@
 """``DetBridge``: data samples <-> :class:`~hrvision.heads.detection.TorchvisionDetector`.
 
 Ground truth -> torchvision targets, and detections in resized-input pixels -> ``pred_instances`` in
-original-image pixels (divided by ``scale_factor``, clamped to the original size): shared by
+original-image pixels (divided by ``scale_factor``, clamped to the original size; a missing key is an error, see
+:mod:`hrvision.engine.bridge`): shared by
 :class:`~hrvision.tasks.detection.model.HRNetDetector` and the multi-task detection adapter.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Sequence
 
 from torch import Tensor
 
-from hrvision.engine.bridge import to_original
+from hrvision.engine.bridge import require_meta, to_original
 from hrvision.structures import DataSample, InstanceData
 
 
@@ -19,10 +20,11 @@ class DetBridge:
 
     @staticmethod
     def valid_images(inputs: Tensor, samples: Sequence[DataSample]) -> list[Tensor]:
-        """Crop the padded batch back to each image's ``img_shape`` (what torchvision calls image size)."""
+        """Crop the padded batch back to each image's ``img_shape`` (what torchvision calls image size; required:
+        the padded size would let boxes reach into the padding)."""
         out = []
         for img, ds in zip(inputs, samples):
-            h, w = ds.metainfo.get('img_shape', img.shape[-2:])[:2]
+            h, w = require_meta(ds, 'img_shape', who='the detector')[0][:2]
             out.append(img[:, :int(h), :int(w)])
         return out
 
@@ -39,16 +41,14 @@ class DetBridge:
         return targets
 
     @staticmethod
-    def predict(dets: Sequence[dict], data_samples: Sequence[DataSample], default_shape=None,
-                cpu: bool = False) -> list[DataSample]:
-        """Write ``pred_instances`` (boxes in original pixels, clamped to ``ori_shape`` or ``default_shape``)."""
+    def predict(dets: Sequence[dict], data_samples: Sequence[DataSample], cpu: bool = False) -> list[DataSample]:
+        """Write ``pred_instances`` (boxes in original pixels, clamped to ``ori_shape``; both keys required)."""
         for det, ds in zip(dets, data_samples):
+            ori_shape, _ = require_meta(ds, 'ori_shape', 'scale_factor', who='the detector')
+            h, w = ori_shape[:2]
             boxes = to_original(det['boxes'], ds)
-            shape = ds.metainfo.get('ori_shape', default_shape)
-            if shape is not None:
-                h, w = shape[:2]
-                boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-                boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
             labels, scores = det['labels'], det['scores']
             if cpu:
                 boxes, labels, scores = boxes.cpu(), labels.cpu(), scores.cpu()

@@ -3,39 +3,40 @@
 Labels are contiguous ``0..C-1`` in increasing category id order (:mod:`.dataset`); the ids themselves are the
 training data's (COCO: 1..90 with gaps; the synthetic set: 1, 3, 4, 7). They are taken, first found:
 
-1. the checkpoint's ``meta['dataset_meta']`` (mmengine saves the training dataset's metainfo in every checkpoint:
+1. the ids the user gives: ``Inferencer(category_ids=...)``, ``hrvision infer --category-ids FILE`` or the
+   config's top-level ``category_ids`` (``--cfg-options category_ids=[1,3,4,7]``): a list of ids, or a JSON file
+   holding one or a COCO annotation file (its ``categories``, in increasing id order);
+2. the checkpoint's ``meta['dataset_meta']`` (mmengine saves the training dataset's metainfo in every checkpoint:
    ``cat_ids``, ``classes``), kept by :func:`hrvision.init_model` as ``model.dataset_meta``;
-2. the config's test (else val) dataset annotation file, when it exists (``category_mapping`` of its
-   ``categories``);
-3. for an 80-class model, the standard COCO 2017 ids and names;
-4. else ``category_id = label + 1``, with a printed warning line that says so (never silently).
-A source whose number of categories is not the model's is passed over, with a warning line naming it.
+3. the config's test (else val) dataset annotation file, when it exists (``category_mapping`` of its
+   ``categories``).
+
+Never guessed: COCO's 80 ids for an 80-class model, or ``label + 1``, would be made-up ids that score AP 0 on an
+evaluation server. Without a source the results carry the labels only, pictures caption the label indices, and
+writing COCO results (``detections.json``, a detector head's ids in multi-task ``results.json``) is refused in one
+line (:func:`require_ids`). A found source whose number of categories is not the model's is passed over, with a
+warning line naming it; given ids of the wrong number are an error.
 """
 from __future__ import annotations
 
+import json
+import os
 import os.path as osp
 import sys
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-COCO80_IDS = (list(range(1, 12)) + list(range(13, 26)) + [27, 28] + list(range(31, 45)) + list(range(46, 66))
-              + [67, 70] + list(range(72, 83)) + list(range(84, 91)))
-COCO80_NAMES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
-    'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
-    'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
-    'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
-    'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone',
-    'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
-    'hair drier', 'toothbrush')
+from hrvision.errors import InputError
+
+GIVE_IDS = ('--category-ids FILE (a JSON list of the ids in label order, or a COCO annotation file with the '
+            "model's categories), --cfg-options category_ids=[...] or Inferencer(category_ids=...)")
 
 
 @dataclass
 class Categories:
-    ids: list[int]            # label -> category id
+    ids: list[int] | None     # label -> category id; None: not known
     names: list[str] | None   # label -> class name (captions), None when unknown
-    source: str               # where they come from (for messages)
+    source: str               # where they come from, or (ids None) what was looked for, for messages
 
 
 def _ann_file(cfg) -> str | None:
@@ -48,23 +49,64 @@ def _ann_file(cfg) -> str | None:
     return None
 
 
-def resolve(model, num_classes: int) -> Categories:
-    """The label -> category id mapping of ``model`` (see the module docstring); prints the warning of rule 4,
-    and one naming a source passed over for its number of categories."""
+def read_category_ids(source, what: str = '--category-ids') -> tuple[list[int], list[str] | None]:
+    """Ids (and names when the source has them) from a list of ids, or from a JSON file holding such a list or a
+    COCO annotation file (``categories``, in increasing id order, as the training labels). Errors name ``what``."""
+    names = None
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if not osp.isfile(path):
+            raise InputError(f'{what} {path}: no such file')
+        try:
+            with open(path, encoding='utf-8') as f:
+                data = json.load(f)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f'{what} {path}: not a JSON file ({e})') from None
+        where = f'{what} {path}'
+        if isinstance(data, dict):
+            if not isinstance(data.get('categories'), list) or not data['categories']:
+                raise InputError(f'{where}: expected a JSON list of category ids or a COCO annotation file with '
+                                 f'"categories"; got an object without a "categories" list')
+            from hrvision.errors import DataError
+            from .dataset import category_mapping
+            try:
+                data, names = category_mapping(SimpleNamespace(dataset={'categories': data['categories']}), path)
+            except (KeyError, TypeError) as e:
+                raise DataError(f'{where}: every entry of "categories" needs an "id" ({e})') from None
+    else:
+        data, where = source, what
+    if not isinstance(data, (list, tuple)) or not data or \
+            not all(isinstance(i, int) and not isinstance(i, bool) for i in data):
+        raise InputError(f'{where}: expected a non-empty list of integer category ids, got {str(data)[:80]}')
+    dup = sorted({i for i in data if list(data).count(i) > 1})
+    if dup:
+        raise InputError(f'{where}: duplicate category ids {dup}')
+    return [int(i) for i in data], names
+
+
+def resolve(model, num_classes: int, given=None) -> Categories:
+    """The label -> category id mapping of ``model`` (see the module docstring); ``given``: the user's ids (a list
+    or a file, rule 1). Prints a warning line naming a source passed over for its number of categories."""
     absent: list[str] = []       # sources not there
     mismatched: list[str] = []   # sources there, for another number of classes
-    found = _resolve(model, num_classes, absent, mismatched)
-    if found.source == 'label + 1':
-        print(f'hrvision: warning: detection category_id = label + 1 for this {num_classes}-class model, not real '
-              f'category ids: {"; ".join(absent + mismatched)}, and {num_classes} classes are not COCO\'s 80',
-              file=sys.stderr)
-    elif mismatched:
+    found = _resolve(model, num_classes, given, absent, mismatched)
+    if found.ids is not None and mismatched:
         print(f'hrvision: warning: detection category ids from {found.source}; passed over: '
               f'{"; ".join(mismatched)} (the model has {num_classes} classes)', file=sys.stderr)
     return found
 
 
-def _resolve(model, num_classes: int, absent: list, mismatched: list) -> Categories:
+def _resolve(model, num_classes: int, given, absent: list, mismatched: list) -> Categories:
+    cfg = getattr(model, 'cfg', None)
+    what = 'category_ids (--category-ids)'
+    if given is None and cfg is not None and cfg.get('category_ids') is not None:
+        given, what = cfg.get('category_ids'), "the config's category_ids"
+    if given is not None:
+        ids, names = read_category_ids(given, what)
+        if len(ids) != num_classes:
+            raise InputError(f'{what}: {len(ids)} category ids for a {num_classes}-class model (one id per label, '
+                             f'in label order)')
+        return Categories(ids, names, what)
     meta = getattr(model, 'dataset_meta', None) or {}
     ids = list(meta.get('cat_ids') or [])
     if ids and len(ids) == num_classes:
@@ -75,7 +117,7 @@ def _resolve(model, num_classes: int, absent: list, mismatched: list) -> Categor
         mismatched.append(f"the checkpoint's dataset_meta has {len(ids)} category ids")
     else:
         absent.append("the checkpoint has no dataset_meta['cat_ids']")
-    ann = _ann_file(getattr(model, 'cfg', None))
+    ann = _ann_file(cfg)
     if ann and osp.isfile(ann):
         from .dataset import category_mapping, load_coco
         ids, names = category_mapping(load_coco(ann, image_info=True), ann)
@@ -85,9 +127,15 @@ def _resolve(model, num_classes: int, absent: list, mismatched: list) -> Categor
     else:
         absent.append(f"the config's annotation file {ann} does not exist" if ann else
                       'the config names no annotation file')
-    if num_classes == len(COCO80_IDS):
-        return Categories(list(COCO80_IDS), list(COCO80_NAMES), 'the standard COCO 80 categories')
-    return Categories(list(range(1, num_classes + 1)), None, 'label + 1')
+    return Categories(None, None, '; '.join(absent + mismatched))
 
 
-__all__ = ['COCO80_IDS', 'COCO80_NAMES', 'Categories', 'resolve']
+def require_ids(categories: Categories, num_classes: int, what: str = 'detections.json') -> list[int]:
+    """The ids, or the one-line refusal to write ``what`` without them (never made-up ids)."""
+    if categories.ids is None:
+        raise InputError(f'{what} needs the dataset category id of each of the {num_classes} detector labels and '
+                         f'none is known ({categories.source}); give them with {GIVE_IDS}')
+    return categories.ids
+
+
+__all__ = ['Categories', 'GIVE_IDS', 'read_category_ids', 'require_ids', 'resolve']

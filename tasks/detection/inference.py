@@ -83,9 +83,10 @@ def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> None:
 
 @register_inference('HRNetDetector')
 class DetInference(TaskInference):
-    """Results carry ``category_ids`` beside the 0-based ``labels``: the training data's category ids
-    (:mod:`.categories`: the checkpoint's dataset_meta, else the config's annotation file, else COCO's 80, else
-    label + 1 with a warning); captions name the classes from the same place."""
+    """Results carry ``category_ids`` beside the 0-based ``labels`` when the training data's category ids are known
+    (:mod:`.categories`: the user's, else the checkpoint's dataset_meta, else the config's annotation file; never
+    guessed); captions name the classes from the same place (label indices without). ``detections.json`` without
+    known ids is refused before any image runs (:meth:`check_outputs`)."""
 
     kind = 'det'
     gives_boxes = True
@@ -96,24 +97,39 @@ class DetInference(TaskInference):
         super().__init__(model)
         self.num_classes = num_classes or getattr(model, 'num_classes', None)
         self._categories = None
+        self.given_ids = None   # the user's ids (Inferencer(category_ids=...)): a list or a file
+
+    def use_category_ids(self, ids) -> None:
+        """The user's category ids (a list in label order, or a JSON / COCO annotation file), checked now."""
+        from .categories import resolve
+        self.given_ids = ids
+        self._categories = resolve(self.model, int(self.num_classes), ids)
+
+    def check_outputs(self, what: str | None = None) -> None:
+        """Before any image: COCO results need the real category ids (a one-line refusal without them)."""
+        from .categories import require_ids
+        require_ids(self.categories, int(self.num_classes), what or self.json_name)
 
     @property
     def categories(self):
         """The label -> category id / class name mapping, resolved once (the warning, if any, printed once)."""
         if self._categories is None:
             from .categories import resolve
-            self._categories = resolve(self.model, int(self.num_classes))
+            self._categories = resolve(self.model, int(self.num_classes), self.given_ids)
         return self._categories
 
     def load_fields(self, r: dict, box, pad) -> None:
         r.update(gt_bboxes=np.zeros((0, 4), np.float32), gt_labels=np.zeros(0, np.int64))
+        r.setdefault('scale_factor', (1.0, 1.0))   # the image as loaded; DetResize multiplies it
 
     def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
         p = samples[0].pred_instances
         labels = to_numpy(p.labels).astype(np.int64)
-        return {'bboxes': to_numpy(p.bboxes).astype(np.float32).reshape(-1, 4),
-                'scores': to_numpy(p.scores).astype(np.float32), 'labels': labels,
-                'category_ids': np.asarray(self.categories.ids, np.int64)[labels]}
+        out = {'bboxes': to_numpy(p.bboxes).astype(np.float32).reshape(-1, 4),
+               'scores': to_numpy(p.scores).astype(np.float32), 'labels': labels}
+        if self.categories.ids is not None:   # never made-up ids (label + 1, COCO's 80)
+            out['category_ids'] = np.asarray(self.categories.ids, np.int64)[labels]
+        return out
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         keep = r['scores'] >= score_thr
@@ -128,5 +144,7 @@ class DetInference(TaskInference):
 
     def record(self, r: dict, image_id: int, name: str) -> list:
         """COCO results (the real ``category_id``, see the class docstring) plus ``file_name`` and ``label``."""
+        if 'category_ids' not in r:
+            self.check_outputs()
         return [dict(image_id=image_id, file_name=name, category_id=int(i), label=int(c), bbox=xywh(b),
                      score=float(s)) for b, c, i, s in zip(r['bboxes'], r['labels'], r['category_ids'], r['scores'])]

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from hrvision.engine.metric_files import check_evaluated_images, metric_ann_file
 from hrvision.registry import METRICS
 
 from .dataset import category_mapping, load_coco
@@ -68,7 +69,8 @@ class CocoDetMetric(BaseMetric):
     """COCO bbox AP/AP50/AP75/APs/APm/APl.
 
     Args:
-        ann_file: COCO instances JSON (default: the dataset's, via ``dataset_meta['ann_file']``).
+        ann_file: COCO instances JSON (default: the dataset's, via ``dataset_meta['ann_file']``; another file than
+            the dataset's is refused, see :mod:`hrvision.engine.metric_files`).
         out_dir: where ``bbox_results.json`` and overlay PNGs go (default: the run's log folder).
         vis_max: how many images get a PNG overlay when ``out_dir`` is given.
         vis_score_thr: predictions drawn above this score.
@@ -96,10 +98,7 @@ class CocoDetMetric(BaseMetric):
         return category_mapping(load_coco(self._ann_file()), self._ann_file())[0]
 
     def _ann_file(self) -> str:
-        ann = self.ann_file or (self.dataset_meta or {}).get('ann_file')
-        if not ann:
-            raise ValueError('CocoDetMetric needs ann_file (or a dataset whose metainfo has "ann_file")')
-        return ann
+        return metric_ann_file(type(self).__name__, self.ann_file, self.dataset_meta)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         if self._cids is None:
@@ -132,9 +131,7 @@ class CocoDetMetric(BaseMetric):
         coco_gt = load_coco(ann_file, image_info=self.format_only)
         dets = [d for r in results for d in r['dets']]
         img_ids = [r['img_id'] for r in results]
-        unknown = sorted(set(img_ids) - set(coco_gt.imgs))
-        if unknown:
-            raise KeyError(f'{ann_file}: predicted image ids {unknown[:5]} are not in the annotation file')
+        check_evaluated_images(ann_file, coco_gt.imgs, img_ids)
         out = self._results_dir()
         os.makedirs(out, exist_ok=True)
         path = osp.join(out, 'bbox_results.json')

@@ -1,7 +1,8 @@
 """``FaceBridge``: data samples <-> :class:`~hrvision.heads.landmark.LandmarkHead` (targets, decoding).
 
-Used by :class:`~hrvision.tasks.face.model.FaceLandmarkModel`; the multi-task landmark adapter (whole-image
-variant) decodes through :class:`~hrvision.tasks.pose.bridge.PoseBridge`'s input-pixel path.
+Used by :class:`~hrvision.tasks.face.model.FaceLandmarkModel` and by the multi-task landmark adapter (whole-image
+variant, :meth:`FaceBridge.decode_input`): both decode with the face codec, so the same weights give the same
+landmarks.
 """
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class FaceBridge:
         if not data_samples:
             raise ValueError("mode='loss' needs data_samples carrying gt_heatmaps")
         return torch.stack([ds.gt_heatmaps for ds in data_samples]).to(device)
+
+    def decode_input(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
+        """Heatmaps -> landmarks in network-input pixels, the box = the whole input (the face convention)."""
+        return self.codec.decode_input(heatmaps)
 
     def predict(self, heatmaps: Tensor, data_samples: Sequence[Any] | None) -> list:
         """Write ``pred_keypoints`` (K, 2) in original-image pixels and ``keypoint_scores`` (K,)."""

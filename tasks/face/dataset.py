@@ -84,6 +84,9 @@ def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: s
         raise DataError(f'{where}: attribute flags must be 0 or 1, got {attrs.astype(int).tolist()}')
     if not (np.all(np.isfinite(pts)) and np.all(np.isfinite(rect))):
         raise DataError(f'{where}: landmark coordinates and box values must be finite')
+    if rect[2] < rect[0] or rect[3] < rect[1]:
+        raise DataError(f'{where}: box values (x_min y_min x_max y_max) have x_max < x_min or y_max < y_min: '
+                        f'{rect.tolist()}')
     if box == 'landmarks':
         center, scale = center_scale_from_box(*pts.min(0), *pts.max(0))
     elif box == 'rect':

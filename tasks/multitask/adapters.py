@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
-from hrvision.codecs import PoseHeatmapCodec, build_codec
+from hrvision.codecs import BaseHeatmapCodec, FaceHeatmapCodec, PoseHeatmapCodec, build_codec
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
@@ -44,6 +44,7 @@ from hrvision.necks import HRNetV2p
 from hrvision.shape import fill
 from hrvision.structures import DataSample, InstanceData
 from hrvision.tasks.detection.bridge import DetBridge
+from hrvision.tasks.face.bridge import FaceBridge
 from hrvision.tasks.pose.bridge import PoseBridge
 from hrvision.tasks.segmentation.bridge import SegBridge
 
@@ -102,36 +103,45 @@ class SegAdapter(TaskAdapter):
     def predict(self, head, feat, inputs, samples, context):
         logits = head.upsample(head(feat), inputs.shape[-2:])
         for lg, s in zip(logits, samples):
-            ih, iw = SegBridge.valid_shape(s, inputs.shape[-2:])
-            lg = head.upsample(lg[None, :, :ih, :iw], SegBridge.output_size(s, (ih, iw)))[0]
+            ih, iw = SegBridge.valid_shape(s)
+            lg = head.upsample(lg[None, :, :ih, :iw], SegBridge.output_size(s))[0]
             SegBridge.write(s, lg, keep_scores=False, cpu=True)
 
 
 class LandmarkAdapter(SegAdapter):
-    """``LandmarkHead`` on the concat map, whole-image landmark heatmaps (one face per image, ``gt_face``)."""
+    """``LandmarkHead`` on the concat map, whole-image landmark heatmaps (one face per image, ``gt_face``).
+
+    Targets and decoding are the face codec's (:class:`~hrvision.codecs.FaceHeatmapCodec`, the box = the whole
+    input), the convention the single-task face model decodes with: the same weights give the same landmarks on
+    the same crop in both models, and weights trained here mean what they mean there."""
 
     kind = 'face'
     head_type = 'LandmarkHead'
 
+    def codec(self, hm_size, in_size) -> FaceHeatmapCodec:
+        """The face codec of this batch's input (H, W) and heatmap (h, w) sizes."""
+        return FaceHeatmapCodec(input_size=(int(in_size[1]), int(in_size[0])),
+                                heatmap_size=(int(hm_size[1]), int(hm_size[0])), sigma=self.cfg.get('sigma', 1.5))
+
     def loss(self, head, feat, inputs, samples):
-        target = whole_image_targets(samples, 'gt_face', feat.shape[-2:], inputs.shape[-2:],
-                                     self.cfg.get('sigma', 1.5), head.num_landmarks)
+        target = whole_image_targets(samples, 'gt_face', self.codec(feat.shape[-2:], inputs.shape[-2:]),
+                                     head.num_landmarks)
         return head.loss(feat, target.to(feat.device))
 
     def predict(self, head, feat, inputs, samples, context):
-        hm = head(feat)
-        codec = PoseHeatmapCodec(input_size=inputs.shape[-2:][::-1], heatmap_size=hm.shape[-2:][::-1])
-        kp, sc = PoseBridge(codec).decode_input(hm)
+        hm = head(feat).float()
+        kp, sc = FaceBridge(self.codec(hm.shape[-2:], inputs.shape[-2:])).decode_input(hm)
+        kp, sc = kp.cpu(), sc.cpu()   # one device->host copy per batch, not per sample
         for i, s in enumerate(samples):
-            s.pred_keypoints = to_original(kp[i], s).cpu()
-            s.keypoint_scores = sc[i].cpu()
+            s.pred_keypoints = to_original(kp[i], s)
+            s.keypoint_scores = sc[i]
 
 
-def whole_image_targets(samples: Sequence[DataSample], field: str, hm_size, in_size, sigma: float,
+def whole_image_targets(samples: Sequence[DataSample], field: str, codec: BaseHeatmapCodec,
                         num_keypoints: int) -> Tensor:
-    """Max-merged pose-codec Gaussians of every labelled instance on the whole-image stride-4 grid: (N, K, h, w)."""
-    h, w = int(hm_size[0]), int(hm_size[1])
-    codec = PoseHeatmapCodec(input_size=(int(in_size[1]), int(in_size[0])), heatmap_size=(w, h), sigma=sigma)
+    """Max-merged Gaussians (``codec.encode_input``: the head's own convention) of every labelled instance on the
+    whole-image grid of ``codec``: (N, K, h, w)."""
+    w, h = codec.heatmap_size
     out = np.zeros((len(samples), num_keypoints, h, w), np.float32)
     for i, s in enumerate(samples):
         inst = s.get(field)
@@ -140,7 +150,7 @@ def whole_image_targets(samples: Sequence[DataSample], field: str, hm_size, in_s
         kps = np.asarray(inst.keypoints, np.float32).reshape(len(inst), num_keypoints, 2)
         vis = np.asarray(inst.keypoints_visible, np.float32).reshape(len(inst), num_keypoints)
         for kp, v in zip(kps, vis):   # per instance (a handful), not per keypoint
-            np.maximum(out[i], codec.encode(kp, v)['heatmaps'], out=out[i])
+            np.maximum(out[i], codec.encode_input(kp, v)['heatmaps'], out=out[i])
     return torch.from_numpy(out)
 
 
@@ -168,8 +178,9 @@ class KeypointAdapter(TaskAdapter):
         return build_module(fill(cfg, 'in_channels', backbone_channels[0], f'heads.{self.name}', 'the backbone branch 0'))
 
     def loss(self, head, feat, inputs, samples):
-        target = whole_image_targets(samples, 'gt_pose', feat.shape[-2:], inputs.shape[-2:], self.sigma,
-                                     head.num_keypoints).to(feat.device)
+        (h, w), (ih, iw) = feat.shape[-2:], inputs.shape[-2:]
+        codec = PoseHeatmapCodec(input_size=(int(iw), int(ih)), heatmap_size=(int(w), int(h)), sigma=self.sigma)
+        target = whole_image_targets(samples, 'gt_pose', codec, head.num_keypoints).to(feat.device)
         weight = target.new_ones(target.shape[:2])
         return head.loss(feat, target, weight)
 
@@ -186,22 +197,22 @@ class KeypointAdapter(TaskAdapter):
         return boxes, torch.ones(len(boxes))
 
     def predict(self, head, feat, inputs, samples, context):
-        hm = head(feat).float()
-        dets = next(iter(context.get('dets', {}).values()), None)
+        hm = head(feat).float().cpu()   # RoI decoding runs on the CPU: one device->host copy per batch
+        dets = _on_host(next(iter(context.get('dets', {}).values()), None))
         stride_x = inputs.shape[-1] / hm.shape[-1]
         stride_y = inputs.shape[-2] / hm.shape[-2]
         cw, ch = self.codec.input_size
         hw, hh = self.codec.heatmap_size
         for i, s in enumerate(samples):
             boxes, scores = self.person_boxes(s, None if dets is None else dets[i])
-            boxes, scores = boxes.cpu(), scores.cpu()
-            sx, sy = scale_factor(s)
+            boxes, scores = boxes.cpu(), scores.cpu()   # no-ops for detections (on the host already)
             k = head.num_keypoints
-            if len(boxes) == 0:
+            if len(boxes) == 0:   # e.g. a sample of another source (no people): no mapping to the image needed
                 s.pred_pose = InstanceData(bboxes=torch.zeros((0, 4)), scores=torch.zeros((0,)),
                                            keypoints=torch.zeros((0, k, 2)), keypoint_scores=torch.zeros((0, k)),
                                            areas=torch.zeros((0,)))
                 continue
+            sx, sy = scale_factor(s)
             cs = [box_to_center_scale([b[0], b[1], b[2] - b[0], b[3] - b[1]], cw / ch) for b in boxes.tolist()]
             center = np.stack([c for c, _ in cs]).astype(np.float32)
             scale = np.stack([sc for _, sc in cs]).astype(np.float32)
@@ -214,12 +225,27 @@ class KeypointAdapter(TaskAdapter):
                                 (x0[:, 1] - bin_h / 2) / stride_y,
                                 (x0[:, 0] + size[:, 0] - bin_w / 2) / stride_x,
                                 (x0[:, 1] + size[:, 1] - bin_h / 2) / stride_y], 1)
-            crops = roi_align(hm[i:i + 1].cpu(), rois.float(), output_size=(hh, hw), spatial_scale=1.0,
+            crops = roi_align(hm[i:i + 1], rois.float(), output_size=(hh, hw), spatial_scale=1.0,
                               sampling_ratio=1, aligned=False)
             kp, ks = self.bridge.decode_crops(crops, center, scale)
             s.pred_pose = InstanceData(bboxes=to_original(boxes, s), scores=scores, keypoints=to_original(kp, s),
                                        keypoint_scores=ks,
                                        areas=torch.from_numpy(np.prod(scale * PIXEL_STD, 1) / (sx * sy)).float())
+
+
+def _on_host(dets: list[dict] | None) -> list[dict] | None:
+    """Per-image detection dicts on the CPU with one device->host copy per field for the whole batch (a copy per
+    image and field waits for the GPU each time)."""
+    if not dets or all(not isinstance(v, Tensor) or v.device.type == 'cpu' for d in dets for v in d.values()):
+        return dets
+    out = [dict(d) for d in dets]
+    for key, first in dets[0].items():
+        if isinstance(first, Tensor):
+            parts = [d[key] for d in dets]
+            host = torch.cat([p.reshape(len(p), *first.shape[1:]) for p in parts]).cpu()
+            for d, piece in zip(out, host.split([len(p) for p in parts])):
+                d[key] = piece
+    return out
 
 
 class DetAdapter(TaskAdapter):
@@ -256,7 +282,7 @@ class DetAdapter(TaskAdapter):
     def predict(self, head, feat, inputs, samples, context):
         dets = head.predict(self._feed(head, feat, inputs))
         context.setdefault('dets', {})[self.name] = dets
-        DetBridge.predict(dets, samples, default_shape=inputs.shape[-2:], cpu=True)
+        DetBridge.predict(dets, samples, cpu=True)
 
     def single_task_layout(self):
         # HRNetDetector keeps HRNet at head.detector.backbone.body and the neck inside the head

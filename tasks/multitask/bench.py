@@ -17,6 +17,7 @@ import time
 import torch
 
 from hrvision.cli_args import positive_int
+from hrvision.timing import synchronizer
 
 
 def build_models(arch: str, num_classes: int = 2, det_classes: int = 5):
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+    sync = synchronizer(dev)
     singles, multi = build_models(args.arch)
     for m in (*singles.values(), multi):
         m.to(dev).eval()

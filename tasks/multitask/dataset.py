@@ -23,6 +23,7 @@ from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
 from hrvision.data.coco import check_segmentation, file_summary, orphan_annotations
+from hrvision.data.pipeline import build_pipeline
 from hrvision.errors import DataError
 from hrvision.registry import DATASETS
 from hrvision.tasks.detection.dataset import category_mapping, clip_xywh, load_coco as load_instances
@@ -60,6 +61,9 @@ class CocoMultiTaskDataset(BaseDataset):
         self.seg_mode = seg_mode
         self.person_category = person_category
         self.stats: Counter = Counter()
+        # transforms built from hrvision's registry: mmengine's BaseDataset would build them from its root
+        # registry, which knows them only under default_scope='hrvision' (a KeyError in plain Python)
+        kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
 
     def _path(self, p: str | None) -> str | None:

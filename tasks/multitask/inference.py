@@ -69,6 +69,20 @@ class MultiTaskInference(TaskInference):
             if isinstance(t, DetInference):
                 t.num_classes = getattr(model.heads[n], 'num_classes', None)
 
+    def use_category_ids(self, ids) -> None:
+        """The user's category ids, for the detector head (one detector head: with several, which is ambiguous)."""
+        dets = [t for t in self.heads.values() if isinstance(t, DetInference)]
+        if len(dets) != 1:
+            from hrvision.errors import InputError
+            raise InputError(f'category_ids name the classes of one detector head; this model has {len(dets)}')
+        dets[0].use_category_ids(ids)
+
+    def check_outputs(self) -> None:
+        """``results.json`` carries each detector head's category ids: refused before any image when unknown."""
+        for n, t in self.heads.items():
+            if isinstance(t, DetInference):
+                t.check_outputs(f'{self.json_name} (detector head {n!r})')
+
     def load_fields(self, r: dict, box, pad) -> None:
         h, w = r['ori_shape']
         r.update(scale_factor=(1.0, 1.0), gt_sem_seg=rasterize([], h, w, 0, 'person'),

@@ -17,15 +17,20 @@ import numpy as np
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.structures import BaseDataElement
 
+from hrvision.engine.distributed import SKIPPED, without_skipped
 from hrvision.registry import EVALUATOR, METRICS
 from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir, image_result, person
 
+from .model import sample_tasks
 from .vis import _get, _np, save_mask, save_multitask
 
 
 @METRICS.register_module()
 class MultiTaskKeypointMetric(CocoKeypointMetric):
-    """COCO keypoint AP of the whole-image people in ``pred_pose`` (box score, joints, crop area)."""
+    """COCO keypoint AP of the whole-image people in ``pred_pose`` (box score, joints, crop area); ``ann_file``
+    defaults to the dataset's ``kpt_file`` (a different file is refused, as in the pose metric)."""
+
+    dataset_file_key = 'kpt_file'
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
@@ -78,7 +83,8 @@ class MultiTaskEvaluator(Evaluator):
     * a metric config may name its head with ``task='seg'``: it then sees only the samples labelled for that
       head (``metainfo['tasks']``), which mixed-source evaluation needs (no Cityscapes image in keypoint AP,
       no COCO person mask in the Cityscapes mIoU); the samples it skips still take their place in its
-      results (``None``, dropped before scoring), so ``evaluate(size)`` and the ranks' interleaving stay aligned;
+      results (:data:`~hrvision.engine.distributed.SKIPPED`, dropped before scoring; not ``None``, which mmengine's
+      gathering drops before it cuts the ranks' padding), so ``evaluate(size)`` and the interleaving stay aligned;
     * ``out_dir`` (``hrvision test --out DIR`` sets ``test_evaluator.out_dir``) is handed to every metric that
       writes files, except the Cityscapes metric (its label-id files are Cityscapes-specific;
       :class:`MultiTaskOutputs` writes the masks).
@@ -102,17 +108,17 @@ class MultiTaskEvaluator(Evaluator):
             if task is None:
                 metric.process(data_batch, samples)
                 continue
-            for s in samples:   # in order, one result per sample: `evaluate(size)` keeps `size` results
-                if task in (s.get('tasks') or ()):
+            for i, s in enumerate(samples):   # in order, one result per sample: `evaluate(size)` keeps `size` results
+                if task in sample_tasks(s, i):
                     metric.process(data_batch, [s])
                 else:
-                    metric.results.append(None)
+                    metric.results.append(dict(SKIPPED))
 
 
 def _without_placeholders(compute_metrics):
     """``compute_metrics`` that skips the placeholders of samples a task-filtered metric did not see."""
     def wrapped(results: list) -> dict:
-        return compute_metrics([r for r in results if r is not None])
+        return compute_metrics(without_skipped(results))
     return wrapped
 
 

@@ -9,8 +9,9 @@ Config: ``heads=dict(seg=dict(type='SegmentationHead', ...), pose=dict(type='Key
 ``loss_weights=dict(seg=1.0, ...)`` (missing = 1, negative = error); ``uncertainty=True`` adds learned
 log-variances ``s_t`` (Kendall, Gal & Cipolla, CVPR 2018): ``L = sum_t w_t * L_t * exp(-s_t) + s_t``.
 
-Partial labels: ``sample.metainfo['tasks']`` lists the head names the sample is labelled for. A head's loss sees
-only those samples; a batch with none gives its parameters an exactly-zero gradient (a zero loss tied to them).
+Partial labels: ``sample.metainfo['tasks']`` lists the head names the sample is labelled for (a sample without the
+list is refused, naming it: it would train nothing). A head's loss sees only those samples; a batch with none gives its parameters an exactly-zero gradient (a zero loss tied to them and to the shared feature it reads, so the backbone layers only that head reads
+get a zero gradient too: DDP needs one for every parameter).
 Losses are logged per task: ``seg.loss_ce``, ``pose.loss_kpt``, ``det.loss_classification``, ...
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
+from hrvision.errors import DataError
 from hrvision.necks import HRNetV2Concat
 from hrvision.registry import MODELS
 from hrvision.shape import channels_of, fill, fuse_align_corners
@@ -32,9 +34,26 @@ from hrvision.weights import load_weights
 from .adapters import TaskAdapter, build_adapter, zero_loss
 
 
-def sample_tasks(sample: DataSample) -> set[str]:
-    """The head names a sample is labelled for (``metainfo['tasks']``)."""
-    return set(sample.metainfo.get('tasks', ()))
+def sample_tasks(sample: DataSample, index: int | None = None) -> set[str]:
+    """The head names a sample is labelled for (``metainfo['tasks']``). A sample without the list would count as
+    labelled for no head (every loss zero, nothing trained, silently): ``DataError`` naming it."""
+    meta = sample if isinstance(sample, dict) else sample.metainfo   # the evaluator sees the dict form
+    if 'tasks' not in meta:
+        raise DataError(f'multi-task sample {describe_sample(sample, index)} has no metainfo "tasks" (the head names '
+                        f'it is labelled for): CocoMultiTaskDataset / MultiSourceDataset set it and '
+                        f'PackMultiTaskInputs keeps it; a custom pipeline must pack it too')
+    return set(meta['tasks'] or ())
+
+
+def describe_sample(sample, index: int | None = None) -> str:
+    """``img_path`` (image id) of a data sample (a DataSample or its dict form), for messages."""
+    meta = sample if isinstance(sample, dict) else getattr(sample, 'metainfo', {})
+    path, img_id = meta.get('img_path'), meta.get('img_id')
+    if path is not None:
+        return f'{path} (image id {img_id})' if img_id is not None else str(path)
+    if img_id is not None:
+        return f'image id {img_id}'
+    return f'#{index} of the batch (no img_path, no img_id)' if index is not None else '(no img_path, no img_id)'
 
 
 def _concat_alignment(backbone, given: bool | None) -> bool:
@@ -44,6 +63,14 @@ def _concat_alignment(backbone, given: bool | None) -> bool:
         return False if given is None else given
     return fill({'concat_align_corners': given}, 'concat_align_corners', ac, 'model',
                 'the backbone fuse align_corners')['concat_align_corners']
+
+
+def _zero_tie(feat) -> Tensor:
+    """0 connected to the shared feature a head reads: backbone layers only that head reads (the concat map's
+    branches 1-3 go through ``stage4.*.fuse_layers.{1,2,3}``) get a zero gradient, not none, in a batch without its
+    labels; DDP needs a gradient for every parameter in every iteration."""
+    maps = [feat] if isinstance(feat, Tensor) else list(feat)
+    return sum(f.sum() for f in maps) * 0.0
 
 
 def _subset(feat, idx: Tensor):
@@ -143,14 +170,15 @@ class MultiTaskModel(TaskModel):
     # ---- training ------------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
         feats = self.extract_feat(inputs)
-        labelled = [sample_tasks(s) for s in data_samples]
+        labelled = [sample_tasks(s, i) for i, s in enumerate(data_samples)]
         losses: dict[str, Tensor] = {}
         for name, adapter in self.adapters.items():
             head = self.heads[name]
             idx = [i for i, t in enumerate(labelled) if name in t]
             if not idx:   # no labels for this task in the batch: zero loss, zero gradient
                 extra = [self.log_vars[name]] if self.uncertainty else []
-                losses[f'{name}.loss'] = zero_loss(head) + sum(p * 0.0 for p in extra)
+                losses[f'{name}.loss'] = (zero_loss(head) + _zero_tie(feats[adapter.feature])
+                                          + sum(p * 0.0 for p in extra))
                 continue
             sel = torch.as_tensor(idx, device=inputs.device)
             part = adapter.loss(head, _subset(feats[adapter.feature], sel), inputs[sel], [data_samples[i] for i in idx])
@@ -170,7 +198,8 @@ class MultiTaskModel(TaskModel):
     def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
         if data_samples is None:
             shape = tuple(inputs.shape[-2:])
-            data_samples = [DataSample(metainfo=dict(img_shape=shape, ori_shape=shape)) for _ in inputs]
+            data_samples = [DataSample(metainfo=dict(img_shape=shape, ori_shape=shape, scale_factor=(1.0, 1.0)))
+                            for _ in inputs]
         feats = self.extract_feat(inputs)
         context: dict = {}
         # detections first: the keypoint head decodes inside the detected person boxes

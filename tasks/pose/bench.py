@@ -25,11 +25,11 @@ import torch
 
 from hrvision.cli_args import positive_int
 from hrvision.errors import InputError
+from hrvision.timing import synchronize
 
 
 def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+    synchronize(device)   # the device timed (cuda:1 too), not the current one
 
 
 def time_rows(fns: dict, device: str, warmup: int, iters: int) -> dict:
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> dict:
     timings = time_rows(fns, dev, args.warmup, args.iters)
     rows = [dict(model=k, images=n, sec_per_batch=w, cpu_sec_per_batch=c, images_per_s=n / w,
                  images_per_cpu_s=n / c) for k, (w, c) in timings.items()]
-    info = dict(device=dev if not dev.startswith('cuda') else torch.cuda.get_device_name(), cpu=cpu_name(), cores=os.cpu_count(),
+    info = dict(device=dev if not dev.startswith('cuda') else torch.cuda.get_device_name(dev), cpu=cpu_name(), cores=os.cpu_count(),
                 threads=torch.get_num_threads(), dtype=args.dtype, channels_last=args.channels_last,
                 compiled=args.compile, batch=n, input='256x192', torch=torch.__version__)
     print(json.dumps(info))

@@ -38,8 +38,7 @@ class PoseBridge:
 
     def decode_input(self, heatmaps: Tensor) -> tuple[Tensor, Tensor]:
         """Heatmaps -> keypoints in network-input pixels (no crop information)."""
-        kpts, scores = self.codec.decode(heatmaps)
-        return kpts * torch.as_tensor(self.codec.stride, dtype=kpts.dtype, device=kpts.device), scores
+        return self.codec.decode_input(heatmaps)
 
     def predict(self, heatmaps: Tensor, data_samples: Sequence[DataSample]) -> list[DataSample]:
         """Write ``pred_keypoints`` (K, 2) in original-image pixels and ``keypoint_scores`` (K,)."""

@@ -45,12 +45,20 @@ def load_coco(path: str, num_keypoints: int = 17, image_info: bool = False):
         if 'keypoints' in ann or (ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']):
             check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
                               f'annotations[{i}] (id {ann["id"]})', 'keypoints')
+            flags = ann['keypoints'][2::3]
+            if any(v not in (0, 1, 2) for v in flags):
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "keypoints": visibility flags '
+                                f'must be 0, 1 or 2; got {sorted({v for v in flags if v not in (0, 1, 2)})[:5]}')
+            labelled = sum(1 for v in flags if v > 0)
             # COCOeval reads it to ignore people without joints
-            ann.setdefault('num_keypoints', sum(1 for v in ann['keypoints'][2::3] if v > 0))
+            ann.setdefault('num_keypoints', labelled)
             n = ann['num_keypoints']
             if not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= num_keypoints):
                 raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" must be an '
                                 f'integer 0-{num_keypoints}; got {n!r:.80}')
+            if n != labelled:   # COCOeval ignores a person by num_keypoints, training reads the flags
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" is {n} but '
+                                f'{labelled} joints have visibility > 0 in "keypoints"')
     return build_coco(data)
 
 
@@ -91,6 +99,7 @@ class CocoKeypointDataset(BaseDataset):
     def load_data_list(self) -> list[dict]:
         # with person detections an image-info file (COCO test-dev, no annotations) is enough: format-only
         self.coco = load_coco(self.ann_file, self.num_keypoints, image_info=bool(self.bbox_file))
+        self._metainfo.update(ann_file=self.ann_file)   # the keypoint metric's default file (and its check)
         orphans = orphan_annotations(self.coco)
         if orphans:
             self.skipped['image_id_not_in_images'] = orphans

@@ -19,6 +19,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hrvision.engine.metric_files import check_evaluated_images, metric_ann_file
 from hrvision.registry import METRICS
 
 from .dataset import COCO_SIGMAS, PERSON_CATEGORY, load_coco
@@ -93,7 +94,10 @@ def _default_out_dir() -> str:
 @METRICS.register_module()
 class CocoKeypointMetric(BaseMetric):
     """Args:
-        ann_file: the COCO keypoint ground truth of the evaluated split.
+        ann_file: the COCO keypoint ground truth of the evaluated split; default (None) the evaluated dataset's
+            (``dataset_meta[dataset_file_key]``). Another file than the dataset's is refused, and so is an evaluated
+            image the file does not hold (:mod:`hrvision.engine.metric_files`): scored against other ground truth,
+            perfect predictions would lose AP silently.
         out_dir: where ``keypoints_results.json`` goes (default: the Runner's work dir).
         vis_thr: joint maxima above this count in the rescoring (official ``IN_VIS_THRE`` 0.2).
         oks_thr: OKS-NMS threshold (official 0.9); ``None`` disables NMS.
@@ -101,9 +105,10 @@ class CocoKeypointMetric(BaseMetric):
     """
 
     default_prefix = 'coco'
+    dataset_file_key = 'ann_file'   # the dataset metainfo key naming its keypoint file
 
-    def __init__(self, ann_file: str, out_dir: str | None = None, vis_thr: float = 0.2, oks_thr: float | None = 0.9,
-                 num_vis: int = 0, collect_device: str = 'cpu', prefix: str | None = None,
+    def __init__(self, ann_file: str | None = None, out_dir: str | None = None, vis_thr: float = 0.2,
+                 oks_thr: float | None = 0.9, num_vis: int = 0, collect_device: str = 'cpu', prefix: str | None = None,
                  format_only: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ann_file = ann_file
@@ -149,7 +154,9 @@ class CocoKeypointMetric(BaseMetric):
         logger.info(f'keypoint results ({len(entries)} people) written to {res_file}')
         if self.format_only:
             return {}
-        gt = load_coco(self.ann_file)
+        ann_file = metric_ann_file(type(self).__name__, self.ann_file, self.dataset_meta, self.dataset_file_key)
+        gt = load_coco(ann_file)
+        check_evaluated_images(ann_file, gt.imgs, [r['img_id'] for r in results])
         if not entries:
             return {name: 0.0 for name in STAT_NAMES}
         with contextlib.redirect_stdout(io.StringIO()) as buf:

@@ -31,7 +31,7 @@ def run_bench(args: argparse.Namespace) -> dict:
     if not args.det_config:
         path = args.boxes or osp.join(args.data_root, 'detections', f'{args.split}.json')
         dets = read_detections(path)
-    prepare_out_dir(args.out, args.overwrite)
+    prepare_out_dir(args.out, args.overwrite, command='hrvision bench posetrack')   # locked until the manifest
     pose = Inferencer(args.config, args.checkpoint, device=args.device)
     detector = Inferencer(args.det_config, args.det_checkpoint, device=args.device) if args.det_config else None
     runner = VideoPoseTracker(pose, detector, joints=_joints(args), propagate=not args.no_propagate,

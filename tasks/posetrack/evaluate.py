@@ -17,11 +17,20 @@ Conventions reproduced (poseval ``evaluateAP`` / ``evaluateTracking``):
   normalised distance (others may not pair), CLEAR-MOT accumulation; the last counted frame of each video is
   not scored (poseval drops it); misses, switches and false positives summed over videos:
   MOTA = 1 - (misses + switches + false positives) / objects, MOTP = 1 - mean matched distance,
-  precision = matches / (matches + false positives), recall = matches / objects; Total = mean over joints.
+  precision = matches / (matches + false positives), recall = matches / objects; Total = mean over joints;
+* predicted joints without a score (``"scores": []``) rank with poseval's stand-in score -9999.
 
-Not reproduced: for a frame without any prediction poseval scores a stand-in of one object and one
-hypothesis per joint (1 miss + 1 false positive whatever the number of people); here every annotated joint
-of such a frame is a miss.
+Where hrvision differs from poseval (``docs/posetrack.md`` says why; every other figure is the same):
+
+* for a frame without any prediction poseval scores a stand-in of one object and one hypothesis per joint
+  (1 miss + 1 false positive whatever the number of people); here every annotated joint of such a frame is a
+  miss;
+* MOTP: poseval sums the distances of *every* pairable object/hypothesis pair the accumulator saw (with
+  motmetrics >= 1.2 its ``events`` table holds the candidate pairs as RAW rows), also pairs never matched;
+  here only matched pairs (MATCH / SWITCH events), as MOTP is defined;
+* a figure without data is NaN with the reason in ``res['notes']`` (printed under the table): MOTP of a joint
+  without a match (poseval: 0.0, averaged into its Total), MOTA / precision / recall when no frame is scored
+  for tracking (no video has two labelled frames with people).
 
 ``mot_backend='motmetrics'`` accumulates with ``motmetrics.MOTAccumulator`` (as the official code);
 ``'hrvision'`` with :class:`ClearMot`, the same algorithm in a few lines (the tests check that they agree).
@@ -35,7 +44,7 @@ from scipy.optimize import linear_sum_assignment
 
 from hrvision.errors import DataError, InputError, MissingFileError
 
-from .formats import Frame, Video
+from .formats import MISSING_SCORE, Frame, Video
 from .joints import EVAL_FROM_17, EVAL_JOINTS, GROUPS
 
 DIST_THR = 0.5
@@ -242,6 +251,7 @@ def evaluate(gt: dict[str, Video], pred: dict[str, Video], assign_mode: str = 'p
     totals = [dict.fromkeys(('num_misses', 'num_switches', 'num_false_positives', 'num_objects', 'num_detections',
                              'sum_distance'), 0.0) for _ in range(NJ)]
     n_frames = n_mot_frames = 0
+    default_scored = sum(p.default_scores for v in pred.values() for f in v.frames for p in f.people)
     for name in sorted(gt):
         _check_unique_tracks(pred[name])
         pairs = _pair_frames(gt[name], pred[name])
@@ -272,7 +282,13 @@ def evaluate(gt: dict[str, Video], pred: dict[str, Video], assign_mode: str = 'p
                 totals[j][key] += v
     if not n_frames:
         raise DataError('no labelled frame with people in the ground truth: nothing to evaluate')
-    return _summarise(scores, labels, n_gt, totals, n_frames, n_mot_frames, len(gt))
+    res = _summarise(scores, labels, n_gt, totals, n_frames, n_mot_frames, len(gt))
+    if default_scored:
+        res['counts']['people_without_scores'] = default_scored
+        res['notes'].insert(0, f'{default_scored} predicted people have "scores": [] (no joint scores): their '
+                               f'joints rank with the official evaluator\'s stand-in score {MISSING_SCORE:g}, '
+                               'below every scored joint')
+    return res
 
 
 def _summarise(scores, labels, n_gt, totals, n_frames, n_mot_frames, n_videos) -> dict:
@@ -283,9 +299,21 @@ def _summarise(scores, labels, n_gt, totals, n_frames, n_mot_frames, n_videos) -
         if obj > 0:
             mota[j] = 100 * (1 - (t['num_misses'] + t['num_switches'] + fp) / obj)
             rec[j] = 100 * det / obj
-        motp[j] = 100 * (1 - t['sum_distance'] / det) if det > 0 else 0.0
+        if det > 0:     # undefined without a match: NaN (poseval prints 0.0; docs/posetrack.md)
+            motp[j] = 100 * (1 - t['sum_distance'] / det)
         if det + fp > 0:
             pre[j] = 100 * det / (det + fp)
+    notes = []
+    if not n_mot_frames:
+        notes.append('MOTA, MOTP, precision, recall: NaN: no frame is scored for tracking (the last labelled '
+                     'frame of each video is not scored, so a video needs two labelled frames with people; '
+                     f'none of the {n_videos} video(s) has)')
+    elif not np.isfinite(motp).any():
+        notes.append('MOTP: NaN: no predicted joint was matched in a tracking frame (the mean distance of no '
+                     'match is undefined)')
+    elif not np.isfinite(motp).all():
+        none = [EVAL_JOINTS[j] for j in range(NJ) if not np.isfinite(motp[j])]
+        notes.append(f'MOTP of {", ".join(none)}: NaN (no match), left out of the Total')
 
     def table(v: np.ndarray) -> dict:
         cols = {name: float(np.mean(v[list(ids)])) for name, ids in GROUPS}
@@ -300,7 +328,8 @@ def _summarise(scores, labels, n_gt, totals, n_frames, n_mot_frames, n_videos) -
                 counts=dict(videos=n_videos, frames=n_frames, tracking_frames=n_mot_frames,
                             joints=int(n_gt.sum()), switches=int(sum(t['num_switches'] for t in totals)),
                             misses=int(sum(t['num_misses'] for t in totals)),
-                            false_positives=int(sum(t['num_false_positives'] for t in totals))))
+                            false_positives=int(sum(t['num_false_positives'] for t in totals))),
+                notes=notes)
 
 
 def format_table(res: dict) -> str:
@@ -310,4 +339,5 @@ def format_table(res: dict) -> str:
             f'{"MOTA":<6}' + ''.join(f'{res["mota"][c]:>9.1f}' for c in COLUMNS),
             f'MOTP {res["motp"]:.1f}  Precision {res["precision"]:.1f}  Recall {res["recall"]:.1f}  '
             f'({res["counts"]["videos"]} videos, {res["counts"]["frames"]} frames)']
+    rows += [f'note: {n}' for n in res.get('notes', ())]
     return '\n'.join(rows)

@@ -13,6 +13,14 @@ checked: a bad file raises :class:`~hrvision.errors.DataError` naming the file, 
 
 A keypoint is annotated unless it is ``(0, 0)`` with visibility 0 (the official converter's rule).
 :func:`write_video` writes predictions in the 2018 format the official evaluator reads.
+
+Predictions with ``"scores": []`` (what the official converter writes when no joint has a score) are read as
+the official evaluator reads them: every joint gets its stand-in score :data:`MISSING_SCORE` (-9999, ranked
+last) and :attr:`Person.default_scores` is set, so the evaluation summary can say so.
+
+Also refused (contradictions inside one file): ground-truth visibility flags outside 0/1/2, a box or head box
+with a negative width or height (2017: ``x2 < x1`` / ``y2 < y1``), an annotation ``id`` used twice, a
+ground-truth track id twice in one frame.
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ from hrvision.errors import DataError, MissingFileError
 from .joints import EVAL_FROM_17, POSETRACK_KEYPOINTS
 
 K = len(POSETRACK_KEYPOINTS)
+MISSING_SCORE = -9999.0   # the official evaluator's score for a predicted joint without one (its MIN_SCORE)
 
 
 @dataclass
@@ -40,6 +49,7 @@ class Person:
     bbox: list | None = None              # x, y, w, h
     head_box: list | None = None          # x, y, w, h
     score: float = 1.0
+    default_scores: bool = False          # "scores": [] read as MISSING_SCORE per joint
 
     @property
     def annotated(self) -> np.ndarray:
@@ -96,18 +106,27 @@ def _person_2018(ann: dict, path: str, where: str, predictions: bool) -> Person:
         track = _int(track, path, where, 'track_id')
     elif not predictions:
         raise DataError(f'{path}: {where} lacks "track_id" (every ground-truth person needs one)')
-    scores = None
+    if not predictions and not np.isin(kp[:, 2], (0, 1, 2)).all():
+        bad = sorted({float(v) for v in kp[:, 2]} - {0.0, 1.0, 2.0})
+        raise DataError(f'{path}: {where} field "keypoints": visibility flags must be 0, 1 or 2; got {bad[:5]}')
+    scores, default_scores = None, False
     if predictions:
         if 'scores' not in ann:
             raise DataError(f'{path}: {where} lacks "scores" (17 joint scores; keypoint AP ranks joints by them)')
-        check_number_list(ann['scores'], K, path, where, 'scores')
-        scores = np.asarray(ann['scores'], np.float64)
+        if ann['scores'] == []:    # the official format's "no joint scores": its evaluator's stand-in score
+            scores, default_scores = np.full(K, MISSING_SCORE), True
+        else:
+            check_number_list(ann['scores'], K, path, where, 'scores')
+            scores = np.asarray(ann['scores'], np.float64)
     if not is_number(ann.get('score', 1.0)):
         raise DataError(f'{path}: {where} field "score" must be a number; got {ann["score"]!r:.80}')
-    person = Person(kp, track, scores, score=float(ann.get('score', 1.0)))
+    person = Person(kp, track, scores, score=float(ann.get('score', 1.0)), default_scores=default_scores)
     for key, attr in (('bbox', 'bbox'), ('bbox_head', 'head_box')):
         if ann.get(key) is not None:
             check_number_list(ann[key], 4, path, where, key)
+            if ann[key][2] < 0 or ann[key][3] < 0:
+                raise DataError(f'{path}: {where} field "{key}" (x, y, w, h) has a negative width or height: '
+                                f'{ann[key]}')
             setattr(person, attr, [float(v) for v in ann[key]])
     if not predictions and person.head_box is None and person.annotated.any():
         raise DataError(f'{path}: {where} has annotated keypoints but no "bbox_head" (x, y, w, h): the PCKh '
@@ -144,6 +163,7 @@ def _read_2018(data: dict, path: str, predictions: bool) -> list[Frame]:
                       _ignore_regions(img, path, where))
         by_id[img_id] = frame
         frames.append(frame)
+    ann_ids = {}
     for i, ann in enumerate(data['annotations']):
         where = f'annotations[{i}]'
         if not isinstance(ann, dict):
@@ -151,7 +171,17 @@ def _read_2018(data: dict, path: str, predictions: bool) -> list[Frame]:
         img_id = _int(ann.get('image_id'), path, where, 'image_id')
         if img_id not in by_id:
             raise DataError(f'{path}: {where} has image_id {img_id}, not among the images of this file')
-        by_id[img_id].people.append(_person_2018(ann, path, where, predictions))
+        if ann.get('id') is not None:
+            ann_id = _int(ann['id'], path, where, 'id')
+            if ann_id in ann_ids:
+                raise DataError(f'{path}: {where} field "id": duplicate annotation id {ann_id} (also '
+                                f'annotations[{ann_ids[ann_id]}])')
+            ann_ids[ann_id] = i
+        person = _person_2018(ann, path, where, predictions)
+        if not predictions and any(p.track_id == person.track_id for p in by_id[img_id].people):
+            raise DataError(f'{path}: {where} field "track_id": track id {person.track_id} twice in image '
+                            f'{img_id} (one person per track and frame)')
+        by_id[img_id].people.append(person)
     for f in frames:
         if f.is_labeled is None:
             f.is_labeled = bool(f.people)
@@ -215,6 +245,9 @@ def _read_2017(data: dict, path: str, predictions: bool) -> list[Frame]:
             head = None
             if all(k in rect for k in ('x1', 'y1', 'x2', 'y2')):
                 x1, y1, x2, y2 = (_num(rect[k], path, rwhere, k) for k in ('x1', 'y1', 'x2', 'y2'))
+                if x2 < x1 or y2 < y1:
+                    raise DataError(f'{path}: {rwhere} head box fields "x1", "y1", "x2", "y2": the corners are '
+                                    f'swapped (x2 < x1 or y2 < y1); got {[x1, y1, x2, y2]}')
                 head = [x1, y1, x2 - x1, y2 - y1]
             elif points and not predictions:
                 raise DataError(f'{path}: {rwhere} lacks the head box "x1", "y1", "x2", "y2"')

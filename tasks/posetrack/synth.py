@@ -9,6 +9,9 @@ Layout written by :func:`write_synthetic`::
 
     OUT/images/<split>/<video>/000000.jpg ...
     OUT/annotations/<split>/<video>.json          (PoseTrack 2018: images / annotations / categories)
+
+Videos are named as PoseTrack's (``000001_mpii_train``, ``000009_mpii_test``: :func:`sequence_name`) with
+matching image ids (:func:`image_id_of`), so the official evaluator reads the files.
     OUT/annotations/person_keypoints_<split>.json (the labelled frames in one COCO keypoint file)
     OUT/detections/<split>.json                   (COCO results: jittered person boxes, some missed)
 """
@@ -121,6 +124,22 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
     return frames, annos, (ignore[2] if ignore is not None else None)
 
 
+def sequence_name(index: int, split: str) -> str:
+    """PoseTrack's sequence naming, ``NNNNNN_<source>_<split>`` (``000342_mpii_test``), which the official
+    evaluator parses: source ``mpii`` (id prefix 1); ``train`` for the training split, ``test`` for the others
+    (PoseTrack names its validation sequences ``_test`` too)."""
+    if not 0 <= index < 10 ** 6:
+        raise InputError(f'PoseTrack sequence index must have at most 6 digits, got {index}')
+    return f'{index:06d}_mpii_{"train" if split == "train" else "test"}'
+
+
+def image_id_of(index: int, frame: int) -> int:
+    """PoseTrack 2018 image id of frame ``frame`` of sequence ``index`` (source mpii = 1): ``1 SSSSSS FFFF``."""
+    if not 0 <= frame < 10 ** 4:
+        raise InputError(f'--frames must be below 10000 (PoseTrack image ids hold 4 frame digits), got {frame + 1}')
+    return 1 * 10 ** 10 + index * 10 ** 4 + frame
+
+
 def write_split(out: str, split: str, n_videos: int, n_frames: int, rng: np.random.RandomState, size,
                 miss_prob: float = 0.1, first: int = 0) -> dict:
     """One split: ``n_videos`` videos of ``n_frames`` frames and its detection file; returns counts."""
@@ -128,13 +147,13 @@ def write_split(out: str, split: str, n_videos: int, n_frames: int, rng: np.rand
     os.makedirs(ann_dir, exist_ok=True)
     dets, n_people = [], 0
     for v in range(first, first + n_videos):
-        name = f'{v:06d}_synth'
+        name = sequence_name(v + 1, split)
         images, annos, ignore = make_video(rng, n_frames, size, with_ignore=(v % 3 == 2))
         frames = []
         for f, (img, people) in enumerate(zip(images, annos)):
             file_name = f'images/{split}/{name}/{f:06d}.jpg'
             write_image(osp.join(out, file_name), img)
-            image_id = 10000000000 + (v + 1) * 10000 + f
+            image_id = image_id_of(v + 1, f)
             labeled = f > 0
             frame = Frame(image_id, file_name, f, labeled, [ignore] if ignore is not None and labeled else [])
             for tid, kp, box, head in people:
@@ -160,8 +179,9 @@ def write_synthetic(out: str, *, n_train: int = 8, n_val: int | None = None, siz
                     seed: int = 0, frames: int = 12) -> dict:
     """Train and val splits (``n_val`` default ``max(2, n_train // 4)``) of ``frames``-frame videos at
     ``size`` = (H, W); returns counts."""
-    if frames < 2:
-        raise InputError(f'--frames must be at least 2 (the first frame of every video is unlabelled), got {frames}')
+    if not 2 <= frames <= 10 ** 4:
+        raise InputError(f'--frames must be 2-10000 (the first frame of every video is unlabelled; PoseTrack image '
+                         f'ids hold 4 frame digits), got {frames}')
     rng = np.random.RandomState(seed)
     n_val = max(2, n_train // 4) if n_val is None else n_val
     counts = dict(frames_per_video=frames)

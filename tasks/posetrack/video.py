@@ -33,6 +33,9 @@ def read_detections(path: str) -> dict[int, np.ndarray]:
             raise DataError(f'{path}: detection [{i}] needs an integer "image_id", a "bbox" and a number "score"')
         check_number_list(d.get('bbox'), 4, path, f'detection [{i}]', 'bbox')
         x, y, w, h = d['bbox']
+        if w < 0 or h < 0:
+            raise DataError(f'{path}: detection [{i}] field "bbox" (x, y, w, h) has a negative width or height: '
+                            f'{d["bbox"]}')
         if d.get('category_id', 1) == 1 and w > 0 and h > 0:
             out[d['image_id']].append([x, y, x + w, y + h, d['score']])
     return {k: np.asarray(v, np.float32) for k, v in out.items()}

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from hrvision.engine.bridge import require_meta
 from hrvision.structures import DataSample
 
 from .labels import IGNORE_INDEX
@@ -32,17 +33,17 @@ class SegBridge:
         return torch.stack(labels).long()
 
     @staticmethod
-    def valid_shape(sample: DataSample, default) -> tuple[int, int]:
-        """(h, w) of the image inside the padded batch."""
-        ih, iw = sample.metainfo.get('img_shape', default)[:2]
+    def valid_shape(sample: DataSample) -> tuple[int, int]:
+        """(h, w) of the image inside the padded batch (``img_shape``, required: never the padded size)."""
+        ih, iw = require_meta(sample, 'img_shape', who='the segmentation head')[0][:2]
         return ih, iw
 
     @staticmethod
-    def output_size(sample: DataSample, default) -> tuple[int, int]:
-        """Prediction size: the label's when there is one, else the original image's."""
+    def output_size(sample: DataSample) -> tuple[int, int]:
+        """Prediction size: the label's when there is one, else the original image's (``ori_shape``, required)."""
         if 'gt_sem_seg' in sample:
             return tuple(sample.gt_sem_seg.shape[-2:])
-        return tuple(sample.metainfo.get('ori_shape', default)[:2])
+        return tuple(require_meta(sample, 'ori_shape', who='the segmentation head')[0][:2])
 
     @staticmethod
     def write(sample: DataSample, scores: Tensor, keep_scores: bool = True, cpu: bool = False) -> DataSample:

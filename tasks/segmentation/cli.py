@@ -22,6 +22,9 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from hrvision.engine.distributed import refuse_under_launcher
+
     from .demo import run_demo
+    refuse_under_launcher('hrvision demo')   # under torchrun N copies would train into one work dir
     run_demo(work_dir=args.work_dir, iters=args.iters, quick=args.quick)
     return 0

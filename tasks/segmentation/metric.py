@@ -28,6 +28,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from hrvision.checks import check_number
+from hrvision.engine.distributed import SKIPPED, without_skipped
 from hrvision.errors import InputError
 from hrvision.registry import METRICS
 
@@ -99,14 +100,20 @@ class CityscapesMetric(BaseMetric):
         max_panels: how many ``image | gt | prediction`` panels to write.
         boundary_width: also report boundary IoU (``mBIoU``, ``BIoU.<class>``) with this band width:
             pixels (int) or a fraction of the image diagonal (float < 1); None (default) = off.
+        format_only: write the predictions into ``out_dir`` and score nothing (the test split: no public labels);
+            ``hrvision test`` refuses a split without labels otherwise.
     """
 
     default_prefix = 'seg'
 
     def __init__(self, num_classes: int = 19, class_names: Sequence[str] = CLASS_NAMES, out_dir: str | None = None,
                  max_panels: int = 8, boundary_width: float | None = None, collect_device: str = 'cpu',
-                 prefix: str | None = None) -> None:
+                 prefix: str | None = None, format_only: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if format_only and not out_dir:
+            raise InputError('CityscapesMetric format_only writes the predictions into out_dir (hrvision test --out '
+                             'DIR), and out_dir is not set')
+        self.format_only = format_only
         if boundary_width is not None:
             check_number('CityscapesMetric boundary_width', boundary_width, 0.0, float('inf'))
             if boundary_width <= 0:
@@ -124,8 +131,10 @@ class CityscapesMetric(BaseMetric):
             pred = sample['pred_sem_seg'] if isinstance(sample, dict) else sample.pred_sem_seg
             gt = sample.get('gt_sem_seg')  # unlabelled images (e.g. the test split) only get written
             pred = pred.cpu()
-            # one result per sample, labelled or not: mmengine keeps `size` results and interleaves ranks by zip
-            self.results.append(None if gt is None else self._result(pred, gt.cpu()))
+            # one result per sample, labelled or not: mmengine interleaves the ranks and keeps `size` results; an
+            # unlabelled one is the SKIPPED marker, not None (the gathering drops None before the cut, and the
+            # sampler's padding duplicate would then be scored twice)
+            self.results.append(dict(SKIPPED) if gt is None else self._result(pred, gt.cpu()))
             if self.out_dir:
                 self._write(sample, pred.numpy(), None if gt is None else gt.cpu().numpy())
 
@@ -144,7 +153,10 @@ class CityscapesMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         logger = MMLogger.get_current_instance()
-        results = [r for r in results if r is not None]
+        results = without_skipped(results)
+        if self.format_only:
+            logger.info(f'CityscapesMetric format_only: predictions written to {self.out_dir}')
+            return {}
         if not results:
             logger.warning('CityscapesMetric: no labelled images were evaluated')
             return {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from torch import Tensor
@@ -85,7 +86,9 @@ class SegmentationModel(TaskModel):
         pred = self.head.upsample(self.logits(img), size)
         if flip:
             pred = (pred + self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)) * 0.5
-        return pred.exp_()   # in place: a C x H x W copy at full size costs more than the exp
+        # float32 first: exp overflows fp16 above logit 11 (AMP / half test); in place: a C x H x W copy at full
+        # size costs more than the exp (``.float()`` of a float32 map is the map itself)
+        return pred.float().exp_()
 
     def _slide(self, img: Tensor, flip: bool) -> Tensor:
         crop = self.test_cfg.get('crop_size')
@@ -96,8 +99,8 @@ class SegmentationModel(TaskModel):
         sh, sw = self.test_cfg.get('stride') or crop
         rows = max(math.ceil((h - ch) / sh), 0) + 1
         cols = max(math.ceil((w - cw) / sw), 0) + 1
-        out = img.new_zeros((img.shape[0], self.head.num_classes, h, w))
-        count = img.new_zeros((1, 1, h, w))
+        out = img.new_zeros((img.shape[0], self.head.num_classes, h, w), dtype=torch.float32)   # the probs' dtype
+        count = img.new_zeros((1, 1, h, w), dtype=torch.float32)
         for r in range(rows):
             for c in range(cols):
                 y0 = min(r * sh, max(h - ch, 0))
@@ -132,8 +135,8 @@ class SegmentationModel(TaskModel):
                                                      ori_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
         out = []
         for img, sample in zip(inputs, data_samples):
-            ih, iw = SegBridge.valid_shape(sample, inputs.shape[-2:])
-            scores = self.inference(img[None, :, :ih, :iw], SegBridge.output_size(sample, (ih, iw)))[0]
+            ih, iw = SegBridge.valid_shape(sample)
+            scores = self.inference(img[None, :, :ih, :iw], SegBridge.output_size(sample))[0]
             SegBridge.write(sample, scores)
             out.append(sample)
         return out

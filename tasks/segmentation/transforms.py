@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from hrvision.checks import check_hw
 from hrvision.data.io import read_image, read_label
 from hrvision.errors import DataError
 from hrvision.registry import TRANSFORMS
@@ -103,7 +104,7 @@ class PadRandomCrop:
     """Pad to ``crop_size`` (H, W) with image 0 / label 255, then take a random crop."""
 
     def __init__(self, crop_size: tuple[int, int]) -> None:
-        self.crop_size = tuple(crop_size)
+        self.crop_size = check_hw('PadRandomCrop crop_size', crop_size)
 
     def __call__(self, results: dict) -> dict:
         ch, cw = self.crop_size
