@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno as _errno
 import io
 import os
+import signal
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -121,3 +123,25 @@ def write_with(path: str, tmp: str, save: Callable[[io.RawIOBase], None], what: 
             f.check()
             if sync:
                 os.fsync(raw.fileno())
+
+
+class defer_sigint:
+    """``with defer_sigint():`` Ctrl-C arriving inside the block takes effect when it ends, as the handler in place
+    before would have taken it (Python's default: ``KeyboardInterrupt``; ignored stays ignored): a checkpoint, or
+    one image's files, are written all or none. Main thread only; elsewhere a no-op."""
+
+    def __enter__(self) -> 'defer_sigint':
+        self.got, self.installed = [], threading.current_thread() is threading.main_thread()
+        if self.installed:
+            self.old = signal.signal(signal.SIGINT, lambda signum, frame: self.got.append(frame))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.installed:
+            return
+        signal.signal(signal.SIGINT, self.old)   # None (a handler not set from Python) is restored as it was
+        if self.got:   # now act on it as the earlier handler would have (default: KeyboardInterrupt)
+            if callable(self.old):
+                self.old(signal.SIGINT, self.got[0])
+            elif self.old == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)

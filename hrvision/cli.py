@@ -73,17 +73,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    from hrvision.engine.runner import test
-    from hrvision.outdir import prepare_out_dir, write_manifest
+    from contextlib import nullcontext
+
+    from hrvision.engine.distributed import is_main_process
+    from hrvision.engine.runner import prepare_config, test
+    from hrvision.outdir import out_dir_run
     opts = dict(args.cfg_options or {})
-    writer = args.out and os.environ.get('RANK', '0') == '0'   # under torchrun rank 0 owns the folder
     if args.out:
-        if writer:
-            prepare_out_dir(args.out, args.overwrite, command='hrvision test')   # before any work; locks it
         opts['test_evaluator.out_dir'] = args.out
-    status = 'failed'
-    try:
-        from hrvision.engine.runner import prepare_config
+    owner = args.out and is_main_process()   # under torchrun rank 0 owns the folder
+    info = dict(command='hrvision test', config=args.config, checkpoint=args.checkpoint)
+    with out_dir_run(args.out, args.overwrite, **info) if owner else nullcontext():   # before any work; locked
         cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts)
         metrics = test(cfg, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
                        launcher=args.launcher)
@@ -92,11 +92,6 @@ def _cmd_test(args: argparse.Namespace) -> int:
             raise DataError('hrvision test: no metric was computed: the test split has no labels to score against '
                             '(test_dataloader); to only write its predictions, ask for that: --out DIR --cfg-options '
                             'test_evaluator.format_only=True')
-        status = 'complete'
-    finally:
-        if writer:
-            write_manifest(args.out, command='hrvision test', config=args.config, checkpoint=args.checkpoint,
-                           status=status)
     print(json.dumps({k: (float(v) if isinstance(v, (int, float)) else v) for k, v in metrics.items()},
                      indent=1, default=str))
     return 0

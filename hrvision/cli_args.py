@@ -47,6 +47,20 @@ def image_size(text: str) -> tuple[int, int]:
     return (hw[0], hw[0]) if len(hw) == 1 else hw
 
 
+def _nested_right(text: str) -> bool:
+    """Brackets close in the order they open (``(1,[2)]`` and ``[1,2](3)`` are not values mmengine can parse)."""
+    stack = []
+    for i, c in enumerate(text):
+        if c in '([':
+            stack.append(c)
+        elif c in ')]':
+            if not stack or '(['[')]'.index(c)] != stack.pop():
+                return False
+            if not stack and i != len(text) - 1 and text[i + 1] != ',':   # a list item ends at a comma
+                return False
+    return not stack
+
+
 def parse_override(key: str, text: str):
     """One ``--cfg-options`` value. mmengine's parser (ints, floats, booleans, None, ``a,b`` and ``[a,b]`` lists,
     ``(a,b)`` tuples) with what it gets wrong made exact or refused: it deletes every space (``work_dir=a b`` became
@@ -61,8 +75,9 @@ def parse_override(key: str, text: str):
     if '"' in text or "'" in text:
         raise argparse.ArgumentTypeError(f'{where}: quotes only around the whole value (they keep it one string, '
                                          f"e.g. {key}='\"a b,c\"'); got a quote inside it")
-    if text.count('(') != text.count(')') or text.count('[') != text.count(']'):
-        raise argparse.ArgumentTypeError(f'{where}: unbalanced brackets; quote the value to keep it one string '
+    if not _nested_right(text):
+        raise argparse.ArgumentTypeError(f'{where}: brackets that do not pair up (unbalanced brackets, or text '
+                                         'after a closing one); quote the value to keep it one string '
                                          f"({key}='\"{text}\"')")
     bracketed = text[:1] in '([' and text[-1:] in ')]'
     if any(c.isspace() for c in text):

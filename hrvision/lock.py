@@ -2,7 +2,8 @@
 
 The kernel drops the lock when the process ends in any way (also ``kill -9``), so a lock is never stale; the
 file itself may be left behind by a killed run and means nothing then. :func:`held_by` tells whether a live
-run holds a folder (its pid) without taking the lock. POSIX only (``fcntl``); elsewhere locking is skipped.
+run holds a folder (its pid) without taking the lock. Without ``fcntl`` (Windows) the lock is the file's
+existence (``O_EXCL``): a killed run's file keeps the folder refused until the user removes it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ LOCK = '.hrvision.lock'
 
 try:
     import fcntl
-except ImportError:   # Windows: no flock; runs are not guarded against each other there
+except ImportError:   # Windows: no flock; the lock file's existence is the lock (see FolderLock)
     fcntl = None
 
 
@@ -30,8 +31,15 @@ def _read_pid(fd: int) -> str:
 def held_by(folder: str) -> str | None:
     """The pid (as text, '?' if unreadable) of the live run holding ``folder``'s lock, or None."""
     path = osp.join(folder, LOCK)
-    if fcntl is None or not osp.isfile(path) or osp.islink(path):
+    if not osp.isfile(path) or osp.islink(path):
         return None
+    if fcntl is None:   # no flock: the file is there while a run holds the folder (or after one was killed)
+        try:
+            with open(path, 'rb') as f:
+                text = f.read(32).decode('ascii', 'replace').strip()
+        except OSError:
+            return '?'
+        return text if text.isdigit() else '?'
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
     except OSError:
@@ -56,7 +64,7 @@ class FolderLock:
     def acquire(self) -> 'FolderLock':
         """Take the lock or raise ``InputError`` naming the holder's pid; the folder must exist."""
         if fcntl is None:
-            return self
+            return self._acquire_exclusive_create()
         for _ in range(20):   # retried only when a releasing run removed the file between open and flock
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
@@ -84,6 +92,20 @@ class FolderLock:
             self.fd = fd
             return self
         raise InputError(f'{self.what} {self.folder}: could not take {LOCK} (it keeps being replaced)')
+
+    def _acquire_exclusive_create(self) -> 'FolderLock':
+        """Without flock: the lock is the file's existence (``O_EXCL``); a killed run's file stays and keeps the
+        folder refused until the user removes it (never taken for a dead run's: the pid cannot be checked here)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise InputError(f'{self.what} {self.folder} is in use by another hrvision run (pid '
+                             f'{held_by(self.folder) or "?"}); if that run is gone, remove {self.path}') from None
+        except OSError as e:
+            raise InputError(f'{self.what} {self.folder} cannot be written ({e.strerror or e})') from None
+        os.write(fd, f'{os.getpid()}\n'.encode())
+        self.fd = fd
+        return self
 
     def release(self) -> None:
         """Remove the lock file while still holding it (so nobody locks a file about to vanish), then unlock."""

@@ -22,9 +22,11 @@ import os
 import os.path as osp
 import stat
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
-from .atomic import atomic_write_text
-from .errors import InputError
+from .atomic import atomic_write_text, defer_sigint
+from .errors import InputError, caused_by_ctrl_c
 from .lock import LOCK, FolderLock, held_by
 
 MANIFEST = 'hrvision_manifest.json'
@@ -247,6 +249,26 @@ def write_manifest(root: str, **info) -> str:
     finally:
         if info.get('status') in FINAL:
             release_out_dir(root)
+
+
+@contextmanager
+def out_dir_run(root: str, overwrite: bool = False, **info) -> Iterator[None]:
+    """``with out_dir_run(args.out, args.overwrite, command=...):`` the whole life of a command's ``--out``:
+    prepared (locked, manifest ``running``) before the block, and the final manifest when it ends: ``complete``,
+    ``interrupted`` (Ctrl-C, also when a library re-raised it as its own error) or ``failed``, written with Ctrl-C
+    held, which releases the lock."""
+    prepare_out_dir(root, overwrite, **info)
+    status = 'failed'
+    try:
+        yield
+        status = 'complete'
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt) or caused_by_ctrl_c(e):
+            status = 'interrupted'
+        raise
+    finally:
+        with defer_sigint():
+            write_manifest(root, **info, status=status)
 
 
 def release_out_dir(root: str) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hrvision.cli import main
-from hrvision.errors import DataError, InputError
+from hrvision.errors import DataError
 
 from .conftest import REPO
 
@@ -163,6 +163,10 @@ def _cli_cases(tmp):
                                          ['--cfg-options', 'work_dir=it"s', 'quotes only around the whole value']),
         'override with unbalanced brackets': (['train', SEG_TINY, '--cfg-options', 'model.head.in_channels=(1,2'],
                                               ['--cfg-options', 'model.head.in_channels=(1,2', 'unbalanced brackets']),
+        'override with crossed brackets': (['train', SEG_TINY, '--cfg-options', 'model.x=(1,[2)]'],
+                                           ['model.x=(1,[2)]', 'brackets that do not pair up']),
+        'override with text after a bracket': (['train', SEG_TINY, '--cfg-options', 'model.x=[1,2](3)'],
+                                               ['model.x=[1,2](3)', 'brackets that do not pair up']),
         'override list item with a space': (['train', SEG_TINY, '--cfg-options', 'model.x=[a b,c]'],
                                             ['model.x=[a b,c]', 'a space inside a list item would be dropped']),
         'config value num_classes': (['train', SEG_TINY, '--work-dir', tmp / 'w1', '--cfg-options',

@@ -155,3 +155,14 @@ def test_landmark_head_trains_on_whole_image_heatmaps_and_decodes():
     assert out.pred_keypoints.shape == (5, 2) and out.keypoint_scores.shape == (5,)
     seen = out.keypoint_scores > 0   # a map with no positive value decodes as the face codec's 0 (-1 here)
     assert seen.any() and (out.pred_keypoints[seen] >= 0).all() and (out.pred_keypoints[seen] < 64).all()
+
+
+def test_zero_tie_stays_zero_in_float16():
+    """The zero loss that ties an unlabelled head's backbone layers (DDP) must be 0, not NaN, under fp16 AMP: the
+    plain sum of a large float16 map overflows to inf, and inf * 0 is NaN."""
+    from hrvision.tasks.multitask.model import _zero_tie
+    big = torch.full((2, 72, 64, 128), 0.5, dtype=torch.float16, requires_grad=True)
+    tie = _zero_tie([big, big[:, :8]])
+    assert tie.dtype == torch.float16 and float(tie) == 0.0
+    tie.backward()
+    assert big.grad is not None and not big.grad.any()

@@ -318,3 +318,48 @@ def test_files_are_moved_in_without_following_a_symlink(tmp_path):
     assert list(outside.iterdir()) == [] and src.read_bytes() == b'x'
     assert move_in(str(src), str(out), 'labelIds/deep/f.png') == str(out / 'labelIds' / 'deep' / 'f.png')
     assert (out / 'labelIds' / 'deep' / 'f.png').read_bytes() == b'x' and not src.exists()
+
+
+def test_without_flock_a_running_folder_is_never_taken_for_a_dead_runs(tmp_path, monkeypatch):
+    """Where ``fcntl`` is missing (Windows) nobody can tell a live run from a dead one: the lock file's existence
+    is the lock, so a second run (with ``--overwrite`` too) is refused and the user's file stays."""
+    import hrvision.lock as lock_mod
+    from hrvision.errors import InputError
+    from hrvision.outdir import prepare_out_dir, release_out_dir, write_manifest
+    monkeypatch.setattr(lock_mod, 'fcntl', None)
+    out = tmp_path / 'out'
+    prepare_out_dir(str(out), command='hrvision infer')      # the live run: manifest "running", lock file
+    (out / 'user_notes.txt').write_text('mine')
+    with pytest.raises(InputError, match=rf'is in use by another hrvision run \(pid {os.getpid()}\)'):
+        prepare_out_dir(str(out), overwrite=True)
+    assert (out / 'user_notes.txt').read_text() == 'mine'
+    with pytest.raises(InputError, match='in use by another hrvision run'):   # the lock itself, taken directly
+        FolderLock(str(out)).acquire()
+    (out / 'user_notes.txt').unlink()
+    write_manifest(str(out), status='complete')
+    release_out_dir(str(out))                                 # the run ended: its lock file is gone
+    assert not (out / LOCK).exists()
+    prepare_out_dir(str(out), overwrite=True)                 # and the folder can be reused
+    release_out_dir(str(out))
+
+
+@pytest.mark.parametrize('raised, status', [(None, 'complete'), (KeyboardInterrupt, 'interrupted'),
+                                            (ValueError, 'failed')])
+def test_out_dir_run_final_manifest_and_lock(raised, status, tmp_path):
+    """``test`` and ``bench posetrack`` hold ``--out`` through ``out_dir_run``: however the work ends, the manifest
+    gets its final status and the folder is free again (a failed run is not left "running" and locked)."""
+    from hrvision.outdir import out_dir_run
+    out = tmp_path / 'out'
+    try:
+        with out_dir_run(str(out), command='hrvision test'):
+            assert json.loads((out / MANIFEST).read_text())['status'] == 'running'
+            (out / 'metrics.json').write_text('{}')
+            if raised:
+                raise raised()
+    except (KeyboardInterrupt, ValueError):
+        pass
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['status'] == status and manifest['files'] == ['metrics.json']
+    assert not (out / LOCK).exists()
+    with out_dir_run(str(out), overwrite=True, command='hrvision test'):   # the same process may take it again
+        pass

@@ -17,13 +17,10 @@ import os
 import os.path as osp
 import pickle
 import re
-import signal
-import threading
-from contextlib import contextmanager
 
 import torch
 
-from ..atomic import atomic_path, write_with
+from ..atomic import atomic_path, defer_sigint, write_with
 from ..digest import add_digest, verify_digest
 from ..weights import CheckpointError
 
@@ -60,26 +57,10 @@ def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_
     if isinstance(checkpoint, dict):
         add_digest(checkpoint)
     os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
-    with sigint_deferred(), atomic_path(filename) as tmp:  # Ctrl-C acts once the file is in place
+    with defer_sigint(), atomic_path(filename) as tmp:  # Ctrl-C acts once the file is in place
         # a failed write (disk full): WriteError naming the file, not torch's "[enforce fail ...]" (atomic.py)
         write_with(filename, tmp, lambda f: torch.save(checkpoint, f), 'checkpoint',
                    'earlier checkpoints are kept; free some space and --resume', sync=True)
-
-
-@contextmanager
-def sigint_deferred():
-    """Ctrl-C during a save takes effect once the file is complete (main thread; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    hits = []
-    previous = signal.signal(signal.SIGINT, lambda *a: hits.append(a))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if hits:
-        raise KeyboardInterrupt
 
 
 def _alive(pid: int) -> bool:

@@ -19,7 +19,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..weights import CheckpointError, load_weights
 from ..atomic import atomic_write_text
-from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates, sigint_deferred
+from ..atomic import defer_sigint
+from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates
 
 
 class HRVRunner(Runner):
@@ -65,7 +66,7 @@ class HRVRunner(Runner):
     def save_checkpoint(self, *args, **kwargs):
         """Ctrl-C while a checkpoint is assembled (mmengine formats the config into it) or written acts once
         the file is complete; before, a Ctrl-C inside the config formatter surfaced as a bogus SyntaxError."""
-        with sigint_deferred():
+        with defer_sigint():
             return super().save_checkpoint(*args, **kwargs)
 
     def train(self):

@@ -38,6 +38,25 @@ def metric_ann_file(metric: str, own: str | None, dataset_meta: dict | None, key
     return str(found)
 
 
+class DatasetFileMetric:
+    """Mixin (before ``BaseMetric``) for a metric with an ``ann_file`` that must be its dataset's
+    ``dataset_meta[dataset_file_key]``: the runner sets ``dataset_meta`` when it builds the loop, on every process,
+    so a different file is refused there, before any training or inference (and never on rank 0 alone, while the
+    others wait for its results)."""
+
+    dataset_file_key = 'ann_file'
+
+    @property
+    def dataset_meta(self):
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta) -> None:
+        self._dataset_meta = meta
+        if getattr(self, 'ann_file', None) and (meta or {}).get(self.dataset_file_key):
+            metric_ann_file(type(self).__name__, self.ann_file, meta, self.dataset_file_key)
+
+
 def check_evaluated_images(ann_file: str, held: Iterable[int], evaluated: Iterable[int]) -> None:
     """Every evaluated image id must be in the metric's file (``held``): ``DataError`` naming the first ones."""
     unknown = sorted(set(int(i) for i in evaluated) - set(int(i) for i in held))
@@ -46,4 +65,4 @@ def check_evaluated_images(ann_file: str, held: Iterable[int], evaluated: Iterab
                         f'({unknown[:5]}): the metric and the dataset read different files')
 
 
-__all__ = ['same_file', 'metric_ann_file', 'check_evaluated_images']
+__all__ = ['same_file', 'metric_ann_file', 'DatasetFileMetric', 'check_evaluated_images']

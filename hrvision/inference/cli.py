@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..outdir import prepare_out_dir, write_manifest
     from .inferencer import Inferencer
     from .inputs import Skipped, collect, is_video
-    from .writers import defer_sigint
+    from ..atomic import defer_sigint
     checkpoint, inputs = split_checkpoint(args.inputs)
     if not inputs:
         raise InputError('no INPUT given (images, folders, globs or videos after the config and checkpoint)')

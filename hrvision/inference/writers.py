@@ -28,13 +28,11 @@ import os
 import os.path as osp
 import re
 import shutil
-import signal
 import tempfile
-import threading
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, defer_sigint
 from ..data.io import write_image
 
 
@@ -42,27 +40,6 @@ def image_id(name: str, index: int, frame: int | None = None) -> int:
     """COCO style ``000000397133.jpg`` -> 397133; otherwise (and for a video frame) the running index."""
     stem = '' if frame is not None else osp.splitext(osp.basename(name))[0]
     return int(stem) if stem.isdigit() else index
-
-
-class defer_sigint:
-    """``with defer_sigint():`` Ctrl-C arriving inside the block takes effect when it ends (one image's files
-    are written all or none). Main thread only; elsewhere a no-op."""
-
-    def __enter__(self) -> 'defer_sigint':
-        self.got, self.old = [], None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGINT, lambda signum, frame: self.got.append(frame))
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.old is None:
-            return
-        signal.signal(signal.SIGINT, self.old)
-        if self.got:   # now act on it as the earlier handler would have (default: KeyboardInterrupt)
-            if callable(self.old):
-                self.old(signal.SIGINT, self.got[0])
-            elif self.old == signal.SIG_DFL:
-                os.kill(os.getpid(), signal.SIGINT)
 
 
 def xywh(b) -> list[float]:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from hrvision.engine.metric_files import check_evaluated_images, metric_ann_file
+from hrvision.engine.metric_files import DatasetFileMetric, check_evaluated_images, metric_ann_file
 from hrvision.registry import METRICS
 
 from .dataset import category_mapping, load_coco
@@ -65,7 +65,7 @@ def coco_bbox_eval(coco_gt, results: list[dict], img_ids: Sequence[int]) -> dict
 
 
 @METRICS.register_module()
-class CocoDetMetric(BaseMetric):
+class CocoDetMetric(DatasetFileMetric, BaseMetric):
     """COCO bbox AP/AP50/AP75/APs/APm/APl.
 
     Args:

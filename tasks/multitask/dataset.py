@@ -163,6 +163,9 @@ class MultiSourceDataset:
             self.source_tasks.append(list(src['tasks']))
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]))
         self.metainfo = dict(self.datasets[0].metainfo)
+        if len(self.datasets) > 1:   # one source's files do not name the others': a metric states its own file
+            for key in ('ann_file', 'kpt_file'):
+                self.metainfo.pop(key, None)
         self.metainfo['source_tasks'] = self.source_tasks
 
     def __len__(self) -> int:

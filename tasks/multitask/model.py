@@ -70,7 +70,7 @@ def _zero_tie(feat) -> Tensor:
     branches 1-3 go through ``stage4.*.fuse_layers.{1,2,3}``) get a zero gradient, not none, in a batch without its
     labels; DDP needs a gradient for every parameter in every iteration."""
     maps = [feat] if isinstance(feat, Tensor) else list(feat)
-    return sum(f.sum() for f in maps) * 0.0
+    return sum((f * 0).sum() for f in maps)   # zeroed before the sum: a float16 map's sum overflows to inf
 
 
 def _subset(feat, idx: Tensor):

@@ -19,7 +19,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from hrvision.engine.metric_files import check_evaluated_images, metric_ann_file
+from hrvision.engine.metric_files import DatasetFileMetric, check_evaluated_images, metric_ann_file
 from hrvision.registry import METRICS
 
 from .dataset import COCO_SIGMAS, PERSON_CATEGORY, load_coco
@@ -92,7 +92,7 @@ def _default_out_dir() -> str:
 
 
 @METRICS.register_module()
-class CocoKeypointMetric(BaseMetric):
+class CocoKeypointMetric(DatasetFileMetric, BaseMetric):
     """Args:
         ann_file: the COCO keypoint ground truth of the evaluated split; default (None) the evaluated dataset's
             (``dataset_meta[dataset_file_key]``). Another file than the dataset's is refused, and so is an evaluated
@@ -105,7 +105,6 @@ class CocoKeypointMetric(BaseMetric):
     """
 
     default_prefix = 'coco'
-    dataset_file_key = 'ann_file'   # the dataset metainfo key naming its keypoint file
 
     def __init__(self, ann_file: str | None = None, out_dir: str | None = None, vis_thr: float = 0.2,
                  oks_thr: float | None = 0.9, num_vis: int = 0, collect_device: str = 'cpu', prefix: str | None = None,

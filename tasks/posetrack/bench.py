@@ -6,7 +6,7 @@ import argparse
 import os
 import os.path as osp
 
-from hrvision.outdir import prepare_out_dir, write_manifest
+from hrvision.outdir import out_dir_run
 
 from .evaluate import evaluate
 from .formats import read_dir, write_video
@@ -23,7 +23,6 @@ def _joints(args: argparse.Namespace) -> str:
 
 
 def run_bench(args: argparse.Namespace) -> dict:
-    from hrvision.inference import Inferencer
     gt = read_dir(osp.join(args.data_root, 'annotations', args.split))
     names = sorted(gt)[:args.max_videos] if args.max_videos else sorted(gt)
     gt = {n: gt[n] for n in names}
@@ -31,7 +30,13 @@ def run_bench(args: argparse.Namespace) -> dict:
     if not args.det_config:
         path = args.boxes or osp.join(args.data_root, 'detections', f'{args.split}.json')
         dets = read_detections(path)
-    prepare_out_dir(args.out, args.overwrite, command='hrvision bench posetrack')   # locked until the manifest
+    info = dict(command='hrvision bench posetrack', config=args.config, checkpoint=args.checkpoint)
+    with out_dir_run(args.out, args.overwrite, **info):   # locked; the final manifest however the run ends
+        return _estimate_track_evaluate(args, gt, names, dets)
+
+
+def _estimate_track_evaluate(args, gt: dict, names: list, dets) -> dict:
+    from hrvision.inference import Inferencer
     pose = Inferencer(args.config, args.checkpoint, device=args.device)
     detector = Inferencer(args.det_config, args.det_checkpoint, device=args.device) if args.det_config else None
     runner = VideoPoseTracker(pose, detector, joints=_joints(args), propagate=not args.no_propagate,
@@ -46,7 +51,4 @@ def run_bench(args: argparse.Namespace) -> dict:
         write_video(osp.join(pred_dir, f'{name}.json'), name, frames)
         write_mp4(osp.join(vid_dir, f'{name}.mp4'), pictures)
     preds = read_dir(pred_dir, predictions=True)
-    res = evaluate(gt, preds)
-    write_manifest(args.out, command='hrvision bench posetrack', config=args.config, checkpoint=args.checkpoint,
-                   status='complete')
-    return res
+    return evaluate(gt, preds)
