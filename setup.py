@@ -1,11 +1,23 @@
 """hrvision: HRNet multi-task dense prediction toolkit.
 
-``heads/`` and ``tasks/`` live at the repository root (the design card's layout) and are
-reached through the symlinks ``hrvision/heads`` and ``hrvision/tasks``, so they install as
-``hrvision.heads`` / ``hrvision.tasks`` only: no generic top-level package lands in
-site-packages. Exact pins live in constraints.txt.
+``heads/``, ``tasks/`` and ``configs/`` stay at the repository root (the design card's layout) and install through
+``package_dir`` as ``hrvision.heads``, ``hrvision.tasks`` and ``hrvision/configs`` (the configs as package data: they
+have no ``__init__.py``, mmengine reads them as files). No generic top-level package lands in site-packages, and the
+source is one tree (no links). An editable install (``pip install -e .``) maps the same names onto the folders
+here; ``hrvision.configs_path`` finds the configs in either layout. Exact pins live in constraints.txt.
 """
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
+
+MAPPED = {'hrvision.heads': 'heads', 'hrvision.tasks': 'tasks', 'hrvision.configs': 'configs'}  # installed -> folder
+
+
+def _packages() -> list[str]:
+    found = find_packages(include=['hrvision', 'hrvision.*'])
+    for name, folder in MAPPED.items():
+        find = find_namespace_packages if name == 'hrvision.configs' else find_packages
+        found += [name] + [f'{name}.{sub}' for sub in find(where=folder, exclude=['*__pycache__*'])]
+    return found
+
 
 setup(
     name='hrvision',
@@ -14,8 +26,8 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
-    packages=find_packages(include=['hrvision', 'hrvision.*']),
-    package_data={'hrvision': ['configs/*.py', 'configs/*/*.py', 'configs/*/*/*.py']},
+    packages=_packages(),
+    package_dir=MAPPED,
     include_package_data=False,
     install_requires=[
         'torch>=2.14.1', 'torchvision>=0.29.1', 'timm>=1.0.31', 'segmentation-models-pytorch>=0.6.0',

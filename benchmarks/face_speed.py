@@ -1,7 +1,7 @@
 """Face alignment evaluation speed: HRNetV2-W18 at 256x256 (98 heatmaps + official decoding), images/s.
 
 Rows (same process, same threads, same inputs, interleaved round-robin so load changes hit all alike):
-  * hrvision FaceLandmarkModel W18: forward + decode_preds (batch argmax, quarter shift, inverse transform)
+  * hrvision FaceModel W18: forward + decode_preds (batch argmax, quarter shift, inverse transform)
   * the same, forward only (raw heatmaps, what the official model returns)
   * optional: timm ``hrnet_w18`` ``features_only`` (backbone only, nearest fuse upsampling) for reference
 

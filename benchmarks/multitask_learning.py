@@ -52,10 +52,10 @@ def config(setup: str, data: str, heads: tuple[str, ...], overrides: dict, work_
     cfg.model.update(overrides)
     if setup == 'demo':
         ann = osp.join(root, 'annotations')
-        metrics = {'det': dict(type='CocoDetMetric', ann_file=osp.join(ann, 'instances_val2017.json'), prefix='det'),
+        metrics = {'det': dict(type='CocoDetectionMetric', ann_file=osp.join(ann, 'instances_val2017.json'), prefix='det'),
                    'pose': dict(type='MultiTaskKeypointMetric',
                                 ann_file=osp.join(ann, 'person_keypoints_val2017.json'), prefix='pose'),
-                   'seg': dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'),
+                   'seg': dict(type='SegmentationMetric', num_classes=2, class_names=('background', 'person'),
                                prefix='seg')}
         cfg.val_evaluator = dict(type='MultiTaskEvaluator', metrics=[metrics[h] for h in heads])
         for split in ('train_dataloader', 'val_dataloader'):

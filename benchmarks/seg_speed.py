@@ -117,8 +117,8 @@ def pipeline_speed(n: int = 4, size=(1024, 2048)) -> float:
         seg_synth.write_synthetic(root, n_train=n, n_val=0, size=size, seed=0)
         ds = CityscapesDataset(root, 'train', pipeline=[
             dict(type='LoadCityscapes'), dict(type='RandomRescale', base_size=2048, scale_range=(0.5, 2.1)),
-            dict(type='PadRandomCrop', crop_size=(512, 1024)), dict(type='RandomHorizontalFlip'),
-            dict(type='PackSegInputs')])
+            dict(type='PadRandomCrop', crop_size=(512, 1024)), dict(type='SegmentationRandomFlip'),
+            dict(type='PackSegmentationInputs')])
         ds[0]
         t = time.perf_counter()
         reps = 3 * n

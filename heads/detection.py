@@ -1,85 +1,30 @@
-"""Detection on HRNetV2p with torchvision's FCOS / Faster R-CNN (anchors, matching, NMS, losses).
+"""Detection heads on a feature pyramid with torchvision's FCOS / Faster R-CNN parts (anchors, matching, NMS, losses).
 
-We only supply the backbone (:class:`Pyramid`: HRNetV2p over HRNet -> ``OrderedDict`` of levels; the task model
-builds both parts from its config like every other task)
-and a batching-only transform: images reach the detector already resized by our pipeline and
-normalised by ``HRVDataPreprocessor``, so torchvision must neither resize nor normalise again.
-Labels given to :class:`TorchvisionDetector` are 0-based; the Faster R-CNN background shift is
-handled here.
+The head owns no backbone (detectron2's shape): the task model runs HRNet and the HRNetV2p neck once and hands
+the head the pyramid (``OrderedDict`` level name -> tensor, stated by the neck's ``output_shape()``) together
+with the batch's image sizes (torchvision's ``ImageList``). Images reach the model already resized by our
+pipeline and normalised by ``HRVDataPreprocessor``; :class:`BatchOnlyTransform` only pads and batches them (what
+torchvision's transform did inside its detector). Labels given to :class:`DetectionHead` are 0-based; the
+Faster R-CNN background shift is handled here.
 """
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from contextlib import contextmanager
 from functools import partial
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 from torchvision.models.detection import FCOS, FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.fcos import FCOSClassificationHead, FCOSHead, FCOSRegressionHead
+from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import MultiScaleRoIAlign
 
-from hrvision.necks import HRNetV2p
-from hrvision.registry import MODELS
+from hrvision.registry import MODELS, register_alias
 from hrvision.shape import ShapeSpec, strides_of
-
-
-class Pyramid(nn.Module):
-    """torchvision's ``backbone``: the HRNetV2p ``neck`` over HRNet branches, the one pyramid wrapper.
-
-    Single-task (:class:`~hrvision.tasks.detection.model.HRNetDetector`): ``body`` is the HRNet the task model
-    built, run here on the batch torchvision padded. Multi-task: no ``body``; the model feeds the features
-    it computed once, and the detector's call runs only the neck (the padded batch must have their size).
-    Levels, channels and strides come from the neck's :meth:`output_shape`.
-    """
-
-    def __init__(self, neck: HRNetV2p, body: nn.Module | None = None, channels_last: bool = False) -> None:
-        super().__init__()
-        self.body = body
-        self.neck = neck
-        self.channels_last = channels_last
-        self._feats = None
-        self._size = None
-
-    def output_shape(self) -> dict[str, ShapeSpec]:
-        return self.neck.output_shape()
-
-    @property
-    def out_channels(self) -> int:
-        """One int for all levels (torchvision's contract)."""
-        return self.neck.out_channels
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.output_shape())
-
-    @property
-    def strides(self) -> list[int]:
-        return strides_of(self.output_shape())
-
-    def feed(self, feats: Sequence[Tensor], image_size) -> None:
-        """Multi-task: the neck's input for the next call, computed from images of ``image_size``."""
-        self._feats = feats
-        self._size = tuple(image_size)
-
-    def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
-        if self._feats is not None:
-            if tuple(x.shape[-2:]) != self._size:
-                raise ValueError(f'the detector batched the images to {tuple(x.shape[-2:])} but the shared features '
-                                 f'come from {self._size}: set data_preprocessor.pad_size_divisor to a multiple of '
-                                 'the detector size_divisible (the coarsest pyramid stride)')
-            feats, self._feats = self._feats, None
-            return self.neck(feats)
-        if self.body is None:
-            raise RuntimeError('Pyramid has no body and no features: MultiTaskModel feeds them before calling the '
-                               'detector')
-        if self.channels_last:  # torchvision's batching returns NCHW; oneDNN/cuDNN prefer NHWC
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.neck(self.body(x))
 
 
 class BatchOnlyTransform(GeneralizedRCNNTransform):
@@ -116,44 +61,77 @@ def _anchor_generator(sizes: Sequence[Sequence[int]], ratios: Sequence[float], n
     return AnchorGenerator(tuple(tuple(int(s) for s in t) for t in sizes), (tuple(ratios),) * n_levels)
 
 
+class _Channels(nn.Module):
+    """What torchvision's constructors ask of a backbone (an int ``out_channels``); never run."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.out_channels = channels
+
+
+FCOS_SETTINGS = ('center_sampling_radius', 'score_thresh', 'nms_thresh', 'detections_per_img', 'topk_candidates')
+
+
+def _check_targets(targets: Sequence[dict]) -> None:
+    """What torchvision's detectors check before a loss: (N, 4) boxes with x2 > x1 and y2 > y1."""
+    for i, t in enumerate(targets):
+        boxes = t['boxes']
+        if boxes.dim() != 2 or boxes.shape[-1] != 4:
+            raise ValueError(f'target {i}: boxes must be (N, 4) xyxy, got shape {tuple(boxes.shape)}')
+        bad = (boxes[:, 2:] <= boxes[:, :2]).any(dim=1)
+        if bad.any():
+            raise ValueError(f'target {i}: box {boxes[bad][0].tolist()} has no positive width and height '
+                             '(x2 > x1 and y2 > y1 needed)')
+
+
 @MODELS.register_module()
-class TorchvisionDetector(nn.Module):
-    """A torchvision FCOS or Faster R-CNN around a pyramid backbone, exposing forward/loss/predict.
+class DetectionHead(nn.Module):
+    """FCOS or Faster R-CNN on a given feature pyramid: ``forward``/``loss``/``predict`` like the other heads.
 
     Args:
-        backbone: module returning an ``OrderedDict`` of levels, stating them by ``output_shape()``
-            (a :class:`Pyramid`) and an int ``out_channels``.
+        in_shape: the pyramid the head reads, ``{level name: ShapeSpec}`` (the neck's ``output_shape()``; a module
+            stating it, such as the neck itself, is taken too).
         num_classes: object classes (no background).
         kind: ``'fcos'`` or ``'faster_rcnn'``.
         anchor_sizes: one tuple per pyramid level (default: the level strides for FCOS, 8x stride
             for Faster R-CNN, as in the FCOS / FPN papers).
         head_convs / head_norm_groups: FCOS tower depth and GroupNorm groups (gcd with the channels).
-        size_divisible: batch padding multiple; default the coarsest stride, because torchvision's
-            AnchorGenerator derives each level's stride as ``image_size // feature_size``.
-        **det_kwargs: passed to the torchvision constructor (score_thresh, nms_thresh, ...).
+        size_divisible: batch padding multiple the task model pads with (:class:`BatchOnlyTransform`); default
+            the coarsest stride, because torchvision's AnchorGenerator derives each level's stride as
+            ``image_size // feature_size``.
+        **det_kwargs: torchvision's FCOS / FasterRCNN settings (score_thresh, nms_thresh, ...).
+
+    The parts are torchvision's, under torchvision's names (FCOS: ``head``, ``anchor_generator``; Faster R-CNN:
+    ``rpn``, ``roi_heads``), built by torchvision's own constructor (so its defaults hold); FCOS's loss and
+    decoding are torchvision's ``FCOS.compute_loss`` / ``FCOS.postprocess_detections`` on these parts.
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int, kind: str = 'fcos',
+    def __init__(self, in_shape: Mapping[str, ShapeSpec] | nn.Module, num_classes: int, kind: str = 'fcos',
                  anchor_sizes: Sequence[Sequence[int]] | None = None, aspect_ratios: Sequence[float] | None = None,
                  roi_levels: Sequence[str] | None = None, head_convs: int = 4, head_norm_groups: int = 32,
                  size_divisible: int | None = None, **det_kwargs) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        shape = backbone.output_shape()
+        shape = dict(in_shape.output_shape() if hasattr(in_shape, 'output_shape') else in_shape)
         names, strides = list(shape), strides_of(shape)
         if len({s.channels for s in shape.values()}) != 1:
             raise ValueError(f'torchvision detectors need one channel count for all levels; the pyramid states '
                              f'{ {n: s.channels for n, s in shape.items()} }')
+        channels = next(iter(shape.values())).channels
+        self.in_shape = shape
         self.kind = kind
         self.num_classes = num_classes
-        # torchvision's constructors want min/max sizes; our transform ignores them
+        self.size_divisible = int(size_divisible or max(strides))
+        stub = _Channels(channels)   # torchvision's constructors want a backbone and min/max sizes; unused
         if kind == 'fcos':
             sizes = anchor_sizes or [(s,) for s in strides]
             anchors = _anchor_generator(sizes, aspect_ratios or (1.0,), len(names))
-            head = fcos_head(backbone.out_channels, num_classes, head_convs, head_norm_groups)
-            self.detector = FCOS(backbone, num_classes, min_size=1, max_size=1,
-                                 anchor_generator=anchors, head=head, **det_kwargs)
+            det = FCOS(stub, num_classes, min_size=1, max_size=1, anchor_generator=anchors,
+                       head=fcos_head(channels, num_classes, head_convs, head_norm_groups), **det_kwargs)
+            self.head, self.anchor_generator, self.box_coder = det.head, det.anchor_generator, det.box_coder
+            for key in FCOS_SETTINGS:
+                setattr(self, key, getattr(det, key))
             self.label_offset = 0
         elif kind == 'faster_rcnn':
             sizes = anchor_sizes or [(8 * s,) for s in strides]
@@ -163,18 +141,32 @@ class TorchvisionDetector(nn.Module):
             if bad:
                 raise ValueError(f'roi_levels {bad} are not backbone levels {names}')
             roi_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2)
-            self.detector = FasterRCNN(backbone, num_classes + 1, min_size=1, max_size=1,
-                                       rpn_anchor_generator=anchors, box_roi_pool=roi_pool, **det_kwargs)
+            det = FasterRCNN(stub, num_classes + 1, min_size=1, max_size=1, rpn_anchor_generator=anchors,
+                             box_roi_pool=roi_pool, **det_kwargs)
+            self.rpn, self.roi_heads = det.rpn, det.roi_heads
             self.label_offset = 1  # torchvision reserves label 0 for background
         else:
             raise ValueError(f"detector kind must be 'fcos' or 'faster_rcnn', got {kind!r}")
-        self.detector.transform = BatchOnlyTransform(size_divisible or max(strides))
+
+    @property
+    def levels(self) -> list[str]:
+        """The pyramid level names the head reads, in order."""
+        return list(self.in_shape)
+
+    @property
+    def strides(self) -> list[int]:
+        return strides_of(self.in_shape)
+
+    def _levels(self, feats: Mapping[str, Tensor]) -> list[Tensor]:
+        if list(feats) != self.levels:
+            raise ValueError(f'the detector head reads pyramid levels {self.levels}; it was given {list(feats)}')
+        return list(feats.values())
 
     @contextmanager
     def _mode(self, training: bool) -> Iterator[None]:
-        """Pick torchvision's loss or inference branch without touching BatchNorm's mode."""
-        d = self.detector
-        mods = [d, d.transform] + [m for m in (getattr(d, 'rpn', None), getattr(d, 'roi_heads', None)) if m is not None]
+        """Pick torchvision's loss or inference branch (RPN / RoI heads read ``self.training``) without
+        touching the mode of anything else."""
+        mods = [m for m in (getattr(self, 'rpn', None), getattr(self, 'roi_heads', None)) if m is not None]
         old = [m.training for m in mods]
         for m in mods:
             m.training = training
@@ -184,32 +176,58 @@ class TorchvisionDetector(nn.Module):
             for m, t in zip(mods, old):
                 m.training = t
 
-    def forward(self, images: Tensor) -> dict:
-        """Raw outputs: pyramid features and the dense head outputs (FCOS head / RPN head)."""
-        feats = self.detector.backbone(images)
+    def forward(self, feats: Mapping[str, Tensor]) -> dict:
+        """Raw outputs of the dense head: FCOS class logits, box regression and centerness; Faster R-CNN RPN
+        objectness and box deltas per level."""
+        levels = self._levels(feats)
         if self.kind == 'fcos':
-            out = self.detector.head(list(feats.values()))
-        else:
-            objectness, deltas = self.detector.rpn.head(list(feats.values()))
-            out = {'objectness': objectness, 'rpn_bbox_deltas': deltas}
-        return {'features': feats, **out}
+            return self.head(levels)
+        objectness, deltas = self.rpn.head(levels)
+        return {'objectness': objectness, 'rpn_bbox_deltas': deltas}
 
-    def loss(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> dict[str, Tensor]:
-        """``images``: normalised CHW tensors at their valid size; targets: 0-based ``labels``, xyxy ``boxes``."""
+    def _fcos_outputs(self, feats, images: ImageList):
+        levels = self._levels(feats)
+        outputs = self.head(levels)
+        anchors = self.anchor_generator(images, levels)
+        return outputs, anchors, [x.size(2) * x.size(3) for x in levels]
+
+    def loss(self, feats: Mapping[str, Tensor], images: ImageList,
+             targets: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:
+        """``feats``: the pyramid of the padded batch ``images``; targets: 0-based ``labels``, xyxy ``boxes`` in
+        the pixels of ``images.image_sizes``."""
         shifted = [{'boxes': t['boxes'].float(), 'labels': t['labels'].long() + self.label_offset} for t in targets]
-        with self._mode(True):
-            losses = self.detector(images, shifted)
+        _check_targets(shifted)
+        if self.kind == 'fcos':
+            outputs, anchors, per_level = self._fcos_outputs(feats, images)
+            losses = FCOS.compute_loss(self, shifted, outputs, anchors, per_level)
+        else:
+            with self._mode(True):
+                proposals, proposal_losses = self.rpn(images, feats, shifted)
+                _, losses = self.roi_heads(feats, proposals, images.image_sizes, shifted)
+            losses = {**losses, **proposal_losses}
         # mmengine sums the entries whose name contains 'loss'; FCOS names them 'classification', ...
         return {k if k.startswith('loss') else f'loss_{k}': v for k, v in losses.items()}
 
     @torch.no_grad()
-    def predict(self, images: list[Tensor]) -> list[dict[str, Tensor]]:
-        """Boxes (xyxy, input-image coordinates), 0-based labels and scores per image."""
-        with self._mode(False):
-            dets = self.detector(images)
+    def predict(self, feats: Mapping[str, Tensor], images: ImageList) -> list[dict[str, Tensor]]:
+        """Boxes (xyxy, in the pixels of ``images.image_sizes``), 0-based labels and scores per image."""
+        if self.kind == 'fcos':
+            outputs, anchors, per_level = self._fcos_outputs(feats, images)
+            split = {k: list(v.split(per_level, dim=1)) for k, v in outputs.items()}
+            dets = FCOS.postprocess_detections(self, split, [list(a.split(per_level)) for a in anchors],
+                                               images.image_sizes)
+        else:
+            with self._mode(False):
+                proposals, _ = self.rpn(images, feats)
+                dets, _ = self.roi_heads(feats, proposals, images.image_sizes)
         for d in dets:
             d['labels'] = d['labels'] - self.label_offset
         return dets
 
 
-__all__ = ['Pyramid', 'BatchOnlyTransform', 'TorchvisionDetector']
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(MODELS, 'TorchvisionDetector', DetectionHead)
+TorchvisionDetector = DetectionHead
+
+__all__ = ['BatchOnlyTransform', 'DetectionHead', 'ImageList']

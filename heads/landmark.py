@@ -1,54 +1,6 @@
-"""HRNetV2 face-landmark head (official ``head``) with the official MSE heatmap loss.
+"""Old module name of :mod:`hrvision.heads.face` (one vocabulary per task: ``face``); kept so imports still work."""
+from hrvision.heads.face import FaceHead
 
-Decoding is the task bridge's job (:class:`~hrvision.tasks.face.bridge.FaceBridge`).
+LandmarkHead = FaceHead   # old Python name; the old registered name is an alias in heads/face.py
 
-Layers: HRNetV2 concat (a neck) -> 1x1 conv(15C->15C, bias) -> BN -> ReLU -> conv(->K heatmaps).
-The Sequential is called ``head`` so the official checkpoint keys ``head.0..3`` map to
-``head.head.*`` in :class:`~hrvision.tasks.face.model.FaceLandmarkModel`.
-
-Official quirk not reproduced: with ``FINAL_CONV_KERNEL == 3`` the official ``head.0`` (a 1x1
-conv) also gets padding 1, which grows the map by two pixels; the shipped configs use kernel 1,
-where both agree (SPEC §8.25).
-"""
-from __future__ import annotations
-
-import torch.nn.functional as F
-from torch import Tensor, nn
-
-from hrvision.checks import check_int
-from hrvision.heads.segmentation import concat_head_layers
-from hrvision.registry import MODELS
-
-
-@MODELS.register_module()
-class LandmarkHead(nn.Module):
-    """Heatmap head for K landmarks. Input: (N, 15C, H/4, W/4) concat map; output (N, K, H/4, W/4).
-
-    Args:
-        in_channels: channels of the HRNetV2 concat map (270 for W18).
-        num_landmarks: 98 (WFLW), 68 (300W), 29 (COFW), 19 (AFLW).
-        kernel: ``FINAL_CONV_KERNEL`` of the last conv (official: 1).
-        momentum: BatchNorm momentum (official face code: 0.01); ``FaceLandmarkModel`` fills it from its backbone.
-        loss_weight: factor on the MSE (official: 1, plain ``MSELoss`` mean over all elements).
-    """
-
-    def __init__(self, in_channels: int, num_landmarks: int = 98, kernel: int = 1, momentum: float = 0.01,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        if kernel not in (1, 3):
-            raise ValueError(f'LandmarkHead kernel must be 1 or 3 (official FINAL_CONV_KERNEL), got {kernel}')
-        num_landmarks = check_int('LandmarkHead num_landmarks', num_landmarks, low=1)
-        self.head = concat_head_layers(in_channels, num_landmarks, kernel, momentum)
-        self.num_landmarks = num_landmarks
-        self.loss_weight = loss_weight
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(x)
-
-    def loss(self, x: Tensor, target: Tensor) -> dict[str, Tensor]:
-        """``target``: (N, K, h, w) gaussian heatmaps (the codec's targets). Official: no target weights."""
-        heatmaps = self.forward(x)
-        if heatmaps.shape != target.shape:
-            raise ValueError(f'heatmap targets have shape {tuple(target.shape)}, the head outputs '
-                             f'{tuple(heatmaps.shape)}; check the codec heatmap size vs the input size')
-        return {'loss_heatmap': self.loss_weight * F.mse_loss(heatmaps.float(), target.float())}
+__all__ = ['FaceHead', 'LandmarkHead']

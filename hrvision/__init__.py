@@ -13,6 +13,32 @@ from __future__ import annotations
 
 __version__ = '0.1.0'
 
+
+def _source_checkout_parts() -> None:
+    """A source checkout used without installing (``PYTHONPATH=.``): ``heads/`` and ``tasks/`` sit beside this
+    package, and setup.py's ``package_dir`` is what makes them ``hrvision.heads`` / ``hrvision.tasks`` when
+    installed (wheel or editable). Map the same two names here, only when nothing else finds them."""
+    import importlib.util
+    import os.path as osp
+    import sys
+
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    parts = {f'{__name__}.{p}': osp.join(repo, p) for p in ('heads', 'tasks')}
+    if not osp.isfile(osp.join(repo, 'setup.py')) or any(importlib.util.find_spec(n) for n in parts):
+        return
+
+    class _Finder:
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):
+            folder = parts.get(fullname)
+            return folder and importlib.util.spec_from_file_location(
+                fullname, osp.join(folder, '__init__.py'), submodule_search_locations=[folder])
+
+    sys.meta_path.append(_Finder)
+
+
+_source_checkout_parts()
+
 from .backbones.hrnet import ALIASES, VARIANTS, HRNet, build_hrnet
 from .flops import Count, count
 from .weights import CheckpointError, LoadReport, load_weights

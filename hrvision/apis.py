@@ -65,10 +65,11 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
 
         from .engine.config_checks import load_config_file
         from .registry import MODELS
-        cfg = config if isinstance(config, Config) else load_config_file(config)
-        if cfg_options:
-            cfg = cfg.copy()
-            cfg.merge_from_dict(dict(cfg_options))
+        from .engine.runner import apply_options
+        cfg = config.copy() if isinstance(config, Config) else load_config_file(config)
+        # as train/test do: data_root moves every dataset/evaluator path, a key that changes nothing is refused,
+        # values that follow from others are filled
+        apply_options(cfg, dict(cfg_options or {}))
         init_default_scope('hrvision')
         model = MODELS.build(cfg.model)
     if isinstance(checkpoint, (str, os.PathLike)):   # read once: the weights and the meta
@@ -77,7 +78,12 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
         name = None
     if checkpoint is not None:
         model.load_report = load_weights(model, checkpoint, allow_partial=allow_partial, name=name)
-    model.dataset_meta = _dataset_meta(checkpoint)
+    # the checkpoint's, else what the model was built with (an official COCO pose file: the COCO preset)
+    model.dataset_meta = _dataset_meta(checkpoint) or getattr(model, 'dataset_meta', None)
+    if model.dataset_meta is None and cfg is not None:   # e.g. official weights: the config's keypoint preset
+        from .data.metainfo import config_metainfo
+        meta = config_metainfo(cfg)
+        model.dataset_meta = meta if meta and meta.get('keypoint_names') else None
     model.cfg = cfg
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     return model.to(device).eval()

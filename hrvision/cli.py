@@ -50,6 +50,10 @@ def _cmd_flops(args: argparse.Namespace) -> int:
 def _add_runner_args(p: argparse.ArgumentParser) -> None:
     from hrvision.cli_args import add_cfg_options
     p.add_argument('--work-dir', help='where logs, checkpoints and pictures go')
+    p.add_argument('--data-root', metavar='DIR',
+                   help='the dataset folder: replaces the config\'s data_root in every dataset and every path '
+                        'derived from it (annotation files, image folders, box files, the metrics\' files); '
+                        'same as --cfg-options data_root=DIR')
     add_cfg_options(p)
     p.add_argument('--launcher', default='none', choices=['none', 'pytorch'],
                    help='"pytorch" under torchrun (NCCL on GPU, gloo on CPU)')
@@ -62,7 +66,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     resume = args.resume if args.resume is not None else False
     try:
         train(args.config, work_dir=args.work_dir, amp=args.amp, amp_dtype=args.amp_dtype, resume=resume,
-              launcher=args.launcher, cfg_options=args.cfg_options, tensorboard=args.tensorboard)
+              launcher=args.launcher, cfg_options=args.cfg_options, tensorboard=args.tensorboard,
+              data_root=args.data_root)
     except TrainingInterrupted as e:
         print(f'hrvision: {e}', file=sys.stderr)
         return 130
@@ -84,7 +89,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
     owner = args.out and is_main_process()   # under torchrun rank 0 owns the folder
     info = dict(command='hrvision test', config=args.config, checkpoint=args.checkpoint)
     with out_dir_run(args.out, args.overwrite, **info) if owner else nullcontext():   # before any work; locked
-        cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts)
+        cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts,
+                             data_root=args.data_root)
         metrics = test(cfg, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
                        launcher=args.launcher)
         if not metrics and not _format_only(cfg):
@@ -185,6 +191,7 @@ def _add_task_commands(sub) -> None:
     registered command are left out)."""
     from hrvision.registry import CLI_COMMANDS, load_tasks
     load_tasks()
+    import hrvision.data_check  # noqa: F401  (the core's `hrvision data check`)
     for name, help, configure in CLI_COMMANDS.group(''):
         configure(sub.add_parser(name, help=help))
     for group, dest, help in (('data', 'generator', 'synthetic datasets in the real formats'),

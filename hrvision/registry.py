@@ -4,6 +4,10 @@ One child per mmengine root (the mmpose/mmdet pattern): the Runner searches mmen
 and with ``default_scope='hrvision'`` it descends into these children. ``locations`` are
 imported lazily on the first build/get, so ``import hrvision`` stays cheap.
 """
+import logging
+import re
+import warnings
+
 from mmengine import registry as _root
 from mmengine.registry import Registry
 
@@ -34,12 +38,47 @@ class HRVRegistry(Registry):
         """Raise :class:`UnknownNameError` with a did-you-mean when the string ``obj_type`` is not registered."""
         if isinstance(obj_type, str) and self.get(obj_type) is None:
             raise UnknownNameError(f'{where} {obj_type!r} is not a registered {self.name} in hrvision'
-                                   f'{did_you_mean(obj_type, self.known_names()) or "."}')
+                                   f'{self.suggest(obj_type) or "."}')
+
+    def suggest(self, name: str) -> str:
+        """The did-you-mean for an unknown name, in the current vocabulary: a misspelt old name (``CityscapeMetric``)
+        suggests the class it now builds (``SegmentationMetric``)."""
+        hint = did_you_mean(name, [*self.known_names(), *self.aliases])
+        for old, new in self.aliases.items():
+            if hint == did_you_mean(old, [old]):
+                return did_you_mean(new, [new])
+        return hint
 
     def build(self, cfg, *args, **kwargs):
         if isinstance(cfg, dict):
             self.check_type(cfg.get('type'))
         return super().build(cfg, *args, **kwargs)
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Deprecated registered name -> the name it now builds (see :func:`register_alias`)."""
+        return self.__dict__.setdefault('_aliases', {})
+
+    def current_name(self, name):
+        """``name`` as registered now: a deprecated name's new name (no warning: building it warns), else
+        ``name`` unchanged. For code that reads a config's ``type`` strings without building them."""
+        if isinstance(name, str):
+            self.import_from_location()
+            return self.aliases.get(name, name)
+        return name
+
+    def get(self, key):
+        """mmengine's ``get``, except that a deprecated name (:func:`register_alias`) returns its new class and
+        warns once. Every build goes through here (mmengine's ``build_from_cfg`` calls the scope's ``get``), so an
+        old config or an old checkpoint's stored config builds the new class: ``type(obj).__name__`` is the new
+        name, which is what name-keyed tables (``INFERENCE``, ``DATA_CHECKS``) and config checks need."""
+        if isinstance(key, str):
+            self.import_from_location()
+            scope, name = self.split_scope_key(key)   # 'hrvision.HRNetDetector' as well
+            if name in self.aliases and scope in (None, self.scope):
+                deprecated(name, self.aliases[name])
+                key = self.aliases[name] if scope is None else f'{scope}.{self.aliases[name]}'
+        return super().get(key)
 
 
 def _child(name: str, parent: Registry, locations: list[str] | None = None) -> Registry:
@@ -69,6 +108,61 @@ VISBACKENDS = _child('vis_backend', _root.VISBACKENDS)
 LOG_PROCESSORS = _child('log_processor', _root.LOG_PROCESSORS)
 INFERENCERS = _child('inferencer', _root.INFERENCERS)
 FUNCTIONS = _child('function', _root.FUNCTIONS, _DATA_LOCATIONS)
+
+
+# ---- one vocabulary: deprecated names and task kinds ----------------------------------------------------------------
+# Rule (docs/ARCHITECTURE.md, Conventions): folder name = class prefix = config word = task kind. A renamed class
+# keeps its old registered name as an alias that builds the new class and warns once per old name.
+
+_WARNED: set[str] = set()
+
+
+def deprecated(old: str, new: str) -> None:
+    """Warn once per ``old`` name: a ``DeprecationWarning`` and one log line ``"OLD is deprecated: use NEW"``."""
+    if old in _WARNED:
+        return
+    _WARNED.add(old)
+    msg = f'{old} is deprecated: use {new}'
+    warnings.warn(msg, DeprecationWarning, stacklevel=3)
+    from mmengine.logging import print_log
+    print_log(msg, logger='current', level=logging.WARNING)
+
+
+def register_alias(registry: HRVRegistry, old: str, new) -> None:
+    """Keep the registered name ``old`` building ``new`` (a class or its registered name) with a warn-once.
+
+    The alias is not a second registration (``module_dict`` holds each class once, under its new name), so
+    listings and the did-you-mean show only the new vocabulary.
+    """
+    new_name = new if isinstance(new, str) else new.__name__
+    if old in registry.module_dict:
+        raise KeyError(f'{old!r} is registered in {registry.name}; it cannot also be an alias of {new_name!r}')
+    if registry.aliases.get(old, new_name) != new_name:
+        raise KeyError(f'{old!r} is already an alias of {registry.aliases[old]!r} in {registry.name}')
+    registry.aliases[old] = new_name
+
+
+KIND_ALIASES: dict[str, str] = {}
+"""Old task kind -> its current name, filled by the tasks (:func:`register_kind_alias`; the core names no task).
+Old kinds are accepted, with the warn-once, where a kind is read: ``by_kind``, the multi-task model's
+``names_of_kind``, ``CocoMultiTaskDataset(tasks=...)`` values."""
+
+
+def register_kind_alias(old: str, new: str) -> None:
+    """A task renamed its kind (``TaskInference.kind``) from ``old`` to ``new``: keep ``old`` accepted."""
+    if KIND_ALIASES.get(old, new) != new:
+        raise KeyError(f'task kind {old!r} is already an alias of {KIND_ALIASES[old]!r}')
+    KIND_ALIASES[old] = new
+
+
+def task_kind(kind):
+    """The current name of a task kind (old kinds warn once); anything else is returned unchanged."""
+    if isinstance(kind, str) and kind not in KIND_ALIASES:
+        load_tasks()
+    if isinstance(kind, str) and kind in KIND_ALIASES:
+        deprecated(f'task kind {kind!r}', repr(KIND_ALIASES[kind]))
+        return KIND_ALIASES[kind]
+    return kind
 
 
 # ---- what tasks add to the core (the core names no task) -----------------------------------------------------------
@@ -102,6 +196,33 @@ class NameTable(dict):
             raise UnknownNameError(f'unknown {self.what} {name!r}; registered: {sorted(self)}'
                                    f'{did_you_mean(str(name), list(self)) or ""}')
         return self[name]
+
+
+KEY_RENAMES: list[tuple[re.Pattern, str, str]] = []
+"""(pattern, replacement, layout) rules for checkpoint keys of a task's earlier layouts, tried in registration
+order by :mod:`hrvision.weights` (first match only); ``layout`` names the layout in load reports. Filled by
+:func:`register_key_renames` (the core names no task)."""
+
+
+def register_key_renames(layout: str, *rules: tuple[str, str]) -> None:
+    """A task changed its models' parameter names: ``(regex, replacement)`` rules map keys of the earlier
+    ``layout`` (its description, for load reports and messages) to today's names, so old checkpoints still load."""
+    for rx, repl in rules:
+        rule = (re.compile(rx), repl, layout)
+        if not any(r[0].pattern == rule[0].pattern for r in KEY_RENAMES):
+            KEY_RENAMES.append(rule)
+
+
+CONFIG_KEYS = NameTable('config key')
+"""Top-level config keys a task's code reads (beside the Runner's and the core's ``CODE_KEYS``): name -> what
+reads it. ``--cfg-options NAME=...`` is accepted for them. Filled by :func:`register_config_key`."""
+
+
+def register_config_key(name: str, reader: str) -> None:
+    """A task reads the top-level config key ``name`` (``reader``: where, for messages)."""
+    if CONFIG_KEYS.get(name, reader) != reader:
+        raise KeyError(f'config key {name!r} is registered twice ({CONFIG_KEYS[name]!r} and {reader!r})')
+    CONFIG_KEYS[name] = reader
 
 
 OFFICIAL_FAMILIES = NameTable('official MODEL.NAME')
@@ -152,10 +273,27 @@ INFERENCE = NameTable('inference task')
 :func:`register_inference` in ``tasks/<task>/inference.py``."""
 
 
-def register_inference(*model_classes: str):
-    """Class decorator: the ``TaskInference`` subclass serves models of these class names."""
-    def deco(cls):
-        for name in model_classes:
-            INFERENCE.add(name, cls)
-        return cls
-    return deco
+def _class_decorator(table: NameTable, doc: str):
+    """``@decorator(*names)``: add the decorated class to ``table`` under each of ``names``."""
+    def register(*names: str):
+        def deco(cls):
+            for name in names:
+                table.add(name, cls)
+            return cls
+        return deco
+    register.__doc__ = doc
+    return register
+
+
+register_inference = _class_decorator(
+    INFERENCE, 'Class decorator: the ``TaskInference`` subclass serves models of these class names.')
+
+
+DATA_CHECKS = NameTable('dataset check')
+"""Dataset class name -> ``hrvision.data_check.DatasetCheck`` subclass: what ``hrvision data check`` counts, finds
+and draws for that dataset (and, through the class hierarchy, its subclasses). Filled by
+:func:`register_data_check` in ``tasks/<task>/check.py``."""
+
+
+register_data_check = _class_decorator(
+    DATA_CHECKS, 'Class decorator: the ``DatasetCheck`` subclass checks datasets of these class names.')

@@ -7,7 +7,8 @@ Recognised layouts (detected from the keys, no flag needed):
   (the official seg ``FullModel``, which also stores ``loss.criterion.weight``).
 * ``timm``      -- identical to the official classification keys.
 * ``mmpose``    -- ``backbone.`` / ``keypoint_head.`` / ``head.`` prefixes (also mmseg/mmdet).
-* ``hrvision``  -- our own task models (``backbone.``, ``head.``, ...).
+* ``hrvision``  -- our own task models (``backbone.``, ``head.``, ...); keys of a task's earlier layout are renamed
+  by the rules the task registered (``hrvision.registry.register_key_renames``; ``LoadReport.renamed``).
 * safetensors files.
 
 Files are read with ``torch.load(weights_only=True)``: untrusted checkpoints cannot run code.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -46,6 +47,7 @@ _MISSING_CAUSES = [
      'pose checkpoints have no lower-resolution fuse rows in the last module (official multi_scale_output=False)'),
     (re.compile(r'(^|\.)(head|last_layer|final_layer|decode_head)'), 'task head not in the checkpoint (backbone-only weights)'),
     (re.compile(r'^backbone\.'), 'backbone key absent from the checkpoint'),
+    (re.compile(r'(^|\.)necks?\.'), 'neck not in the checkpoint'),
 ]
 
 
@@ -65,6 +67,9 @@ class LoadReport:
     missing_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
     source: str = '<state dict>'
+    renamed: dict[str, str] = field(default_factory=dict)   # earlier-layout key -> model key (register_key_renames)
+    layouts: list[str] = field(default_factory=list)   # the earlier layouts those keys come from
+    order_kept: bool = True   # the file lists the loaded tensors in the model's order (what optimizer state needs)
 
     def explain(self) -> dict[str, dict[str, list[str]]]:
         """Group missing and unexpected keys by cause."""
@@ -73,6 +78,9 @@ class LoadReport:
 
     def __str__(self) -> str:
         lines = [f'loaded {len(self.loaded_keys)} tensors from {self.source} (format: {self.format})']
+        if self.renamed:
+            lines.append(f'  renamed {len(self.renamed)}: keys of an earlier layout ({"; ".join(self.layouts)}) '
+                         f'(e.g. {next(iter(self.renamed))} -> {next(iter(self.renamed.values()))})')
         for kind, groups in self.explain().items():
             for cause, keys in groups.items():
                 shown = ', '.join(keys[:3]) + (' ...' if len(keys) > 3 else '')
@@ -141,6 +149,9 @@ def _is_tensor_dict(d: Mapping) -> bool:
 
 def detect_format(sd: Mapping[str, Tensor]) -> str:
     keys = list(sd)
+    rules = _key_renames()
+    if any(legacy_rule(k, rules) for k in keys):
+        return 'hrvision'   # an earlier layout of a task's model (register_key_renames)
     if any(k.startswith(('keypoint_head.', 'decode_head.')) for k in keys):
         return 'mmpose'
     if any(k.startswith('backbone.') for k in keys):
@@ -162,14 +173,44 @@ def _strip(sd: Mapping[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def _key_renames() -> list:
+    """The tasks' rules for keys of their earlier layouts (``hrvision.registry.register_key_renames``)."""
+    from .registry import KEY_RENAMES, load_tasks
+    load_tasks()
+    return KEY_RENAMES
+
+
+def legacy_rule(key: str, rules: list | None = None) -> tuple[str, str] | None:
+    """(today's name, layout) of a key of an earlier layout a task registered (None: not one)."""
+    for rx, repl, layout in (_key_renames() if rules is None else rules):
+        if rx.match(key):
+            return rx.sub(repl, key, count=1), layout
+    return None
+
+
+def legacy_name(key: str) -> str | None:
+    """Today's name of a key of an earlier layout a task registered (None: not one)."""
+    found = legacy_rule(key)
+    return found[0] if found else None
+
+
 def _candidates(key: str) -> list[str]:
     """Names a checkpoint key may have in an hrvision model, most specific first."""
-    c = [key, 'backbone.' + key, 'head.' + key]
+    renamed = legacy_name(key)
+    c = [key] + ([renamed] if renamed else []) + ['backbone.' + key, 'head.' + key]
     for p in ('backbone.', 'keypoint_head.', 'decode_head.', 'head.'):
         if key.startswith(p):
             rest = key[len(p):]
             c += [rest, 'head.' + rest, 'backbone.' + rest] if p != 'backbone.' else [rest]
     return c
+
+
+def _renames(sd: Mapping[str, Tensor], mapped: Mapping[str, Tensor]):
+    """(checkpoint key, model key) of the loaded keys that took an earlier-layout name's place."""
+    for k in _strip(sd):
+        renamed = legacy_name(k)
+        if renamed is not None and renamed in mapped and k not in mapped:
+            yield k, renamed
 
 
 def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module) -> tuple[dict[str, Tensor], list[str]]:
@@ -191,7 +232,8 @@ def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module) -> tuple[dict[str
 
 
 def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False,
-                 allow_partial: bool = False, name: str | None = None) -> LoadReport:
+                 allow_partial: bool = False, name: str | None = None,
+                 before_load: Callable[[LoadReport], None] | None = None) -> LoadReport:
     """Load ``source`` (path or state dict, any supported layout) into ``model``; the one way weights go in.
 
     Refused (:class:`WeightsMismatchError`, message = the report): a source that shares no key with the
@@ -199,7 +241,8 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tens
     (``num_batches_tracked`` excepted), since the model would silently keep random values. Keys of the
     source that have no place in the model are reported, and refused only with ``strict=True``.
     Shape mismatches always raise ``ValueError`` naming the key and both shapes. ``name`` names an
-    in-memory source in messages.
+    in-memory source in messages. ``before_load(report)`` runs once the mapping is known and before any
+    tensor enters the model, so a caller's refusal (``--resume`` of a reordered checkpoint) leaves it untouched.
     """
     if isinstance(source, (str, os.PathLike)):
         sd, src = read_checkpoint(source), os.fspath(source)
@@ -217,7 +260,12 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tens
         raise WeightsMismatchError(
             f'{src} shares no key with the {type(model).__name__} model (format: {fmt}; checkpoint keys e.g. '
             f'{list(sd)[:3]}, model keys e.g. {list(model.state_dict())[:3]}): not weights of this model')
-    report = LoadReport(fmt, sorted(mapped), missing, unexpected, src)
+    renamed = {k: n for k, n in _renames(sd, mapped)}
+    layouts = sorted({legacy_rule(k)[1] for k in renamed})
+    report = LoadReport(fmt, sorted(mapped), missing, unexpected, src, renamed=renamed, layouts=layouts,
+                        order_kept=list(mapped) == [k for k in model.state_dict() if k in mapped])
+    if before_load is not None:
+        before_load(report)   # may refuse: the model is untouched until here
     if missing and not allow_partial:
         raise WeightsMismatchError(f'{src} leaves {len(missing)} of the model\'s tensors unset (refused: they would '
                                    f'keep random values; a deliberate partial load needs allow_partial):\n{report}')

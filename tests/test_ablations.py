@@ -130,7 +130,7 @@ def pose_cfg(branch, heatmap=None):
     stride = 4 * 2 ** branch
     return dict(type='PoseModel', backbone=dict(type='HRNet', extra=TINY, multi_scale_output=False,
                                                 out_indices=(branch,)),
-                head=dict(type='KeypointHead', num_keypoints=17),
+                head=dict(type='PoseHead', num_keypoints=17),
                 codec=dict(type='PoseHeatmapCodec', input_size=(64, 128),
                            heatmap_size=heatmap or (64 // stride, 128 // stride), sigma=1))
 
@@ -142,6 +142,8 @@ def test_pose_model_heatmaps_at_each_stride(branch):
     assert m.head.final_layer.in_channels == 4 * 2 ** branch                    # from output_shape
     x = torch.zeros(2, 3, 128, 64)
     assert m(x).shape == (2, 17, 128 // stride, 64 // stride)
+    from hrvision.data.metainfo import parse_metainfo   # no data samples: the flip test reads model.dataset_meta
+    m.dataset_meta = parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'test')
     samples = m(x, mode='predict')
     assert samples[0].pred_keypoints.shape == (17, 2)
     assert float(samples[0].pred_keypoints.max()) <= 128
@@ -154,13 +156,13 @@ def test_pose_codec_at_the_wrong_stride_is_a_build_error():
 
 def test_head_in_index_reads_that_map():
     m = MODELS.build(dict(type='PoseModel', backbone=dict(type='HRNet', extra=TINY, out_indices=(0, 1, 2, 3)),
-                          head=dict(type='KeypointHead', num_keypoints=5, flip_pairs=(), in_index=1),
+                          head=dict(type='PoseHead', num_keypoints=5, flip_pairs=(), in_index=1),
                           codec=dict(input_size=(64, 64), heatmap_size=(8, 8))))
     assert m.head.final_layer.in_channels == 8
     assert m(torch.zeros(1, 3, 64, 64)).shape == (1, 5, 8, 8)
     with pytest.raises(ConfigError, match='in_index=4'):
         MODELS.build(dict(type='PoseModel', backbone=dict(type='HRNet', extra=TINY),
-                          head=dict(type='KeypointHead', in_index=4)))
+                          head=dict(type='PoseHead', in_index=4)))
 
 
 @pytest.mark.parametrize('res,branch', [('2x', 1), ('4x', 2), ('8x', 3)])
@@ -172,6 +174,8 @@ def test_shipped_configs_follow_the_bench_rule(res, branch):
     assert one.model == base.model and one.train_dataloader == base.train_dataloader   # 1x: today's recipe
     cfg = Config.fromfile(config_path(f'pose/hrnet_w32_coco_256x192_{res}.py'))
     derived = at_branch(one, branch)
+    from hrvision.engine.runner import complete_config   # heatmap size and sigma follow in code
+    complete_config(cfg), complete_config(derived)
     assert cfg.model.to_dict() == derived.model.to_dict()
     assert cfg.train_dataloader.to_dict() == derived.train_dataloader.to_dict()
     stride = 4 * 2 ** branch

@@ -218,7 +218,7 @@ CONFIG_CASES = {
     'transform type misspelt': (BASE, {'train_dataloader.dataset.pipeline.0.type': 'LoadCityscape'}, KeyError,
                                 ['pipeline[0].type', "did you mean 'LoadCityscapes'"]),
     'metric type misspelt': (BASE, {'val_evaluator.type': 'CityscapeMetric'}, KeyError,
-                             ['val_evaluator.type', "did you mean 'CityscapesMetric'"]),
+                             ['val_evaluator.type', "did you mean 'SegmentationMetric'"]),
     'optimizer type wrong case': (BASE, {'optim_wrapper.optimizer.type': 'Adamw'}, KeyError, ["did you mean 'AdamW'"]),
     'hook type misspelt': (BASE, {'default_hooks.checkpoint.type': 'CheckpointHok'}, KeyError,
                            ['default_hooks.checkpoint.type', "did you mean 'CheckpointHook'"]),

@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 import pytest
 
-from hrvision.errors import DataError, EmptyDatasetError, MissingFileError
+from hrvision.errors import ConfigError, DataError, EmptyDatasetError, MissingFileError
 from hrvision.data.io import read_image, read_label
 from hrvision.tasks.detection.dataset import CocoDetectionDataset
-from hrvision.tasks.detection.transforms import LoadDetImage
+from hrvision.tasks.detection.transforms import LoadDetectionImage
 from hrvision.tasks.face.dataset import WFLWDataset
 from hrvision.tasks.face.transforms import LoadFaceImage
 from hrvision.tasks.multitask.dataset import CocoMultiTaskDataset
@@ -118,7 +118,7 @@ def _pose(b, ann, **kw):
 
 
 def _det(b, ann, img=None, **kw):
-    return CocoDetectionDataset(ann_file=str(ann), data_prefix=dict(img_path=str(img or b.det_img)), **kw)
+    return CocoDetectionDataset(ann_file=str(ann), data_prefix=dict(img=str(img or b.det_img)), **kw)
 
 
 def _multi(b, ann=None, kpt=None, **kw):
@@ -338,10 +338,10 @@ CASES = [
         ['annotations', 0, 'category_id'], 77))), DataError, F + r': annotations\[0\] .*category_id 77'),
     ('det-missing-image', lambda b, t: _det(b, b.det_ann, img=t), MissingFileError,
      r'image not found: .*\.jpg \(image id 1 in .*instances_train2017\.json\)'),
-    ('det-truncated-image', lambda b, t: LoadDetImage()(dict(_det(b, b.det_ann, img=_cut_all(
+    ('det-truncated-image', lambda b, t: LoadDetectionImage()(dict(_det(b, b.det_ann, img=_cut_all(
         b.det_img, t)).get_data_info(0))),
      DataError, r'cannot decode image .*\.jpg: truncated JPEG'),
-    ('det-image-size-differs', lambda b, t: LoadDetImage()(dict(_det(b, _json_variant(
+    ('det-image-size-differs', lambda b, t: LoadDetectionImage()(dict(_det(b, _json_variant(
         b.det_ann, t, _set(['images', 0, 'width'], 500))).get_data_info(0))),
      DataError, r'\.jpg: annotation says height/width \d+x500 but the file is'),
     # WFLW release lists and HRNet CSVs
@@ -363,7 +363,8 @@ CASES = [
     ('wflw-missing-image', lambda b, t: _face_list(b, t, lambda ls: [' '.join(ls[0].split()[:-1] + ['x/gone.jpg'])]),
      MissingFileError, r'image not found: .*x/gone\.jpg \(annotation .*broken\.txt, entry 1\)'),
     ('wflw-truncated-image', lambda b, t: LoadFaceImage()(dict(WFLWDataset(
-        str(b.face), ann_file=str(b.face_list), img_prefix=_cut_all(b.face / 'WFLW_images', t)).get_data_info(0))),
+        str(b.face), ann_file=str(b.face_list),
+        data_prefix=dict(img=_cut_all(b.face / 'WFLW_images', t))).get_data_info(0))),
      DataError, r'cannot decode image .*\.jpg: truncated JPEG'),
     ('csv-negative-scale', lambda b, t: _face_csv(b, t, lambda rs: rs[:1] + [_csv_field(rs[1], 1, '-1')]),
      DataError, r'broken\.csv, line 2: scale must be > 0, got -1'),
@@ -394,8 +395,8 @@ CASES = [
     ('multi-image-size-differs', lambda b, t: LoadMultiTaskInputs()(dict(_multi(b, _json_variant(
         b.multi_ann, t, lambda d: [im.update(height=70) for im in d['images']] and None)).get_data_info(0))),
      DataError, r'\.jpg: annotation says height/width 70x64 but the file is 64x64'),
-    ('multi-no-person-category', lambda b, t: _multi(b, person_category=42), DataError,
-     r'instances_train2017\.json: person category id 42 is not declared'),
+    ('multi-person-category-contradicts-keypoints', lambda b, t: _multi(b, person_category=42), ConfigError,
+     r'person_category=42 but the keypoint category of .*person_keypoints_train2017\.json is 1'),
     ('multi-invalid-json', lambda b, t: _multi(b, _write(t / 'broken.json', b'{"images": []')),
      DataError, F + r' is not valid JSON: .*line 1'),
 ]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hrvision.errors import InputError
-from hrvision.tasks.segmentation.metric import CityscapesMetric, boundary_band, boundary_counts
+from hrvision.tasks.segmentation.metric import SegmentationMetric, boundary_band, boundary_counts
 
 
 def halves(split):
@@ -27,7 +27,7 @@ def test_boundary_iou_by_hand():
     Class 1: gt band cols 4-5, pred band cols 5-6 -> 8 / 24. Plain IoU would be 32/40 and 24/32."""
     inter, union = boundary_counts(torch.from_numpy(halves(5)), torch.from_numpy(halves(4)), 2, 2)
     assert inter.tolist() == [8, 8] and union.tolist() == [24, 24]
-    m = CityscapesMetric(num_classes=2, class_names=('a', 'b'), boundary_width=2)
+    m = SegmentationMetric(num_classes=2, class_names=('a', 'b'), boundary_width=2)
     m.process({}, [dict(pred_sem_seg=torch.from_numpy(halves(5)), gt_sem_seg=torch.from_numpy(halves(4)))])
     out = m.evaluate(1)
     assert out['seg/mBIoU'] == pytest.approx(1 / 3) and out['seg/BIoU.a'] == pytest.approx(1 / 3)
@@ -52,11 +52,11 @@ def test_width_as_fraction_of_diagonal():
 @pytest.mark.parametrize('bad', [0, -1, 'wide', float('nan')])
 def test_bad_width_refused(bad):
     with pytest.raises(InputError, match='boundary_width'):
-        CityscapesMetric(num_classes=2, boundary_width=bad)
+        SegmentationMetric(num_classes=2, boundary_width=bad)
 
 
 def _evaluate(wrong_last, n=3):
-    metric = CityscapesMetric(num_classes=2, class_names=('a', 'b'), boundary_width=1)
+    metric = SegmentationMetric(num_classes=2, class_names=('a', 'b'), boundary_width=1)
     for i in range(n):
         gt = torch.from_numpy(halves(4))
         gt[0, 0] = 255

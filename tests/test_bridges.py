@@ -8,10 +8,10 @@ import torch
 
 from hrvision.codecs import FaceHeatmapCodec, PoseHeatmapCodec
 from hrvision.structures import DataSample, InstanceData
-from hrvision.tasks.detection.bridge import DetBridge
+from hrvision.tasks.detection.bridge import DetectionBridge
 from hrvision.tasks.face.bridge import FaceBridge
 from hrvision.tasks.pose.bridge import PoseBridge
-from hrvision.tasks.segmentation.bridge import SegBridge
+from hrvision.tasks.segmentation.bridge import SegmentationBridge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,27 +19,27 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_seg_targets_pad_with_ignore_and_output_size():
     s = DataSample(metainfo=dict(img_shape=(3, 4), ori_shape=(6, 8)))
     s.gt_sem_seg = torch.zeros(3, 4, dtype=torch.long)
-    lab = SegBridge.targets([s], (4, 6))
+    lab = SegmentationBridge.targets([s], (4, 6))
     assert lab.shape == (1, 4, 6) and (lab[0, 3] == 255).all() and (lab[0, :, 4:] == 255).all()
-    assert SegBridge.output_size(s) == (3, 4)          # label size wins
+    assert SegmentationBridge.output_size(s) == (3, 4)          # label size wins
     del s.gt_sem_seg
-    assert SegBridge.output_size(s) == (6, 8)          # else the original size
+    assert SegmentationBridge.output_size(s) == (6, 8)          # else the original size
     scores = torch.zeros(3, 6, 8)
     scores[2, 1, 1] = 1
-    SegBridge.write(s, scores)
+    SegmentationBridge.write(s, scores)
     assert s.pred_sem_seg[1, 1] == 2 and s.seg_logits is scores
 
 
 def test_det_predict_rescales_and_clamps_and_refuses_missing_gt():
     s = DataSample(metainfo=dict(scale_factor=(2.0, 0.5), ori_shape=(10, 10)))
     det = dict(boxes=torch.tensor([[2., 1., 40., 4.]]), labels=torch.tensor([1]), scores=torch.tensor([.9]))
-    DetBridge.predict([det], [s])
+    DetectionBridge.predict([det], [s])
     torch.testing.assert_close(s.pred_instances.bboxes, torch.tensor([[1., 2., 10., 8.]]))
     with pytest.raises(KeyError, match='gt_instances'):
-        DetBridge.targets([DataSample(metainfo=dict(img_path='a.jpg'))], 'cpu')
+        DetectionBridge.targets([DataSample(metainfo=dict(img_path='a.jpg'))], 'cpu')
     g = DataSample()
     g.gt_instances = InstanceData(bboxes=torch.ones(1, 4), labels=torch.tensor([3]))
-    assert DetBridge.targets([g], 'cpu')[0]['labels'].tolist() == [3]
+    assert DetectionBridge.targets([g], 'cpu')[0]['labels'].tolist() == [3]
 
 
 def test_pose_bridge_crop_and_input_paths():

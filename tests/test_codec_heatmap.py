@@ -24,12 +24,12 @@ def test_registered():
     assert isinstance(codec, PoseHeatmapCodec) and codec.heatmap_size == (48, 64)
     face = build_codec(dict(type='FaceHeatmapCodec'))
     assert isinstance(face, FaceHeatmapCodec) and face.heatmap_size == (64, 64) and face.sigma == 1.5
-    assert build_codec(face) is face and isinstance(build_codec(None), PoseHeatmapCodec)
+    assert build_codec(face) is face and isinstance(build_codec(dict(heatmap_size=(48, 64))), PoseHeatmapCodec)
 
 
 @pytest.mark.parametrize('i', [0, 1, 2])
 def test_pose_targets(pose, i):
-    enc = PoseHeatmapCodec().encode(pose['gt_joints'][i], pose['gt_joints_vis'][i])
+    enc = PoseHeatmapCodec(heatmap_size=(48, 64)).encode(pose['gt_joints'][i], pose['gt_joints_vis'][i])
     np.testing.assert_array_equal(enc['heatmaps'], pose['gt_target'][i])
     np.testing.assert_array_equal(enc['keypoint_weights'], pose['gt_target_weight'][i][:, 0])
 
@@ -39,7 +39,7 @@ def test_pose_targets_384_sigma3_and_joint_weights(pose):
     np.testing.assert_array_equal(enc['heatmaps'], pose['gt384_target'])
     np.testing.assert_array_equal(enc['keypoint_weights'], pose['gt384_target_weight'][:, 0])
     jw = [1.] * 7 + [1.2, 1.2, 1.5, 1.5, 1, 1, 1.2, 1.2, 1.5, 1.5]
-    enc = PoseHeatmapCodec(joint_weights=jw).encode(torch.from_numpy(pose['gt_joints'][2]), pose['gt_joints_vis'][2])
+    enc = PoseHeatmapCodec(heatmap_size=(48, 64), joint_weights=jw).encode(torch.from_numpy(pose['gt_joints'][2]), pose['gt_joints_vis'][2])
     np.testing.assert_array_equal(enc['heatmaps'], pose['gt_target_jointsweight_sample2'])
     np.testing.assert_allclose(enc['keypoint_weights'], pose['gt_target_weight_jointsweight_sample2'][:, 0])
 
@@ -52,7 +52,7 @@ def test_get_max_preds(pose):
 
 @pytest.mark.parametrize('mode,key', [('quarter', 'gfp_preds_postprocess'), ('none', 'gfp_preds_no_postprocess')])
 def test_final_preds(pose, mode, key):
-    codec = PoseHeatmapCodec(decode_mode=mode)
+    codec = PoseHeatmapCodec(heatmap_size=(48, 64), decode_mode=mode)
     kp, scores = codec.decode(torch.from_numpy(pose['gmp_heatmaps']), pose['gfp_center'], pose['gfp_scale'])
     np.testing.assert_allclose(kp.numpy(), pose[key], atol=1e-4, rtol=0)
     np.testing.assert_array_equal(scores.numpy(), pose['gfp_maxvals'][..., 0])
@@ -78,7 +78,7 @@ def test_validate_flip_path(pose):
     np.testing.assert_array_equal(shifted.numpy(), pose['val_flipped_back_shifted'])
     avg = (io['output'] + shifted) * 0.5
     np.testing.assert_allclose(avg.numpy(), pose['val_averaged'], atol=1e-6)
-    kp, sc = PoseHeatmapCodec().decode(avg, pose['val_center'], pose['val_scale'])
+    kp, sc = PoseHeatmapCodec(heatmap_size=(48, 64)).decode(avg, pose['val_center'], pose['val_scale'])
     np.testing.assert_allclose(kp.numpy(), pose['val_preds'], atol=1e-4, rtol=0)
     np.testing.assert_allclose(sc.numpy(), pose['val_maxvals'][..., 0], atol=1e-6)
 
@@ -112,8 +112,8 @@ def test_dark_is_subpixel_and_quarter_is_not():
     true = torch.tensor([[[20.3, 30.7], [10.6, 41.2]]], dtype=torch.float64)
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing='ij')
     hm = torch.exp(-((xs - true[..., 0, None, None]) ** 2 + (ys - true[..., 1, None, None]) ** 2) / 8).float()
-    dark, _ = PoseHeatmapCodec(decode_mode='dark').decode(hm)
-    quarter, _ = PoseHeatmapCodec().decode(hm)
+    dark, _ = PoseHeatmapCodec(heatmap_size=(48, 64), decode_mode='dark').decode(hm)
+    quarter, _ = PoseHeatmapCodec(heatmap_size=(48, 64)).decode(hm)
     assert (dark.double() - true).abs().max() < 0.05
     assert (quarter.double() - true).abs().max() > 0.1
 
@@ -124,10 +124,10 @@ def test_bad_input():
     with pytest.raises(TypeError):   # the face convention decodes only with its official quarter shift
         FaceHeatmapCodec(decode_mode='dark')
     with pytest.raises(ValueError, match=r'\(N, K, H, W\)'):
-        PoseHeatmapCodec().decode(torch.zeros(17, 64, 48))
+        PoseHeatmapCodec(heatmap_size=(48, 64)).decode(torch.zeros(17, 64, 48))
     with pytest.raises(ValueError, match='built for'):
-        PoseHeatmapCodec().decode(torch.zeros(1, 17, 32, 24))
+        PoseHeatmapCodec(heatmap_size=(48, 64)).decode(torch.zeros(1, 17, 32, 24))
     with pytest.raises(ValueError, match='one row per'):
-        PoseHeatmapCodec().decode(torch.zeros(2, 17, 64, 48), np.zeros((1, 2)), np.ones((1, 2)))
+        PoseHeatmapCodec(heatmap_size=(48, 64)).decode(torch.zeros(2, 17, 64, 48), np.zeros((1, 2)), np.ones((1, 2)))
     with pytest.raises(ValueError, match='keypoints must be'):
-        PoseHeatmapCodec().encode(np.zeros(17))
+        PoseHeatmapCodec(heatmap_size=(48, 64)).encode(np.zeros(17))

@@ -10,7 +10,7 @@ from hrvision.cli import main as cli_main
 from hrvision.tasks.detection.dataset import CocoDetectionDataset
 from hrvision.tasks.detection.synth import CATEGORIES
 from hrvision.tasks.detection import synth as det_synth
-from hrvision.tasks.detection.transforms import DetRandomFlip, DetResize, LoadDetImage, PackDetInputs
+from hrvision.tasks.detection.transforms import DetectionRandomFlip, DetectionResize, LoadDetectionImage, PackDetectionInputs
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +31,7 @@ def _write_coco(tmp_path, images, anns, cats=({'id': 5, 'name': 'a'}, {'id': 2, 
 
 
 def _ds(ann, tmp_path, **kw):
-    return CocoDetectionDataset(ann_file=ann, data_prefix=dict(img_path=str(tmp_path)), pipeline=[], **kw)
+    return CocoDetectionDataset(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[], **kw)
 
 
 def test_synth_is_coco_instances_format(synth):
@@ -99,7 +99,7 @@ def test_dataset_missing_image_names_the_path(tmp_path):
     # also at load time when the up-front check is off
     ds = _ds(ann, tmp_path, check_images=False, test_mode=True)
     with pytest.raises(FileNotFoundError, match=str(tmp_path / 'gone.png')):
-        LoadDetImage()(ds.get_data_info(0))
+        LoadDetectionImage()(ds.get_data_info(0))
 
 
 def test_dataset_missing_annotation_file(tmp_path):
@@ -109,7 +109,7 @@ def test_dataset_missing_annotation_file(tmp_path):
 
 def test_resize_keeps_aspect_and_scales_boxes():
     img = np.zeros((100, 300, 3), np.uint8)
-    res = DetResize(scale=(1333, 800))({'img': img, 'gt_bboxes': np.array([[30, 10, 60, 50]], np.float32),
+    res = DetectionResize(scale=(1333, 800))({'img': img, 'gt_bboxes': np.array([[30, 10, 60, 50]], np.float32),
                                         'gt_labels': np.array([0])})
     r = min(1333 / 300, 800 / 100)
     assert res['img_shape'] == (round(100 * r), round(300 * r)) == res['img'].shape[:2]
@@ -121,9 +121,9 @@ def test_flip_moves_boxes_with_pixels():
     img = np.zeros((20, 30, 3), np.uint8)
     img[5:10, 2:8] = 255  # object occupying x in [2, 8)
     box = np.array([[2, 5, 8, 10]], np.float32)
-    res = DetRandomFlip(prob=1.0)({'img': img, 'gt_bboxes': box, 'gt_labels': np.array([0])})
+    res = DetectionRandomFlip(prob=1.0)({'img': img, 'gt_bboxes': box, 'gt_labels': np.array([0])})
     xs = np.nonzero(res['img'][7, :, 0])[0]
     np.testing.assert_allclose(res['gt_bboxes'], [[xs.min(), 5, xs.max() + 1, 10]])
-    packed = PackDetInputs()(res)
+    packed = PackDetectionInputs()(res)
     assert packed['inputs'].shape == (3, 20, 30) and packed['data_samples'].flip is True
     assert packed['data_samples'].gt_instances.bboxes.shape == (1, 4)

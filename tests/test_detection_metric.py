@@ -12,7 +12,7 @@ from hrvision.structures import InstanceData
 from hrvision.tasks.detection.dataset import CocoDetectionDataset
 from hrvision.tasks.detection import synth as det_synth
 
-PIPE = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(96, 64)), dict(type='PackDetInputs')]
+PIPE = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(96, 64)), dict(type='PackDetectionInputs')]
 
 
 @pytest.fixture(scope='module')
@@ -22,11 +22,11 @@ def val_set(tmp_path_factory):
     out = tmp_path_factory.mktemp('synth_det_metric')
     det_synth.write_synthetic(str(out), n_train=1, n_val=6, seed=5)
     return CocoDetectionDataset(data_root=str(out), ann_file='annotations/instances_val2017.json',
-                                data_prefix=dict(img_path='val2017/'), test_mode=True, pipeline=PIPE)
+                                data_prefix=dict(img='val2017/'), test_mode=True, pipeline=PIPE)
 
 
 def _evaluate(ds, out_dir, perturb=None):
-    ev = Evaluator(dict(type='CocoDetMetric', out_dir=str(out_dir), vis_max=2))
+    ev = Evaluator(dict(type='CocoDetectionMetric', out_dir=str(out_dir), vis_max=2))
     ev.dataset_meta = ds.metainfo
     for i in range(0, len(ds), 4):
         batch = pseudo_collate([ds[j] for j in range(i, min(i + 4, len(ds)))])

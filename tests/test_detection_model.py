@@ -4,7 +4,7 @@ import torch
 
 import hrvision
 import hrvision.tasks.detection  # noqa: F401  (registration)
-from hrvision.heads.detection import BatchOnlyTransform, Pyramid, TorchvisionDetector
+from hrvision.heads.detection import BatchOnlyTransform, DetectionHead
 from hrvision.necks import HRNetV2p
 from hrvision.registry import MODELS
 from hrvision.structures import DataSample, InstanceData
@@ -16,7 +16,7 @@ TINY = dict(STAGE1=dict(NUM_MODULES=1, NUM_BLOCKS=[1], NUM_CHANNELS=[8], BLOCK='
 
 
 def _model(kind, stride=1):
-    return MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(out_channels=16, stride=stride),
+    return MODELS.build(dict(type='DetectionModel', backbone=dict(extra=TINY), neck=dict(out_channels=16, stride=stride),
                              detector=dict(kind=kind, num_classes=3),
                              data_preprocessor=dict(type='HRVDataPreprocessor', pad_size_divisor=32)))
 
@@ -37,12 +37,12 @@ def _batch():
                                                 ('faster_rcnn', 1, ['p2', 'p3', 'p4', 'p5', 'p6'])])
 def test_modes_loss_predict_tensor(kind, stride, levels):
     model = _model(kind, stride)
-    assert model.head.detector.backbone.names == levels
+    assert model.head.levels == list(model.neck.output_shape()) == levels
     data = model.data_preprocessor(_batch(), True)
     losses = model(**data, mode='loss')
     assert all(k.startswith('loss') and torch.isfinite(v) for k, v in losses.items()) and len(losses) >= 3
     sum(losses.values()).backward()
-    assert model.head.detector.backbone.body.conv1.weight.grad.abs().sum() > 0
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
     model.eval()
     data = model.data_preprocessor(_batch(), False)
     out = model(**data, mode='predict')
@@ -61,10 +61,11 @@ def test_predict_maps_boxes_to_original_coordinates():
     data = model.data_preprocessor(_batch(), False)
     seen = []
 
-    def fake_predict(images):
-        seen.extend(tuple(im.shape[-2:]) for im in images)
+    def fake_predict(feats, images):
+        seen.extend(tuple(s) for s in images.image_sizes)
+        assert tuple(images.tensors.shape[-2:]) == (128, 128)   # padded again to the coarsest stride (p7: 128)
         return [{'boxes': torch.tensor([[10.0, 20.0, 30.0, 40.0]]), 'labels': torch.tensor([1]),
-                 'scores': torch.tensor([0.9])} for _ in images]
+                 'scores': torch.tensor([0.9])} for _ in images.image_sizes]
 
     model.head.predict = fake_predict
     out = model(**data, mode='predict')
@@ -83,11 +84,11 @@ def test_torchvision_transform_only_batches():
 
 
 def test_anchor_tuples_must_match_levels():
-    body = Pyramid(HRNetV2p([4, 8, 16, 32], out_channels=16, num_outs=5), hrvision.HRNet(extra=TINY))
+    body = HRNetV2p([4, 8, 16, 32], out_channels=16, num_outs=5).output_shape()
     with pytest.raises(ValueError, match='5 pyramid levels'):
-        TorchvisionDetector(body, num_classes=3, kind='fcos', anchor_sizes=[(8,), (16,), (32,)])
+        DetectionHead(body, num_classes=3, kind='fcos', anchor_sizes=[(8,), (16,), (32,)])
     with pytest.raises(ValueError, match="'fcos' or 'faster_rcnn'"):
-        TorchvisionDetector(body, num_classes=3, kind='retina')
+        DetectionHead(body, num_classes=3, kind='retina')
 
 
 @pytest.mark.parametrize('name,kind,lr', [('hrnetv2p_w32_fcos_coco', 'fcos', 0.01),
@@ -104,10 +105,10 @@ def test_coco_configs_follow_the_1x_schedule(name, kind, lr):
     assert steps.milestones == [8 * ipe, 11 * ipe]
     assert cfg.param_scheduler[0].type == 'LinearLR' and cfg.train_dataloader.sampler.type == 'InfiniteSampler'
     model = MODELS.build(cfg.model)
-    det = model.head.detector
+    det = model.head
     gen = det.anchor_generator if kind == 'fcos' else det.rpn.anchor_generator
-    assert model.head.kind == kind and len(gen.sizes) == len(det.backbone.names) == 5
-    assert det.backbone.out_channels == 256 and det.backbone.body.out_channels == [32, 64, 128, 256]
+    assert model.head.kind == kind and len(gen.sizes) == len(det.levels) == 5
+    assert model.neck.out_channels == 256 and model.backbone.out_channels == [32, 64, 128, 256]
 
 
 def test_pretrained_backbone_weights_load(tmp_path):
@@ -117,10 +118,10 @@ def test_pretrained_backbone_weights_load(tmp_path):
     torch.manual_seed(0)
     src = hrvision.HRNet(extra=tiny_extra(4))
     torch.save({'state_dict': {'backbone.' + k: v for k, v in src.state_dict().items()}}, tmp_path / 'bb.pth')
-    model = MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=tiny_extra(4)),
+    model = MODELS.build(dict(type='DetectionModel', backbone=dict(extra=tiny_extra(4)),
                               neck=dict(out_channels=16, num_outs=5, stride=2),
                               detector=dict(kind='fcos', num_classes=3), pretrained=str(tmp_path / 'bb.pth')))
     model.init_weights()   # mmengine's hook point (the runner calls it before training)
     got = dict(model.named_parameters())
     for k, v in src.named_parameters():
-        torch.testing.assert_close(got['head.detector.backbone.body.' + k], v)
+        torch.testing.assert_close(got['backbone.' + k], v)

@@ -29,8 +29,8 @@ def synth(tmp_path_factory):
 
 
 def _opts(root, iters, batch, size, val_on_train=False, **extra):
-    pipe = lambda flip: ([dict(type='LoadDetImage'), dict(type='DetResize', scale=(size, size))]  # noqa: E731
-                         + ([dict(type='DetRandomFlip', prob=0.5)] if flip else []) + [dict(type='PackDetInputs')])
+    pipe = lambda flip: ([dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(size, size))]  # noqa: E731
+                         + ([dict(type='DetectionRandomFlip', prob=0.5)] if flip else []) + [dict(type='PackDetectionInputs')])
     opts = {'train_dataloader.dataset.data_root': root, 'train_dataloader.batch_size': batch,
             'train_dataloader.dataset.pipeline': pipe(True), 'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters, 'default_hooks.logger.interval': 5,
@@ -38,7 +38,7 @@ def _opts(root, iters, batch, size, val_on_train=False, **extra):
     if val_on_train:  # score the images the model was trained on (short runs memorise, which is the point)
         opts.update({'val_dataloader.dataset.data_root': root,
                      'val_dataloader.dataset.ann_file': 'annotations/instances_train2017.json',
-                     'val_dataloader.dataset.data_prefix.img_path': 'train2017/',
+                     'val_dataloader.dataset.data_prefix.img': 'train2017/',
                      'val_dataloader.dataset.pipeline': pipe(False)})
     else:
         opts.update({'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None})

@@ -299,7 +299,7 @@ def test_multitask_keypoints_copy_the_heatmaps_to_the_host_once_per_batch(monkey
     from tests.test_multitask_model import TINY_BACKBONE, sample
     from hrvision.tasks.multitask import MultiTaskModel
     torch.manual_seed(0)
-    pose = dict(type='KeypointHead', num_keypoints=17, sigma=1.5, boxes='gt',
+    pose = dict(type='PoseHead', num_keypoints=17, sigma=1.5, boxes='gt',
                 codec=dict(input_size=(48, 64), heatmap_size=(12, 16)))
     m = MultiTaskModel(backbone=TINY_BACKBONE, heads=dict(pose=pose)).eval()
     batch = [sample(['pose'], seed=i) for i in range(4)]

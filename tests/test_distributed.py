@@ -270,7 +270,7 @@ def test_unlabelled_head_ties_every_layer_it_alone_reads():
     torch.manual_seed(0)
     m = MultiTaskModel(backbone=dict(type='HRNet', extra=tiny_extra(4), upsample_mode='bilinear', align_corners=False),
                        heads=dict(seg=dict(type='SegmentationHead', num_classes=3),
-                                  pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5,
+                                  pose=dict(type='PoseHead', num_keypoints=17, sigma=1.5,
                                             codec=dict(input_size=(48, 64), heatmap_size=(12, 16)))))
     s = DataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0), tasks=['pose']))
     s.gt_pose = InstanceData(bboxes=torch.tensor([[4., 4., 40., 50.]]), keypoints=torch.rand(1, 17, 2) * 36 + 4,

@@ -69,8 +69,10 @@ def test_bad_flip_settings_are_refused():
     cfg.model.backbone.extra = TINY
     with pytest.raises(ConfigError, match=r"model.test_cfg.flip: unknown key; did you mean 'flip_test'"):
         MODELS.build(dict(cfg.model, test_cfg=dict(flip=True)))
-    with pytest.raises(ConfigError, match='needs model.test_cfg.flip_pairs .* for 68 landmarks'):
-        MODELS.build(dict(cfg.model, head=dict(cfg.model.head, num_landmarks=68), test_cfg=dict(flip_test=True)))
+    # 68 landmarks and no metadata anywhere (samples, checkpoint, test_cfg): refused at the flip, never guessed
+    m68 = MODELS.build(dict(cfg.model, head=dict(cfg.model.head, num_landmarks=68), test_cfg=dict(flip_test=True)))
+    with pytest.raises(ConfigError, match='flip_test needs the left/right landmarks of the 68 landmarks'):
+        m68.eval().predict_heatmaps(torch.rand(1, 3, 64, 64))
     with pytest.raises(ConfigError, match=r'flip_pairs \(0, 98\) names landmarks outside 0..97'):
         MODELS.build(dict(cfg.model, test_cfg=dict(flip_test=True, flip_pairs=[(0, 98)])))
     with pytest.raises(TypeError, match='flip_test must be True or False'):

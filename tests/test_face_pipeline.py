@@ -7,7 +7,7 @@ import torch
 
 from tests.conftest import ref_path
 from hrvision.codecs import FaceHeatmapCodec, face_get_preds
-from hrvision.data.keypoints import face_transform, transform_pixel
+from hrvision.data.keypoints import face_transform, flip_permutation, transform_pixel
 from hrvision.tasks.face import WFLW_FLIP_PAIRS
 from hrvision.tasks.face.transforms import FaceCrop, FaceHeatmapTargets, FaceRandomAugment, PackFaceInputs, face_crop
 
@@ -23,7 +23,8 @@ def ref():
 def _row(ref):
     scale, cx, cy = ref['ds_row_scale_center']
     return dict(img=ref['ds_image_rgb'].copy(), keypoints=ref['ds_row_pts'].astype(np.float64),
-                center=np.array([cx, cy]), scale=float(scale) * 1.25, rotation=0.0, flip=False)
+                center=np.array([cx, cy]), scale=float(scale) * 1.25, rotation=0.0, flip=False,
+                flip_indices=flip_permutation(98, WFLW_FLIP_PAIRS))   # what the WFLW dataset puts in every sample
 
 
 def _official_norm(img_uint8):
@@ -46,10 +47,17 @@ def test_generate_target(ref):
 
 
 def test_flip_with_wflw_pairs(ref):
+    """The WFLW preset's pairs are the official MATCHED_PARTS; the augmentation reads them from the sample's
+    ``flip_indices`` (what the dataset puts there) and mirrors as the official ``fliplr_joints``."""
+    from hrvision.data.metainfo import parse_metainfo
+    preset = parse_metainfo(dict(from_file='_base_/datasets/wflw.py'), 'the WFLW preset')
     assert np.array_equal(np.asarray(WFLW_FLIP_PAIRS), ref['wflw_matched_parts'])
+    assert np.array_equal(np.asarray(preset['flip_pairs']), ref['wflw_matched_parts'])
+    assert tuple(preset['norm_indices']) == (60, 72)
     width = int(ref['flip_width'])
     img = np.zeros((10, width, 3), np.uint8)
-    res = dict(img=img, keypoints=ref['flip_pts'].copy(), center=np.array([100.0, 5.0]), scale=1.0)
+    res = dict(img=img, keypoints=ref['flip_pts'].copy(), center=np.array([100.0, 5.0]), scale=1.0,
+               flip_indices=preset['flip_indices'])
     out = FaceRandomAugment().apply(res, 1.0, 0.0, True)
     np.testing.assert_allclose(out['keypoints'], ref['flip_out'])
     assert out['center'][0] == width - 100.0 and out['flip']

@@ -86,12 +86,11 @@ COCO_CASES = {
 
 
 def _read(reader, path):
+    from hrvision.data.coco import load_coco   # the one COCO reader of every task
     if reader == 'pose':
-        from hrvision.tasks.pose.dataset import load_coco
-        return load_coco(path)
+        return load_coco(path, keypoints=17)
     if reader == 'det':
-        from hrvision.tasks.detection.dataset import load_coco
-        return load_coco(path)
+        return load_coco(path, boxes=True)
     from hrvision.tasks.multitask.dataset import CocoMultiTaskDataset
     return CocoMultiTaskDataset(ann_file=path, kpt_file=path, pipeline=[])
 

@@ -95,7 +95,7 @@ def test_multitask_face_head_is_split_and_predicts_the_same(tmp_path):
     """A multi-task model with a face head next to a seg head: both split, the same seg logits and face heatmaps."""
     model = _model('multitask', tmp_path)
     cfg = Config.fromfile(str(ROOT / 'configs/multitask/demo_synthetic.py'))
-    heads = dict(seg=cfg.model.heads.seg, face=dict(type='LandmarkHead', num_landmarks=5))
+    heads = dict(seg=cfg.model.heads.seg, face=dict(type='FaceHead', num_landmarks=5))
     torch.manual_seed(0)
     mt = MODELS.build(dict(type='MultiTaskModel', backbone=model.backbone, heads=heads)).eval()
     fused = fuse_for_inference(copy.deepcopy(mt))

@@ -33,7 +33,7 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('det_ids')
     root = str(tmp / 'data') + '/'
     det_synth.write_synthetic(root, n_train=4, n_val=2, seed=5, size=(64, 80))
-    pipe = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(64, 64)), dict(type='PackDetInputs')]
+    pipe = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(64, 64)), dict(type='PackDetectionInputs')]
     opts = {'train_dataloader.dataset.data_root': root, 'train_dataloader.batch_size': 2,
             'train_dataloader.dataset.pipeline': pipe, 'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
             'default_hooks.checkpoint.interval': 2, 'val_dataloader': None, 'val_cfg': None, 'val_evaluator': None,

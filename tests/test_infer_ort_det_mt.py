@@ -54,7 +54,7 @@ def models(tmp_path_factory):
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.1, 0.1)
         if name == 'faster_rcnn':   # spread objectness and class scores (torchvision's init makes them near-ties)
-            d = model.head.detector
+            d = model.head
             for layer in (d.rpn.head.cls_logits, d.rpn.head.bbox_pred, d.roi_heads.box_predictor.cls_score):
                 layer.weight.data.normal_(0, 0.3)
         torch.save({'state_dict': model.state_dict()}, root / 'w.pth')
@@ -84,8 +84,9 @@ def test_detector_onnxruntime_equals_torch(models, kind):
     ort = Inferencer(cfg, ckpt if kind == 'faster_rcnn' else None, device='cpu', backend='onnxruntime', onnx=onnx,
                      batch_size=2)   # padded batches of two sizes, as the torch run's
     got = ort(imgs)
-    assert isinstance(ort.model.head.detector.backbone.run, OnnxRuntimeModule)
-    assert not any(p.numel() for p in ort.model.head.detector.backbone.parameters())   # no torch network left
+    assert isinstance(ort.model.backbone.run, OnnxRuntimeModule)
+    assert not any(p.numel() for p in ort.model.backbone.parameters())   # no torch network left
+    assert not any(p.numel() for p in ort.model.neck.parameters())
     for a, b in zip(ref, got):
         _same_boxes(a, b)
 

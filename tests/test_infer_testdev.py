@@ -51,7 +51,7 @@ def test_image_info_json_runs_format_only(setups, tmp_path, task):  # noqa: F811
     else:
         info = _image_info(root / 'annotations' / 'instances_val2017.json', tmp_path / 'test_info.json')
         metrics = _format_only(cfg, ckpt, dict(ann_file=str(tmp_path / 'test_info.json')),
-                               dict(type='CocoDetMetric', out_dir=str(out), vis_max=0, format_only=True))
+                               dict(type='CocoDetectionMetric', out_dir=str(out), vis_max=0, format_only=True))
         written = json.loads((out / 'bbox_results.json').read_text())
         assert written and all(len(r['bbox']) == 4 for r in written)
     assert metrics == {}

@@ -14,11 +14,11 @@ import hrvision.tasks.detection  # noqa: F401  (registration)
 import hrvision.tasks.multitask  # noqa: F401
 from hrvision.registry import EVALUATOR
 from hrvision.structures import DataSample, InstanceData
-from hrvision.tasks.detection.metric import CocoDetMetric
+from hrvision.tasks.detection.metric import CocoDetectionMetric
 from hrvision.tasks.face.metric import FaceNMEMetric
 from hrvision.tasks.pose.dataset import COCO_SIGMAS
 from hrvision.tasks.pose.metric import CocoKeypointMetric
-from hrvision.tasks.segmentation.metric import CityscapesMetric
+from hrvision.tasks.segmentation.metric import SegmentationMetric
 
 PEOPLE_PER_IMAGE = (1, 1, 1, 1, 2, 2)  # 6 images, 8 people
 N_IMG = len(PEOPLE_PER_IMAGE)
@@ -102,7 +102,7 @@ def _by_image(people):
 
 
 def _det(ann_file, people, out_dir):
-    metric = CocoDetMetric(ann_file, out_dir=str(out_dir))
+    metric = CocoDetectionMetric(ann_file, out_dir=str(out_dir))
     metric.dataset_meta = dict(cat_ids=[1], classes=('person',))
     for img, ps in _by_image(people).items():
         metric.process({}, [_det_sample(img, [p[1] for p in ps])])
@@ -128,7 +128,7 @@ def _seg_sample(i, wrong=False):
 
 
 def _seg(wrong_last):
-    metric = CityscapesMetric(num_classes=2, class_names=('a', 'b'))
+    metric = SegmentationMetric(num_classes=2, class_names=('a', 'b'))
     for i in range(N_IMG):
         metric.process({}, [_seg_sample(i, wrong_last and i == N_IMG - 1)])
     return metric.evaluate(N_IMG)
@@ -142,7 +142,7 @@ def test_segmentation_metric_counts_every_image():
 
 def test_segmentation_metric_keeps_one_result_per_image_without_ground_truth():
     """An image without labels still takes its place: a labelled image after it is not cut off by ``size``."""
-    metric = CityscapesMetric(num_classes=2, class_names=('a', 'b'))
+    metric = SegmentationMetric(num_classes=2, class_names=('a', 'b'))
     metric.process({}, [dict(pred_sem_seg=torch.zeros(8, 8, dtype=torch.long), img_path='x.png')])
     metric.process({}, [_seg_sample(1, wrong=True)])
     assert len(metric.results) == 2
@@ -183,9 +183,9 @@ def _multitask_sample(img, ps):
 
 def _multitask(ann_file, people, out_dir):
     ev = EVALUATOR.build(dict(type='MultiTaskEvaluator', metrics=[
-        dict(type='CocoDetMetric', ann_file=ann_file, prefix='det', out_dir=str(out_dir)),
+        dict(type='CocoDetectionMetric', ann_file=ann_file, prefix='det', out_dir=str(out_dir)),
         dict(type='MultiTaskKeypointMetric', ann_file=ann_file, prefix='pose', out_dir=str(out_dir), task='pose'),
-        dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'), prefix='seg')]))
+        dict(type='SegmentationMetric', num_classes=2, class_names=('background', 'person'), prefix='seg')]))
     ev.dataset_meta = dict(cat_ids=[1], classes=('person',))
     items = list(_by_image(people).items())
     for i in range(0, N_IMG, 4):   # batches of 4: 4 + 2 images

@@ -9,8 +9,8 @@ import torch
 
 from hrvision.cli import main as cli_main
 from hrvision.tasks.multitask.dataset import CocoMultiTaskDataset, MultiSourceDataset
-from hrvision.tasks.multitask.sampler import TaskBatchSampler
-from hrvision.tasks.multitask.transforms import (LoadMultiTaskInputs, MultiRandomCrop, MultiRandomFlip,
+from hrvision.tasks.multitask.sampler import MultiTaskBatchSampler
+from hrvision.tasks.multitask.transforms import (LoadMultiTaskInputs, MultiTaskRandomCrop, MultiTaskRandomFlip,
                                                  PackMultiTaskInputs)
 
 LOAD = [dict(type='LoadMultiTaskInputs'), dict(type='PackMultiTaskInputs')]
@@ -75,7 +75,7 @@ def test_flip_keeps_boxes_joints_and_mask_consistent(synth):
     ds = _dataset(synth)
     r = _results(ds)
     before = {k: np.copy(r[k]) for k in ('img', 'gt_sem_seg', 'gt_bboxes', 'gt_person_bboxes', 'gt_keypoints')}
-    f = MultiRandomFlip(prob=1.0)(r)
+    f = MultiTaskRandomFlip(prob=1.0)(r)
     w = before['img'].shape[1]
     np.testing.assert_array_equal(f['img'], before['img'][:, ::-1])
     np.testing.assert_array_equal(f['gt_sem_seg'], before['gt_sem_seg'][:, ::-1])
@@ -83,7 +83,7 @@ def test_flip_keeps_boxes_joints_and_mask_consistent(synth):
     # left shoulder (5) after the flip is the mirrored right shoulder (6) before
     kb, kf = before['gt_keypoints'], f['gt_keypoints']
     vis = kb[:, 6, 2] > 0
-    np.testing.assert_allclose(kf[vis, 5, 0], w - kb[vis, 6, 0])
+    np.testing.assert_allclose(kf[vis, 5, 0], w - 1 - kb[vis, 6, 0])   # pixel indices: the pose task's flip
     np.testing.assert_allclose(kf[vis, 5, 1], kb[vis, 6, 1])
     for box, kp in zip(f['gt_person_bboxes'], kf):
         v = kp[:, 2] > 0
@@ -93,7 +93,7 @@ def test_flip_keeps_boxes_joints_and_mask_consistent(synth):
 def test_crop_keeps_labels_consistent_and_hides_joints_outside(synth):
     ds = _dataset(synth)
     np.random.seed(0)
-    r = MultiRandomCrop((48, 64))(_results(ds))
+    r = MultiTaskRandomCrop((48, 64))(_results(ds))
     assert r['img'].shape[:2] == (48, 64) == r['gt_sem_seg'].shape
     assert len(r['gt_bboxes']) == len(r['gt_labels']) and len(r['gt_person_bboxes']) == len(r['gt_keypoints'])
     b = r['gt_bboxes']
@@ -120,7 +120,7 @@ def test_images_labelled_for_no_configured_task_are_skipped_and_counted(synth, t
 
 
 def test_task_batch_sampler_gives_single_source_batches(synth):
-    seg = _dataset(synth, tasks=dict(seg='seg'))
+    seg = _dataset(synth, tasks=dict(seg='segmentation'))
     pose = _dataset(synth, split='val', tasks=dict(pose='pose'))
     both = MultiSourceDataset([dict(dataset=seg, tasks=['seg']), dict(dataset=pose, tasks=['pose'])])
     assert len(both) == 8
@@ -135,17 +135,17 @@ def test_task_batch_sampler_gives_single_source_batches(synth):
             while True:
                 yield from rng.permutation(len(both))
 
-    batches = TaskBatchSampler(Forever(), batch_size=2, mode='alternate')
+    batches = MultiTaskBatchSampler(Forever(), batch_size=2, mode='alternate')
     it = iter(batches)
     got = [next(it) for _ in range(6)]
     assert [both.source_of(b[0]) for b in got] == [0, 1] * 3
     assert all(len({both.source_of(i) for i in b}) == 1 for b in got)
     np.random.seed(1)
-    it = iter(TaskBatchSampler(Forever(), batch_size=2, mode='weighted', weights=[3, 1]))
+    it = iter(MultiTaskBatchSampler(Forever(), batch_size=2, mode='weighted', weights=[3, 1]))
     share = np.mean([both.source_of(next(it)[0]) == 0 for _ in range(200)])
     assert 0.65 < share < 0.85
     with pytest.raises(ValueError, match='weights'):
-        TaskBatchSampler(Forever(), batch_size=2, mode='weighted', weights=[1, -1])
+        MultiTaskBatchSampler(Forever(), batch_size=2, mode='weighted', weights=[1, -1])
 
 
 def test_one_picture_shows_mask_boxes_and_skeletons(synth, tmp_path):

@@ -1,5 +1,7 @@
 """A multi-task landmark head's result has the shape of a face result (the whole image is its box), so the
 face task's picture and record work on it."""
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ def test_whole_image_face_result_draws_and_records():
     s.keypoint_scores = torch.tensor([0.9, 0.8])
     r = _face(s)
     assert r['bboxes'].tolist() == [[0, 0, 60, 40]] and r['keypoints'].shape == (1, 2, 2)
-    face = FaceInference.__new__(FaceInference)   # draw/record use no model state
+    face = FaceInference(SimpleNamespace(dataset_meta=None))   # a model without metadata (official weights)
     pic = face.draw(np.zeros((40, 60, 3), np.uint8), r)
     assert pic.shape == (40, 60, 3) and pic.any()
     rec = face.record(r, 7, 'img.png')

@@ -10,9 +10,9 @@ from hrvision.tasks.multitask import MultiTaskModel
 TINY_BACKBONE = dict(type='HRNet', extra=tiny_extra(4), upsample_mode='bilinear', align_corners=False)
 HEADS = dict(
     seg=dict(type='SegmentationHead', num_classes=3),
-    pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5, codec=dict(input_size=(48, 64),
+    pose=dict(type='PoseHead', num_keypoints=17, sigma=1.5, codec=dict(input_size=(48, 64),
                                                                               heatmap_size=(12, 16))),
-    det=dict(type='TorchvisionDetector', kind='fcos', num_classes=2, head_convs=1,
+    det=dict(type='DetectionHead', kind='fcos', num_classes=2, head_convs=1,
              neck=dict(out_channels=16, num_outs=3, stride=2)))
 
 
@@ -66,7 +66,7 @@ def test_seg_only_batch_gives_zero_keypoint_and_detection_gradients():
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     for name in ('pose', 'det'):
-        grads = _grads(m.heads[name])
+        grads = _grads(m.heads[name]) + (_grads(m.necks[name]) if name in m.necks else [])   # the detector's neck too
         assert all(g is not None for g in grads), name          # connected (DDP-safe), but exactly zero
         assert all(torch.count_nonzero(g) == 0 for g in grads), name
         assert float(losses[f'{name}.loss']) == 0.0
@@ -106,7 +106,7 @@ def test_unknown_head_lists_registered_heads():
     with pytest.raises(KeyError) as e:
         tiny_model(heads=dict(seg=dict(type='MaskRCNNHead')))
     msg = str(e.value)
-    for name in ('MaskRCNNHead', 'SegmentationHead', 'KeypointHead', 'LandmarkHead', 'TorchvisionDetector'):
+    for name in ('MaskRCNNHead', 'SegmentationHead', 'PoseHead', 'FaceHead', 'DetectionHead'):
         assert name in msg
 
 
@@ -133,16 +133,16 @@ def test_coco_config_builds_one_backbone_three_heads():
     assert set(m.heads) == {'pose', 'det', 'seg'}
     assert m.backbone.out_channels == [32, 64, 128, 256]
     assert m.heads['seg'].last_layer[0].in_channels == 480 and m.heads['pose'].final_layer.in_channels == 32
-    assert m.heads['det'].detector.backbone.neck.strides == [8, 16, 32, 64, 128]
+    assert m.necks['det'].strides == [8, 16, 32, 64, 128] and m.heads['det'].strides == [8, 16, 32, 64, 128]
     # parameters: one W32 backbone, not three
     n_backbone = sum(p.numel() for p in m.backbone.parameters())
     assert sum(p.numel() for p in m.parameters()) < 2 * n_backbone
     evaluators = [e['type'] for e in cfg.test_evaluator['metrics']]
-    assert evaluators[:3] == ['CocoDetMetric', 'MultiTaskKeypointMetric', 'CityscapesMetric']
+    assert evaluators[:3] == ['CocoDetectionMetric', 'MultiTaskKeypointMetric', 'SegmentationMetric']
 
 
 def test_landmark_head_trains_on_whole_image_heatmaps_and_decodes():
-    m = tiny_model(heads=dict(face=dict(type='LandmarkHead', num_landmarks=5)))
+    m = tiny_model(heads=dict(face=dict(type='FaceHead', num_landmarks=5)))
     s = sample(['face'])
     pts = torch.tensor([[[20., 20.], [40., 20.], [30., 30.], [22., 42.], [38., 42.]]])
     s.gt_face = InstanceData(keypoints=pts, keypoints_visible=torch.ones(1, 5))

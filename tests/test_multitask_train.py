@@ -23,10 +23,10 @@ def short_run_options(data: str, iters: int, heads: tuple[str, ...] = ('seg', 'p
     train_ds = {'data_root': data, 'ann_file': 'annotations/instances_train2017.json',
                 'kpt_file': 'annotations/person_keypoints_train2017.json', 'data_prefix': dict(img='train2017/'),
                 'tasks': tasks}
-    metrics = {'det': dict(type='CocoDetMetric', ann_file=osp.join(ann, 'instances_train2017.json'), prefix='det'),
+    metrics = {'det': dict(type='CocoDetectionMetric', ann_file=osp.join(ann, 'instances_train2017.json'), prefix='det'),
                'pose': dict(type='MultiTaskKeypointMetric', ann_file=osp.join(ann, 'person_keypoints_train2017.json'),
                             prefix='pose'),
-               'seg': dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'), prefix='seg')}
+               'seg': dict(type='SegmentationMetric', num_classes=2, class_names=('background', 'person'), prefix='seg')}
     return {
         'model.backbone': dict(type='HRNet', extra=tiny_extra(8), upsample_mode='bilinear', align_corners=False),
         'model.heads.pose.boxes': 'gt',

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from hrvision.tasks.detection.model import HRNetDetector
+from hrvision.tasks.detection.model import DetectionModel
 from hrvision.tasks.multitask import export_task, export_task_model, load_task_weights
 from hrvision.tasks.pose.model import PoseModel
 from hrvision.tasks.segmentation.model import SegmentationModel
@@ -32,12 +32,12 @@ def seg_model(seed):
 
 def pose_model(seed):
     return randomize(PoseModel(backbone=dict(TINY_BACKBONE, multi_scale_output=False, out_indices=(0,)),
-                               head=dict(type='KeypointHead', num_keypoints=17)), seed)
+                               head=dict(type='PoseHead', num_keypoints=17)), seed)
 
 
 def det_model(seed):
     bb = {k: v for k, v in TINY_BACKBONE.items() if k != 'type'}
-    return randomize(HRNetDetector(backbone=bb, neck=dict(out_channels=16, num_outs=3, stride=2),
+    return randomize(DetectionModel(backbone=bb, neck=dict(out_channels=16, num_outs=3, stride=2),
                                    detector=dict(kind='fcos', num_classes=2, head_convs=1)), seed)
 
 
@@ -109,13 +109,13 @@ def test_export_names_heads_and_checks_completeness():
 
 
 def test_face_landmark_round_trip():
-    from hrvision.tasks.face.model import FaceLandmarkModel
+    from hrvision.tasks.face.model import FaceModel
 
     def face(seed):
-        return randomize(FaceLandmarkModel(backbone=TINY_BACKBONE, head=dict(type='LandmarkHead', num_landmarks=5)),
+        return randomize(FaceModel(backbone=TINY_BACKBONE, head=dict(type='FaceHead', num_landmarks=5)),
                          seed)
     single = face(4)
-    mt = tiny_model(heads=dict(face=dict(type='LandmarkHead', num_landmarks=5))).eval()
+    mt = tiny_model(heads=dict(face=dict(type='FaceHead', num_landmarks=5))).eval()
     report = load_task_weights(mt, 'face', single.state_dict())
     assert not report.missing_keys and not report.unexpected_keys, str(report)
     with torch.no_grad():

@@ -100,9 +100,9 @@ def test_onnxruntime_backend_equals_torch(setups, tmp_path, task):  # noqa: F811
 def test_onnxruntime_backend_refusals(setups, tmp_path):  # noqa: F811
     from hrvision.errors import InputError
     cfg, ckpt, _ = setups['det']
-    from hrvision.tasks.detection.inference import DetInference   # every task runs there now: a task without it
-    with pytest.MonkeyPatch.context() as mp, pytest.raises(InputError, match='covers .*; a det model runs with'):
-        mp.setattr(DetInference, 'onnx', False)
+    from hrvision.tasks.detection.inference import DetectionInference   # every task runs there now: a task without it
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(InputError, match='covers .*; a detection model runs with'):
+        mp.setattr(DetectionInference, 'onnx', False)
         Inferencer(cfg, ckpt, device='cpu', backend='onnxruntime', onnx=str(tmp_path / 'x.onnx'))
     cfg, ckpt, _ = setups['seg']
     with pytest.raises(InputError, match='needs the exported network'):

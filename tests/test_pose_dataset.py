@@ -51,12 +51,12 @@ def test_gt_boxes_skips_and_counts(coco_dir):
 
 
 def test_missing_optional_fields_are_filled(tmp_path):
-    from hrvision.tasks.pose.dataset import load_coco
+    from hrvision.data.coco import load_coco
     ann = _ann(1, [10, 20, 40, 60], n_labelled=5)
     del ann['num_keypoints'], ann['area'], ann['iscrowd']
     (tmp_path / 'a.json').write_text(json.dumps(dict(images=[dict(id=1, file_name='a.png')], annotations=[ann],
                                                      categories=[dict(id=1, name='person')])))
-    a = load_coco(str(tmp_path / 'a.json')).anns[1]
+    a = load_coco(str(tmp_path / 'a.json'), keypoints=17).anns[1]
     assert a['num_keypoints'] == 5 and a['area'] == 2400 and a['iscrowd'] == 0
 
 

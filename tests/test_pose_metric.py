@@ -21,7 +21,7 @@ def synth(tmp_path_factory):
 
 
 def _predict_from_targets(root, shift=0.0):
-    codec = PoseHeatmapCodec()
+    codec = PoseHeatmapCodec(heatmap_size=(48, 64))
     pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=(192, 256)),
                 dict(type='PackPoseInputs')]
     ds = CocoKeypointDataset('annotations/person_keypoints_val.json', data_root=root, data_prefix=dict(img='val/'),

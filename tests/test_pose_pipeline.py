@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from hrvision.codecs import PoseHeatmapCodec
-from hrvision.heads.keypoint import KeypointHead, heatmap_accuracy, joints_mse_loss
-from hrvision.tasks.pose.metric import oks_iou, oks_nms, rescore
-from hrvision.tasks.pose.transforms import (GenerateHeatmapTarget, PackPoseInputs, TopDownAffine, TopDownRandomFlip,
+from hrvision.heads.pose import PoseHead, heatmap_accuracy, joints_mse_loss
+from hrvision.metrics import oks_iou, oks_nms, rescore
+from hrvision.tasks.pose.metric import coco_preset_sigmas
+from hrvision.tasks.pose.transforms import (PackPoseInputs, PoseHeatmapTargets, PoseRandomFlip, TopDownAffine,
                                             half_body_center_scale)
 from tests.conftest import ref_path
 
@@ -21,7 +22,7 @@ def test_joints_mse_loss(ref):
     w = torch.from_numpy(ref['loss_target_weight'])
     assert joints_mse_loss(out, tgt, w).item() == pytest.approx(float(ref['loss_use_target_weight']), rel=1e-6)
     assert joints_mse_loss(out, tgt).item() == pytest.approx(float(ref['loss_no_target_weight']), rel=1e-6)
-    head = KeypointHead(4, 17)
+    head = PoseHead(4, 17)
     with pytest.raises(ValueError, match='heatmap targets have shape'):
         head.loss(torch.zeros(2, 4, 8, 6), torch.zeros(2, 17, 16, 12), torch.ones(2, 17))
 
@@ -44,9 +45,10 @@ def test_half_body(ref):
 
 def test_oks_iou_and_nms(ref):
     k, areas, scores = ref['oks_kpts'], ref['oks_areas'], ref['oks_scores']
-    np.testing.assert_allclose(oks_iou(k[0], k[1:], areas[0], areas[1:]), ref['oks_iou_0_vs_rest'], rtol=1e-10)
-    assert oks_nms(k, scores, areas, 0.9) == ref['oks_nms_keep_thr09'].tolist()
-    assert oks_nms(k, scores, areas, 0.5) == ref['oks_nms_keep_thr05'].tolist()
+    sigmas = coco_preset_sigmas()
+    np.testing.assert_allclose(oks_iou(k[0], k[1:], areas[0], areas[1:], sigmas), ref['oks_iou_0_vs_rest'], rtol=1e-10)
+    assert oks_nms(k, scores, areas, 0.9, sigmas) == ref['oks_nms_keep_thr09'].tolist()
+    assert oks_nms(k, scores, areas, 0.5, sigmas) == ref['oks_nms_keep_thr05'].tolist()
 
 
 def test_rescore():
@@ -62,15 +64,17 @@ def test_flip_then_crop_keeps_targets_on_the_joints():
     kp = np.c_[rng.uniform(40, 120, 17), rng.uniform(20, 100, 17)]
     vis = np.ones(17, np.float32)
     vis[3] = 0
+    from hrvision.data.metainfo import parse_metainfo
+    perm = parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'test')['flip_indices']   # what the dataset adds
     res = dict(img=img, keypoints=kp.copy(), keypoints_visible=vis.copy(), center=np.array([80., 60.], np.float32),
-               scale=np.array([0.6, 0.8], np.float32), rotation=20.0)
-    res = TopDownRandomFlip(prob=1.0)(res)
+               scale=np.array([0.6, 0.8], np.float32), rotation=20.0, flip_indices=perm)
+    res = PoseRandomFlip(prob=1.0)(res)
     assert res['flip'] and res['keypoints_visible'][4] == 0 and res['keypoints_visible'][3] == 1
     np.testing.assert_allclose(res['keypoints'][2], [159 - kp[1, 0], kp[1, 1]])
     res = TopDownAffine((192, 256))(res)
     assert res['img'].shape == (256, 192, 3)
-    codec = PoseHeatmapCodec()
-    res = GenerateHeatmapTarget(codec)(res)
+    codec = PoseHeatmapCodec(heatmap_size=(48, 64))
+    res = PoseHeatmapTargets(codec)(res)
     packed = PackPoseInputs()(res)
     s = packed['data_samples']
     assert packed['inputs'].shape == (3, 256, 192) and packed['inputs'].dtype == torch.uint8
@@ -98,7 +102,8 @@ def test_half_body_only_with_enough_visible_joints(ref):
     from hrvision.tasks.pose.transforms import TopDownHalfBody
     t = TopDownHalfBody(prob=1.0)
     res = dict(keypoints=ref['hb_joints'][:, :2], keypoints_visible=ref['hb_vis'][:, 0],
-               center=np.zeros(2, np.float32), scale=np.ones(2, np.float32))
+               center=np.zeros(2, np.float32), scale=np.ones(2, np.float32),
+               upper_body_ids=list(range(11)))   # what the COCO dataset puts in each sample
     np.random.seed(0)
     out = t(dict(res))
     assert not np.allclose(out['center'], 0)

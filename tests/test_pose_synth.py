@@ -4,7 +4,8 @@ import json
 import numpy as np
 
 from hrvision.cli import main
-from hrvision.tasks.pose.dataset import CocoKeypointDataset, load_coco
+from hrvision.data.coco import load_coco
+from hrvision.tasks.pose.dataset import CocoKeypointDataset
 
 
 def test_synth_cli_writes_coco(tmp_path, capsys):
@@ -12,7 +13,7 @@ def test_synth_cli_writes_coco(tmp_path, capsys):
     assert main(['data', 'synth-coco-pose', str(out), '--n', '12', '--n-val', '4', '--seed', '2']) == 0
     counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert counts['train_images'] == 12 and counts['val_images'] == 4
-    coco = load_coco(str(out / 'annotations' / 'person_keypoints_train.json'))
+    coco = load_coco(str(out / 'annotations' / 'person_keypoints_train.json'), keypoints=17)
     assert coco.loadCats(1)[0]['keypoints'][0] == 'nose' and len(coco.loadCats(1)[0]['skeleton']) == 19
     kps = np.array([a['keypoints'] for a in coco.dataset['annotations']]).reshape(-1, 17, 3)
     assert set(np.unique(kps[..., 2])) <= {0, 1, 2} and (kps[..., 2] == 2).any()

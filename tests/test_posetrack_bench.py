@@ -49,9 +49,9 @@ def _whole_image_detector(cfg, label):
     sd = model.state_dict()
     for part, bias in (('classification_head.cls_logits', [-10.0] * 4), ('regression_head.bbox_reg', [50.0] * 4),
                        ('regression_head.bbox_ctrness', [10.0])):
-        sd[f'head.detector.head.{part}.weight'].zero_()
-        sd[f'head.detector.head.{part}.bias'].copy_(torch.tensor(bias))
-    sd['head.detector.head.classification_head.cls_logits.bias'][label] = 10.0
+        sd[f'head.head.{part}.weight'].zero_()
+        sd[f'head.head.{part}.bias'].copy_(torch.tensor(bias))
+    sd['head.head.classification_head.cls_logits.bias'][label] = 10.0
     return sd
 
 

@@ -15,7 +15,7 @@ from hrvision.registry import CLI_COMMANDS, OFFICIAL_FAMILIES, NameTable, load_t
 from .conftest import REPO, load_ref, ref_path
 
 TASKS = sorted(p.name for p in (REPO / 'tasks').iterdir() if (p / '__init__.py').is_file())
-SKIP = ('heads', 'tasks', 'configs')   # symlinks into the repository root, not the core
+SKIP = ('heads', 'tasks', 'configs')   # installed into hrvision from the repository root, not the core
 CORE_PARTS = sorted({p.relative_to(REPO / 'hrvision').parts[0] if len(p.relative_to(REPO / 'hrvision').parts) > 1
                      else '*.py' for p in (REPO / 'hrvision').rglob('*.py')} - set(SKIP))
 
@@ -84,6 +84,42 @@ def test_core_parts_cover_every_sub_package():
     assert {'inference', 'engine', 'data', '*.py'} <= set(CORE_PARTS)
 
 
+def _borrowed_private_names(path, text=None):
+    """Underscore names (``_x``, not dunders) that ``tasks/<a>/...`` imports from another task ``<b>``, absolutely
+    or relatively: what one task shares with another is public API of that task, or lives in the core."""
+    own = path.relative_to(REPO / 'tasks').parts[0]
+    found = []
+    for m in _imports(path, text):
+        parts = m.split('.')
+        if len(parts) > 3 and parts[:2] == ['hrvision', 'tasks'] and parts[2] != own and \
+                any(p.startswith('_') and not p.startswith('__') for p in parts[3:]):
+            found.append(m)
+    return found
+
+
+def test_no_task_imports_another_tasks_private_names():
+    probe = REPO / 'tasks' / 'posetrack' / 'probe.py'
+    assert _borrowed_private_names(probe, 'from ..pose.synth import _background\n') == \
+        ['hrvision.tasks.pose.synth._background']
+    assert _borrowed_private_names(probe, 'from hrvision.tasks.detection.vis import captions, _np\n') == \
+        ['hrvision.tasks.detection.vis._np']
+    assert not _borrowed_private_names(probe, 'from .joints import _x\nfrom ..pose import __version__\n')
+    offenders = {str(p.relative_to(REPO)): found for p in sorted((REPO / 'tasks').rglob('*.py'))
+                 if (found := _borrowed_private_names(p))}
+    assert not offenders, f"tasks import other tasks' underscore names: {offenders}"
+
+
+def test_one_coco_reader():
+    """COCO annotation files are read by ``hrvision.data.coco.load_coco`` only: no task defines a reader of its own
+    or reads the raw file around it (pose and detection each had a ``load_coco``)."""
+    own = [str(p.relative_to(REPO)) for p in sorted((REPO / 'tasks').rglob('*.py'))
+           for node in ast.walk(ast.parse(p.read_text(encoding='utf-8')))
+           if isinstance(node, ast.FunctionDef) and node.name == 'load_coco']
+    raw = [str(p.relative_to(REPO)) for p in sorted((REPO / 'tasks').rglob('*.py'))
+           if 'hrvision.data.coco.load_coco_file' in set(_imports(p))]
+    assert not own and not raw, f'COCO readers outside hrvision.data.coco: {own + raw}'
+
+
 def _kind_literals(path):
     """String constants compared with ``==`` / ``!=`` / ``in`` or used as dict keys (branching)."""
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
@@ -104,7 +140,7 @@ def test_core_branches_on_no_task_kind(part):
     from hrvision.registry import INFERENCE
     load_tasks()
     names = set(INFERENCE) | {c.kind for c in INFERENCE.values()}
-    assert {'seg', 'pose', 'face', 'det', 'multitask', 'PoseModel'} <= names
+    assert {'segmentation', 'pose', 'face', 'detection', 'multitask', 'PoseModel'} <= names
     allowed = {'hrnet.py': set(FUSE_PRESETS)}
     offenders = [(p.name, s) for p in _core_files(part) for s in _kind_literals(p)
                  if s in names and s not in allowed.get(p.name, ())]
@@ -198,7 +234,7 @@ def test_inference_pieces_come_from_the_task_registry():
     from hrvision.registry import INFERENCE, register_inference
 
     load_tasks()
-    assert {'SegmentationModel', 'PoseModel', 'FaceLandmarkModel', 'HRNetDetector', 'MultiTaskModel'} <= set(INFERENCE)
+    assert {'SegmentationModel', 'PoseModel', 'FaceModel', 'DetectionModel', 'MultiTaskModel'} <= set(INFERENCE)
 
     class _NewTaskModel(nn.Module):
         pass

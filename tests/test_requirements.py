@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CODE = [REPO / 'hrvision', REPO / 'heads', REPO / 'tasks']   # what installs (hrvision/heads, /tasks are links)
+CODE = [REPO / 'hrvision', REPO / 'heads', REPO / 'tasks']   # what installs (setup.py maps heads/, tasks/ into hrvision)
 
 
 def _norm(name: str) -> str:

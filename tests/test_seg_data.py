@@ -14,7 +14,7 @@ from hrvision.tasks.segmentation.dataset import CityscapesDataset
 from hrvision.tasks.segmentation.labels import label_ids_to_train_ids
 from hrvision.tasks.segmentation import synth as seg_synth
 
-PIPE = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
+PIPE = [dict(type='LoadCityscapes'), dict(type='PackSegmentationInputs')]
 
 
 @pytest.fixture()
@@ -51,8 +51,8 @@ def test_train_ids_file_preferred(root):
 def test_train_transforms_shapes_and_ignore_padding(root):
     ds = CityscapesDataset(str(root), 'train', pipeline=[
         dict(type='LoadCityscapes'), dict(type='RandomRescale', base_size=64, scale_range=(0.5, 0.5)),
-        dict(type='PadRandomCrop', crop_size=(48, 96)), dict(type='RandomHorizontalFlip', prob=1.0),
-        dict(type='PackSegInputs')])
+        dict(type='PadRandomCrop', crop_size=(48, 96)), dict(type='SegmentationRandomFlip', prob=1.0),
+        dict(type='PackSegmentationInputs')])
     item = ds[0]
     assert item['inputs'].shape == (3, 48, 96)
     seg = item['data_samples'].gt_sem_seg.numpy()

@@ -78,7 +78,7 @@ def test_dataset_sample_matches_official_getitem(npz, tmp_path):
     ann_dir.mkdir(parents=True)
     cv2.imwrite(str(img_dir / 'city_000000_000000_leftImg8bit.png'), npz['ds_raw_bgr_uint8'])
     cv2.imwrite(str(ann_dir / 'city_000000_000000_gtFine_labelIds.png'), npz['ds_raw_label_ids'])
-    ds = CityscapesDataset(str(root), 'val', pipeline=[dict(type='LoadCityscapes'), dict(type='PackSegInputs')])
+    ds = CityscapesDataset(str(root), 'val', pipeline=[dict(type='LoadCityscapes'), dict(type='PackSegmentationInputs')])
     item = ds[0]
     batch = HRVDataPreprocessor()({'inputs': [item['inputs']], 'data_samples': [item['data_samples']]})
     torch.testing.assert_close(batch['inputs'][0], torch.from_numpy(npz['ds_image']), atol=1e-5, rtol=1e-5)

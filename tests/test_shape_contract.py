@@ -42,7 +42,7 @@ def test_necks_state_their_outputs():
 
 
 def seg_cfg(**head):
-    return dict(type='SegmentationModel', backbone=dict(type='HRNet', extra=TINY, preset='seg'),
+    return dict(type='SegmentationModel', backbone=dict(type='HRNet', extra=TINY, preset='segmentation'),
                 neck=dict(type='HRNetV2Concat'), head=dict(type='SegmentationHead', num_classes=3, **head))
 
 
@@ -67,28 +67,30 @@ def test_presets_and_precedence():
     assert hrvision.HRNet(extra=TINY, preset='face', norm_momentum=0.1).bn1.momentum == 0.1   # explicit wins
     plain = hrvision.HRNet(extra=TINY)
     assert (plain.upsample_mode, plain.align_corners, plain.bn1.momentum) == ('nearest', None, 0.1)
-    assert set(FUSE_PRESETS) == {'pose', 'seg', 'face', 'cls', 'timm'}
-    with pytest.raises(KeyError, match="unknown HRNet preset 'sge'.*did you mean 'seg'"):
-        hrvision.HRNet(extra=TINY, preset='sge')
+    assert set(FUSE_PRESETS) == {'pose', 'segmentation', 'face', 'classification', 'timm'}
+    with pytest.raises(KeyError, match="unknown HRNet preset 'segmentaton'.*did you mean 'segmentation'"):
+        hrvision.HRNet(extra=TINY, preset='segmentaton')
 
 
 def test_detection_uses_the_shared_parts_and_one_pyramid_wrapper():
-    """HRNetDetector builds HRNet + HRNetV2p from its config like every task; the multi-task detector uses the
-    same Pyramid wrapper (fed); checkpoint keys keep the head.detector.backbone.{body,neck} layout."""
+    """DetectionModel builds HRNet + HRNetV2p from its config like every task and owns them (the head owns no
+    backbone: it is built from the neck's output shape); checkpoint keys are backbone.* / neck.* / head.*; the
+    multi-task detector's neck is the model's too (necks.<name>)."""
     import hrvision.tasks.detection  # noqa: F401  (registration)
     import hrvision.tasks.multitask  # noqa: F401
-    from hrvision.heads.detection import Pyramid
-    det = MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(out_channels=8, num_outs=3),
+    from hrvision.necks import HRNetV2p
+    det = MODELS.build(dict(type='DetectionModel', backbone=dict(extra=TINY), neck=dict(out_channels=8, num_outs=3),
                             detector=dict(kind='fcos', num_classes=2)))
-    assert isinstance(det.head.detector.backbone, Pyramid) and det.backbone is det.head.detector.backbone.body
+    assert isinstance(det.backbone, hrvision.HRNet) and isinstance(det.neck, HRNetV2p)
     assert det.neck.output_shape() == {'p2': ShapeSpec(8, 4), 'p3': ShapeSpec(8, 8), 'p4': ShapeSpec(8, 16)}
-    keys = det.state_dict()
-    assert 'head.detector.backbone.body.conv1.weight' in keys and 'head.detector.backbone.neck.reduction_conv.weight' in keys
+    assert det.head.in_shape == det.neck.output_shape() and not any(
+        isinstance(m, (hrvision.HRNet, HRNetV2p)) for m in det.head.modules())
+    assert {k.split('.')[0] for k in det.state_dict()} == {'backbone', 'neck', 'head'}
     mt = MODELS.build(dict(type='MultiTaskModel', backbone=dict(type='HRNet', extra=TINY),
-                           heads=dict(det=dict(type='TorchvisionDetector', num_classes=2,
+                           heads=dict(det=dict(type='DetectionHead', num_classes=2,
                                                neck=dict(out_channels=8, num_outs=3)))))
-    pyr = mt.heads['det'].detector.backbone
-    assert isinstance(pyr, Pyramid) and pyr.body is None
+    assert isinstance(mt.necks['det'], HRNetV2p) and mt.heads['det'].levels == ['p2', 'p3', 'p4']
+    assert not any(isinstance(m, HRNetV2p) for m in mt.heads['det'].modules())
     with pytest.raises(ConfigError, match=r'neck.in_channels=\[1, 2, 3, 4\] contradicts'):
-        MODELS.build(dict(type='HRNetDetector', backbone=dict(extra=TINY), neck=dict(in_channels=[1, 2, 3, 4]),
+        MODELS.build(dict(type='DetectionModel', backbone=dict(extra=TINY), neck=dict(in_channels=[1, 2, 3, 4]),
                           detector=dict(kind='fcos', num_classes=2)))

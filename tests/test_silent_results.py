@@ -18,7 +18,7 @@ from mmengine.config import Config
 import hrvision.tasks.multitask  # noqa: F401  (registration)
 from hrvision.errors import ConfigError, DataError, InputError
 from hrvision.structures import DataSample, InstanceData
-from hrvision.tasks.detection.metric import CocoDetMetric
+from hrvision.tasks.detection.metric import CocoDetectionMetric
 from hrvision.tasks.multitask.metric import MultiTaskKeypointMetric
 from hrvision.tasks.pose.dataset import COCO_SIGMAS, CocoKeypointDataset
 from hrvision.tasks.pose.metric import CocoKeypointMetric
@@ -54,7 +54,7 @@ def _coco(path, img_ids):
             box, kp = _person(i, p)
             anns.append(dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=box, area=box[2] * box[3], iscrowd=0,
                              num_keypoints=K, keypoints=np.concatenate([kp, np.full((K, 1), 2.0)], 1).ravel().tolist()))
-    cats = [dict(id=1, name='person', keypoints=[str(k) for k in range(K)], skeleton=[])]
+    cats = [dict(id=1, name='person')]   # no keypoint names of its own: COCO's preset (names, sigmas) applies
     path.write_text(json.dumps(dict(images=images, annotations=anns, categories=cats)))
     return str(path)
 
@@ -125,10 +125,10 @@ def test_multitask_keypoint_metric_follows_the_datasets_kpt_file(files, tmp_path
 
 def test_detection_metric_refuses_another_file_than_the_datasets(files, tmp_path):
     full, part = files
-    metric = CocoDetMetric(full, out_dir=str(tmp_path))
+    metric = CocoDetectionMetric(full, out_dir=str(tmp_path))
     with pytest.raises(ConfigError, match="full.json is not the evaluated dataset's ann_file"):
         metric.dataset_meta = {'ann_file': part, 'cat_ids': [1], 'classes': ('person',)}   # when the loop is built
-    metric = CocoDetMetric(part, out_dir=str(tmp_path))
+    metric = CocoDetectionMetric(part, out_dir=str(tmp_path))
     metric.dataset_meta = {'ann_file': part, 'cat_ids': [1], 'classes': ('person',)}
     s = DataSample(metainfo=dict(img_id=1))
     s.pred_instances = InstanceData(bboxes=torch.tensor([[10., 10., 50., 90.]]), labels=torch.tensor([0]),
@@ -166,10 +166,10 @@ def test_multitask_evaluator_refuses_a_sample_without_its_task_list(tmp_path):
 
 # ============================================================================ 3. one codec per imported head
 def _face_model(seed):
-    from hrvision.tasks.face.model import FaceLandmarkModel
+    from hrvision.tasks.face.model import FaceModel
     from tests.test_multitask_model import TINY_BACKBONE
     from tests.test_multitask_weights import randomize
-    model = randomize(FaceLandmarkModel(backbone=TINY_BACKBONE, head=dict(type='LandmarkHead', num_landmarks=5),
+    model = randomize(FaceModel(backbone=TINY_BACKBONE, head=dict(type='FaceHead', num_landmarks=5),
                                         codec=dict(type='FaceHeatmapCodec', input_size=(64, 64),
                                                    heatmap_size=(16, 16))), seed)
     last = [m for m in model.head.modules() if isinstance(m, torch.nn.Conv2d) and m.bias is not None][-1]
@@ -192,7 +192,7 @@ def test_face_weights_give_the_same_landmarks_in_the_multitask_model_and_back():
     single = _face_model(4)
     ref = _face_predict(single, crop)
     assert (ref.keypoint_scores > 0).all()
-    mt = tiny_model(heads=dict(face=dict(type='LandmarkHead', num_landmarks=5))).eval()
+    mt = tiny_model(heads=dict(face=dict(type='FaceHead', num_landmarks=5))).eval()
     load_task_weights(mt, 'face', single.state_dict())
     s = DataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0), tasks=['face']))
     with torch.no_grad():
@@ -207,11 +207,11 @@ def test_face_weights_give_the_same_landmarks_in_the_multitask_model_and_back():
 def test_multitask_landmark_targets_are_the_face_codecs():
     """Trained in the multi-task model, the face head learns the face codec's targets (box = the whole input)."""
     from hrvision.codecs import FaceHeatmapCodec
-    from hrvision.tasks.multitask.adapters import LandmarkAdapter, whole_image_targets
+    from hrvision.tasks.multitask.adapters import FaceAdapter, whole_image_targets
     pts = torch.tensor([[[20.3, 20.9], [41.0, 19.5], [30.0, 30.0], [22.7, 42.2], [38.1, 42.6]]])
     s = DataSample(metainfo=dict(tasks=['face']))
     s.gt_face = InstanceData(keypoints=pts, keypoints_visible=torch.ones(1, 5))
-    codec = LandmarkAdapter('face', dict(type='LandmarkHead', num_landmarks=5)).codec((16, 16), (64, 64))
+    codec = FaceAdapter('face', dict(type='FaceHead', num_landmarks=5)).codec((16, 16), (64, 64))
     target = whole_image_targets([s], 'gt_face', codec, 5)[0].numpy()
     ref = FaceHeatmapCodec(input_size=(64, 64), heatmap_size=(16, 16)).encode(pts[0].numpy(), center=(32.0, 32.0),
                                                                             scale=64 / 200)['heatmaps']
@@ -225,7 +225,7 @@ def test_missing_scale_factor_or_shapes_are_errors_naming_them():
     m = tiny_model().eval()
     x = torch.randn(1, 3, 64, 64)
     bad = _without(sample(['seg', 'pose', 'det']), ['scale_factor'], img_path='a.png')   # a pipeline that forgot it
-    with torch.no_grad(), pytest.raises(DataError, match='a.png has no metainfo scale_factor.*DetResize'):
+    with torch.no_grad(), pytest.raises(DataError, match='a.png has no metainfo scale_factor.*DetectionResize'):
         m.predict(x, [bad])   # was: boxes and joints left in resized pixels
     seg = seg_model(0)
     with torch.no_grad(), pytest.raises(DataError, match='has no metainfo ori_shape.*loading transform'):

@@ -17,7 +17,7 @@ def _multi(**kw):
 def test_multitask_concat_alignment_follows_the_backbone(ac):
     m = _multi(backbone=dict(type='HRNet', extra=tiny_extra(4), upsample_mode='bilinear', align_corners=ac))
     assert m.concat.align_corners is ac
-    assert _multi(backbone=dict(type='HRNet', extra=tiny_extra(4), preset='seg')).concat.align_corners is False
+    assert _multi(backbone=dict(type='HRNet', extra=tiny_extra(4), preset='segmentation')).concat.align_corners is False
     # a nearest fuse states nothing: the old default, or what is given
     assert _multi(backbone=dict(type='HRNet', extra=tiny_extra(4))).concat.align_corners is False
     assert _multi(backbone=dict(type='HRNet', extra=tiny_extra(4)), concat_align_corners=True).concat.align_corners
@@ -26,12 +26,12 @@ def test_multitask_concat_alignment_follows_the_backbone(ac):
 def test_multitask_concat_alignment_contradiction_is_refused():
     with pytest.raises(ConfigError, match=r'concat_align_corners=True contradicts the backbone fuse align_corners '
                                           r'\(False\)'):
-        _multi(backbone=dict(type='HRNet', extra=tiny_extra(4), preset='seg'), concat_align_corners=True)
+        _multi(backbone=dict(type='HRNet', extra=tiny_extra(4), preset='segmentation'), concat_align_corners=True)
 
 
 def _face(backbone, **head):
-    return MODELS.build(dict(type='FaceLandmarkModel', backbone=dict(type='HRNet', extra=tiny_extra(4), **backbone),
-                             head=dict(type='LandmarkHead', num_landmarks=3, **head)))
+    return MODELS.build(dict(type='FaceModel', backbone=dict(type='HRNet', extra=tiny_extra(4), **backbone),
+                             head=dict(type='FaceHead', num_landmarks=3, **head)))
 
 
 def _head_momenta(model):

@@ -6,28 +6,28 @@ env_cfg = dict(cudnn_benchmark=False)   # keep-ratio resizing: batch sizes vary 
 
 data_root = 'data/coco/'
 train_pipeline = [
-    dict(type='LoadDetImage'),
-    dict(type='DetResize', scale=(1333, 800)),  # keep aspect: long side <= 1333, short side <= 800
-    dict(type='DetRandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
+    dict(type='LoadDetectionImage'),
+    dict(type='DetectionResize', scale=(1333, 800)),  # keep aspect: long side <= 1333, short side <= 800
+    dict(type='DetectionRandomFlip', prob=0.5),
+    dict(type='PackDetectionInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadDetImage'),
-    dict(type='DetResize', scale=(1333, 800)),
-    dict(type='PackDetInputs'),
+    dict(type='LoadDetectionImage'),
+    dict(type='DetectionResize', scale=(1333, 800)),
+    dict(type='PackDetectionInputs'),
 ]
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,  # 8 GPUs x 2 images = batch 16
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_train2017.json',
-                 data_prefix=dict(img_path='train2017/'), filter_empty_gt=True, pipeline=train_pipeline))
+                 data_prefix=dict(img='train2017/'), filter_empty_gt=True, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_val2017.json',
-                 data_prefix=dict(img_path='val2017/'), test_mode=True, pipeline=test_pipeline))
+                 data_prefix=dict(img='val2017/'), test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoDetMetric')  # ann_file comes from the dataset's metainfo
+val_evaluator = dict(type='CocoDetectionMetric')  # ann_file comes from the dataset's metainfo
 test_evaluator = val_evaluator
 
 # 1x schedule = 12 epochs of COCO train2017 (117,266 images with boxes) at batch 16:

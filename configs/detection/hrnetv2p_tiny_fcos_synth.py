@@ -12,7 +12,7 @@ tiny_hrnet = dict(
     STAGE3=dict(NUM_MODULES=1, NUM_BLOCKS=[1, 1, 1], NUM_CHANNELS=[8, 16, 32]),
     STAGE4=dict(NUM_MODULES=1, NUM_BLOCKS=[1, 1, 1, 1], NUM_CHANNELS=[8, 16, 32, 64]))
 model = dict(
-    type='HRNetDetector',
+    type='DetectionModel',
     data_preprocessor=dict(type='HRVDataPreprocessor', pad_size_divisor=32),
     backbone=dict(extra=tiny_hrnet),
     # strides 4..64 suit 128-192 px images with 8-86 px objects
@@ -20,9 +20,9 @@ model = dict(
     detector=dict(kind='fcos', num_classes=4, score_thresh=0.05, nms_thresh=0.6, detections_per_img=50,
                   topk_candidates=200),
 )
-pipeline_train = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(128, 128)),
-                  dict(type='DetRandomFlip', prob=0.5), dict(type='PackDetInputs')]
-pipeline_test = [dict(type='LoadDetImage'), dict(type='DetResize', scale=(128, 128)), dict(type='PackDetInputs')]
+pipeline_train = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(128, 128)),
+                  dict(type='DetectionRandomFlip', prob=0.5), dict(type='PackDetectionInputs')]
+pipeline_test = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(128, 128)), dict(type='PackDetectionInputs')]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=pipeline_train, filter_empty_gt=True))

@@ -4,7 +4,7 @@
 _base_ = ['./_coco_det_base.py']
 
 model = dict(
-    type='HRNetDetector',
+    type='DetectionModel',
     data_preprocessor=dict(type='HRVDataPreprocessor', pad_size_divisor=32),
     backbone=dict(arch='hrnet_w32'),
     neck=dict(out_channels=256, num_outs=5),

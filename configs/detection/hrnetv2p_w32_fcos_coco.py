@@ -4,7 +4,7 @@
 _base_ = ['./_coco_det_base.py']
 
 model = dict(
-    type='HRNetDetector',
+    type='DetectionModel',
     data_preprocessor=dict(type='HRVDataPreprocessor', pad_size_divisor=32),
     backbone=dict(arch='hrnet_w32'),
     neck=dict(out_channels=256, num_outs=5, stride=2),
@@ -15,7 +15,5 @@ model = dict(
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
                      paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0),
                      clip_grad=dict(max_norm=35, norm_type=2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=87960, milestones=[58640, 80630], gamma=0.1),
-]
+param_scheduler = [dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
+                   _base_.param_scheduler[1]]   # the base's 1x steps

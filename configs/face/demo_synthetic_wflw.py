@@ -17,11 +17,11 @@ tiny_hrnet = dict(
     STAGE3=dict(NUM_MODULES=1, NUM_BLOCKS=[1, 1, 1], NUM_CHANNELS=small[:3]),
     STAGE4=dict(NUM_MODULES=1, NUM_BLOCKS=[1, 1, 1, 1], NUM_CHANNELS=small))
 model = dict(
-    type='FaceLandmarkModel',
+    type='FaceModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     backbone=dict(type='HRNet', extra=tiny_hrnet, preset='face', norm_momentum=0.1),   # explicit keys win
     neck=dict(type='HRNetV2Concat'),
-    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (0.1)
+    head=dict(type='FaceHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (0.1)
     codec=codec,
     # flip test off: the official face test does not flip (TEST.FLIP_TEST false, SPEC §4.3); True averages the
     # mirrored crop's heatmaps (WFLW pairs), e.g. --cfg-options model.test_cfg.flip_test=True

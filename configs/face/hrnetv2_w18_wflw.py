@@ -9,13 +9,13 @@
 # (--cfg-options model.pretrained=...; official, timm and hrvision layouts load 1:1).
 _base_ = ['./_wflw_base.py']
 model = dict(
-    type='FaceLandmarkModel',
+    type='FaceModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     # preset 'face': bilinear fuse, align_corners=False, BN momentum 0.01; neck/head inputs and head BN momentum
     # come from the backbone
     backbone=dict(type='HRNet', arch='hrnet_w18', preset='face'),
     neck=dict(type='HRNetV2Concat'),
-    head=dict(type='LandmarkHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (preset)
+    head=dict(type='FaceHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (preset)
     codec={{_base_.codec}},
     pretrained=None,
     # flip test off: the official face test does not flip (TEST.FLIP_TEST false, SPEC §4.3); True averages the

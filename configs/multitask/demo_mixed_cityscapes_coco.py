@@ -1,5 +1,5 @@
 # Mixed sources: Cityscapes-format scenes label the 19-class segmentation head, COCO-format people label the
-# keypoint head; every batch comes from one source (TaskBatchSampler, alternating) and is labelled for its own
+# keypoint head; every batch comes from one source (MultiTaskBatchSampler, alternating) and is labelled for its own
 # head, so the other head gets exactly zero gradient from it. CPU demo on synthetic data:
 #   hrvision data synth-cityscapes work_dirs/demo/data ; hrvision data synth-coco-multi work_dirs/multitask_demo/data
 _base_ = ['../_base_/default_runtime.py']
@@ -14,17 +14,17 @@ model = dict(
     backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', upsample_mode='bilinear', align_corners=False),
     heads=dict(
         seg=dict(type='SegmentationHead', num_classes=19),
-        pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5, boxes='gt',
+        pose=dict(type='PoseHead', num_keypoints=17, boxes='gt',
                   codec=dict(type='PoseHeatmapCodec', input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
     ),
     loss_weights=dict(seg=1.0, pose=300.0),
 )
 seg_train = [dict(type='LoadCityscapes'), dict(type='RandomRescale', base_size=256, scale_range=(0.8, 1.4), step=0.1),
-             dict(type='PadRandomCrop', crop_size=(128, 256)), dict(type='SegRandomFlip', prob=0.5),
-             dict(type='PackSegInputs')]
+             dict(type='PadRandomCrop', crop_size=(128, 256)), dict(type='SegmentationRandomFlip', prob=0.5),
+             dict(type='PackSegmentationInputs')]
 pose_train = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskRandomFlip', prob=0.5),
               dict(type='PackMultiTaskInputs')]
-seg_test = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
+seg_test = [dict(type='LoadCityscapes'), dict(type='PackSegmentationInputs')]
 pose_test = [dict(type='LoadMultiTaskInputs'), dict(type='PackMultiTaskInputs')]
 
 
@@ -36,7 +36,7 @@ def _coco(split, pipeline, test_mode=False):
 
 train_dataloader = dict(
     batch_size=4, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
-    batch_sampler=dict(type='TaskBatchSampler', mode='alternate'),
+    batch_sampler=dict(type='MultiTaskBatchSampler', mode='alternate'),
     dataset=dict(type='MultiSourceDataset', sources=[
         dict(dataset=dict(type='CityscapesDataset', data_root=city_root, split='train', pipeline=seg_train),
              tasks=['seg']),
@@ -49,7 +49,7 @@ val_dataloader = dict(
         dict(dataset=_coco('val', pose_test, True), tasks=['pose'])]))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiTaskEvaluator', metrics=[
-    dict(type='CityscapesMetric', num_classes=19, prefix='seg', task='seg'),
+    dict(type='SegmentationMetric', num_classes=19, prefix='seg', task='seg'),
     dict(type='MultiTaskKeypointMetric', ann_file=coco_root + 'annotations/person_keypoints_val2017.json',
          prefix='pose', task='pose'),
 ])

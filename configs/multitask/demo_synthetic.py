@@ -13,14 +13,14 @@ model = dict(
                   norm_momentum=0.1),
     heads=dict(
         seg=dict(type='SegmentationHead', num_classes=2),
-        pose=dict(type='KeypointHead', num_keypoints=17, sigma=1.5, boxes='det', person_label=0,
+        pose=dict(type='PoseHead', num_keypoints=17, boxes='detection', person_label=0,
                   codec=dict(type='PoseHeatmapCodec', input_size=(72, 96), heatmap_size=(18, 24), sigma=1.5)),
-        det=dict(type='TorchvisionDetector', kind='fcos', num_classes=len(classes), head_convs=2,
+        det=dict(type='DetectionHead', kind='fcos', num_classes=len(classes), head_convs=2,
                  neck=dict(out_channels=64, num_outs=3, stride=2), score_thresh=0.05, detections_per_img=50),
     ),
     loss_weights=dict(seg=1.0, pose=300.0, det=2.0),   # heatmap MSE is ~1e-3 per element
 )
-tasks = dict(det='det', pose='pose', seg='seg')
+tasks = dict(det='detection', pose='pose', seg='segmentation')   # head name -> task kind
 train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskRandomFlip', prob=0.5),
                   dict(type='PackMultiTaskInputs')]
 test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='PackMultiTaskInputs')]
@@ -36,10 +36,9 @@ val_dataloader = dict(
                  tasks=tasks, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiTaskEvaluator', metrics=[
-    dict(type='CocoDetMetric', ann_file=data_root + 'annotations/instances_val2017.json', prefix='det'),
-    dict(type='MultiTaskKeypointMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-         prefix='pose'),
-    dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'), prefix='seg'),
+    dict(type='CocoDetectionMetric', prefix='det'),             # ann_file: the dataset's
+    dict(type='MultiTaskKeypointMetric', prefix='pose'),  # ann_file: the dataset's kpt_file
+    dict(type='SegmentationMetric', num_classes=2, class_names=('background', 'person'), prefix='seg'),
     dict(type='MultiTaskOutputs', max_pictures=8),
 ])
 test_evaluator = val_evaluator

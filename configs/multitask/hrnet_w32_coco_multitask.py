@@ -1,4 +1,4 @@
-# HRNet-W32, one backbone pass, three heads on COCO 2017: person keypoints (KeypointHead on the stride-4 branch,
+# HRNet-W32, one backbone pass, three heads on COCO 2017: person keypoints (PoseHead on the stride-4 branch,
 # whole-image heatmaps, decoded in detected person boxes), detection (HRNetV2p + FCOS, 80 classes) and
 # person/background segmentation (HRNetV2 concat + SegmentationHead; masks from the instance polygons).
 # Layout: data/coco/{train2017,val2017}/, data/coco/annotations/{instances,person_keypoints}_{train,val}2017.json
@@ -8,15 +8,15 @@ _base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['hrvision.tasks.multitask'], allow_failed_imports=False)
 env_cfg = dict(cudnn_benchmark=False)   # keep-ratio resizing: batch sizes vary (a cuDNN search per new shape)
 data_root = 'data/coco/'
-tasks = dict(det='det', pose='pose', seg='seg')
+tasks = dict(det='detection', pose='pose', seg='segmentation')   # head name -> task kind
 model = dict(
     type='MultiTaskModel',
     data_preprocessor=dict(type='HRVDataPreprocessor', pad_size_divisor=128),   # FCOS p7: stride 128
     backbone=dict(type='HRNet', arch='hrnet_w32', upsample_mode='bilinear', align_corners=False, norm_momentum=0.1),
     heads=dict(
-        pose=dict(type='KeypointHead', num_keypoints=17, sigma=2.0, boxes='det', person_label=0, box_thr=0.3,
+        pose=dict(type='PoseHead', num_keypoints=17, boxes='detection', person_label=0, box_thr=0.3,
                   codec=dict(type='PoseHeatmapCodec', input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)),
-        det=dict(type='TorchvisionDetector', kind='fcos', num_classes=80, neck=dict(out_channels=256, num_outs=5,
+        det=dict(type='DetectionHead', kind='fcos', num_classes=80, neck=dict(out_channels=256, num_outs=5,
                                                                                  stride=2),
                  center_sampling_radius=1.5, score_thresh=0.05, nms_thresh=0.6, detections_per_img=100,
                  topk_candidates=1000),
@@ -25,9 +25,9 @@ model = dict(
     loss_weights=dict(pose=1000.0, det=1.0, seg=1.0),   # heatmap MSE is ~1e-3 per element
     uncertainty=False,
 )
-train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiResize', scale=(1333, 800)),
+train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskResize', scale=(1333, 800)),
                   dict(type='MultiTaskRandomFlip', prob=0.5), dict(type='PackMultiTaskInputs')]
-test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiResize', scale=(1333, 800)),
+test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskResize', scale=(1333, 800)),
                  dict(type='PackMultiTaskInputs')]
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True, sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -41,10 +41,9 @@ val_dataloader = dict(
                  tasks=tasks, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiTaskEvaluator', metrics=[
-    dict(type='CocoDetMetric', ann_file=data_root + 'annotations/instances_val2017.json', prefix='det'),
-    dict(type='MultiTaskKeypointMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-         prefix='pose'),
-    dict(type='CityscapesMetric', num_classes=2, class_names=('background', 'person'), prefix='seg'),
+    dict(type='CocoDetectionMetric', prefix='det'),             # ann_file: the dataset's
+    dict(type='MultiTaskKeypointMetric', prefix='pose'),  # ann_file: the dataset's kpt_file
+    dict(type='SegmentationMetric', num_classes=2, class_names=('background', 'person'), prefix='seg'),
     dict(type='MultiTaskOutputs', max_pictures=32),
 ])
 test_evaluator = val_evaluator

@@ -5,15 +5,14 @@
 _base_ = ['../_base_/default_runtime.py']
 data_root = 'work_dirs/pose_demo/data/'
 input_size = (72, 96)
-heatmap_size = (18, 24)
 max_iters = 200
-codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=1.5)
+codec = dict(type='PoseHeatmapCodec', input_size=input_size, sigma=1.5)   # heatmaps 18x24: input / stride 4, in code
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', multi_scale_output=False, out_indices=(0,),
                   preset='pose'),
-    head=dict(type='KeypointHead', num_keypoints=17),   # in_channels: the backbone's branch 0
+    head=dict(type='PoseHead', num_keypoints=17),   # in_channels: the backbone's branch 0
     codec=codec,
     test_cfg=dict(flip_test=True),
 )
@@ -22,7 +21,7 @@ train_pipeline = [
     dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
     dict(type='PoseRandomFlip', prob=0.5),
     dict(type='TopDownAffine', input_size=input_size),
-    dict(type='GenerateHeatmapTarget', codec=codec),
+    dict(type='PoseHeatmapTargets', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=input_size),
@@ -36,7 +35,7 @@ val_dataloader = dict(
     dataset=dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/person_keypoints_val.json',
                  data_prefix=dict(img='val/'), input_size=input_size, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoKeypointMetric', ann_file=data_root + 'annotations/person_keypoints_val.json', num_vis=4)
+val_evaluator = dict(type='CocoKeypointMetric', num_vis=4)   # ann_file: the dataset's
 test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=20, by_epoch=False),

@@ -9,22 +9,20 @@
 _base_ = ['../_base_/default_runtime.py']
 data_root = 'data/coco/'
 input_size = (192, 256)
-heatmap_size = (48, 64)
-sigma = 2
-width = 32
 iters_per_epoch = 1171
 max_iters = 210 * iters_per_epoch
-codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
+# heatmap_size follows in code from the map the head reads: input / stride 4 = 48x64 (hrvision.codecs.fill_heatmap_size)
+codec = dict(type='PoseHeatmapCodec', input_size=input_size, sigma=2)
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    backbone=dict(type='HRNet', arch=f'hrnet_w{width}', multi_scale_output=False, out_indices=(0,), preset='pose'),
-    head=dict(type='KeypointHead', num_keypoints=17, use_target_weight=True),   # in_channels: backbone branch 0
+    backbone=dict(type='HRNet', arch='hrnet_w32', multi_scale_output=False, out_indices=(0,), preset='pose'),
+    head=dict(type='PoseHead', num_keypoints=17, use_target_weight=True),   # in_channels: backbone branch 0
     codec=codec,
     test_cfg=dict(flip_test=True),
     # ImageNet initialisation as officially; the loader reports the dropped classification-head keys.
     # Set model.pretrained=None to train from scratch.
-    pretrained=f'models/pytorch/imagenet/hrnet_w{width}-' + {32: '36af842e', 48: '8ef0771d'}[width] + '.pth',
+    pretrained='models/pytorch/imagenet/hrnet_w32-36af842e.pth',
 )
 train_pipeline = [
     dict(type='LoadPoseImage'),
@@ -32,7 +30,7 @@ train_pipeline = [
     dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
     dict(type='PoseRandomFlip', prob=0.5),
     dict(type='TopDownAffine', input_size=input_size),
-    dict(type='GenerateHeatmapTarget', codec=codec),
+    dict(type='PoseHeatmapTargets', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=input_size),
@@ -49,8 +47,7 @@ val_dataloader = dict(
                  # bbox_file=data_root + 'person_detection_results/COCO_val2017_detections_AP_H_56_person.json'
                  bbox_file=None, score_thr=0.0, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoKeypointMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-                     vis_thr=0.2, oks_thr=0.9, num_vis=4)
+val_evaluator = dict(type='CocoKeypointMetric', vis_thr=0.2, oks_thr=0.9, num_vis=4)   # ann_file: the dataset's
 test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[170 * iters_per_epoch, 200 * iters_per_epoch],

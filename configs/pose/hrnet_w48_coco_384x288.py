@@ -1,13 +1,12 @@
 # Official w48_384x288_adam_lr1e-3.yaml (SPEC §2.1): input 288x384, heatmaps 72x96, sigma 3; batch 24/GPU x 4
 # -> ceil(149813 / 96) = 1561 iterations/epoch; 210 epochs = 327,810 iterations; steps at 170 / 200 epochs.
+# The crop size is in the base's pipelines and datasets (mmengine replaces lists whole), so they are restated here
+# with input_size; everything else comes from the W32 recipe.
 _base_ = ['./hrnet_w32_coco_256x192.py']
 input_size = (288, 384)
-heatmap_size = (72, 96)
-sigma = 3
-width = 48
 iters_per_epoch = 1561
 max_iters = 210 * iters_per_epoch
-codec = dict(type='PoseHeatmapCodec', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
+codec = dict(type='PoseHeatmapCodec', input_size=input_size, sigma=3)   # heatmaps 72x96: input / stride 4, in code
 model = dict(backbone=dict(arch='hrnet_w48'), codec=codec,
              pretrained='models/pytorch/imagenet/hrnet_w48-8ef0771d.pth')
 train_pipeline = [
@@ -16,7 +15,7 @@ train_pipeline = [
     dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
     dict(type='PoseRandomFlip', prob=0.5),
     dict(type='TopDownAffine', input_size=input_size),
-    dict(type='GenerateHeatmapTarget', codec=codec),
+    dict(type='PoseHeatmapTargets', codec=codec),
     dict(type='PackPoseInputs'),
 ]
 test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=input_size),

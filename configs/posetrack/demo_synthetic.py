@@ -9,18 +9,17 @@
 _base_ = ['../pose/demo_synthetic.py']
 data_root = 'work_dirs/posetrack_demo/data/'
 posetrack_joints = 'posetrack'
-flip_pairs = ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))   # head_bottom / head_top: no pair
-model = dict(head=dict(flip_pairs=flip_pairs))
 train_dataloader = dict(dataset=dict(
     type='PoseTrackDataset', data_root=data_root, ann_file='annotations/train', data_prefix=dict(img=''),
     pipeline=[dict(type='LoadPoseImage'),
               dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
-              dict(type='PoseRandomFlip', prob=0.5, flip_pairs=flip_pairs),
+              dict(type='PoseRandomFlip', prob=0.5),
               dict(type='TopDownAffine', input_size={{_base_.input_size}}),
-              dict(type='GenerateHeatmapTarget', codec={{_base_.codec}}),
+              dict(type='PoseHeatmapTargets', codec={{_base_.codec}}),
               dict(type='PackPoseInputs')]))
+# the joints' metadata (names, flip pairs, sigmas, skeleton): the PoseTrack preset, for the per-frame val file too
 val_dataloader = dict(dataset=dict(data_root=data_root, ann_file='annotations/person_keypoints_val.json',
-                                   data_prefix=dict(img='')))
+                                   data_prefix=dict(img=''), metainfo=dict(from_file='_base_/datasets/posetrack18.py')))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val.json', num_vis=0)
 test_evaluator = val_evaluator

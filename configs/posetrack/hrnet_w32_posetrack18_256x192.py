@@ -7,26 +7,32 @@
 #                  --cfg-options load_from=pose_hrnet_w32_256x192.pth   (a COCO W32 checkpoint: same shapes)
 # Training reads the PoseTrack 2018 per-video files of data/posetrack18/annotations/train/ (PoseTrackDataset,
 # labelled frames, ground-truth boxes) with the COCO recipe's augmentation; Adam lr 1e-4 for 20 epochs, x0.1
-# after 10 and 15 (set iters_per_epoch to your person count / total batch). No val loop: the protocol is
-# per video (bench posetrack). The test pipeline is the pose task's (what bench posetrack runs).
+# after 10 and 15 (set iters_per_epoch to your person count / total batch). No val and no test loop: the
+# protocol is per video (bench posetrack, on annotations/val); test_dataloader only holds the test pipeline
+# bench posetrack runs, on the PoseTrack val set, so every dataset reads data_root (--data-root moves them all).
 _base_ = ['../pose/hrnet_w32_coco_256x192.py']
+data_root = 'data/posetrack18/'
 posetrack_joints = 'posetrack'
-flip_pairs = ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
 iters_per_epoch = 1000
 max_iters = 20 * iters_per_epoch
-model = dict(pretrained=None, head=dict(flip_pairs=flip_pairs))
+model = dict(pretrained=None)
 train_dataloader = dict(dataset=dict(
-    type='PoseTrackDataset', data_root='data/posetrack18/', ann_file='annotations/train', data_prefix=dict(img=''),
+    type='PoseTrackDataset', data_root=data_root, ann_file='annotations/train', data_prefix=dict(img=''),
     pipeline=[dict(type='LoadPoseImage'),
               dict(type='TopDownHalfBody', input_size={{_base_.input_size}}, prob=0.3, min_visible=8),
               dict(type='TopDownRandomScaleRotation', scale_factor=0.35, rot_factor=45, rot_prob=0.6),
-              dict(type='PoseRandomFlip', prob=0.5, flip_pairs=flip_pairs),
+              dict(type='PoseRandomFlip', prob=0.5),
               dict(type='TopDownAffine', input_size={{_base_.input_size}}),
-              dict(type='GenerateHeatmapTarget', codec={{_base_.codec}}),
+              dict(type='PoseHeatmapTargets', codec={{_base_.codec}}),
               dict(type='PackPoseInputs')]))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
+test_dataloader = dict(dataset=dict(
+    _delete_=True, type='PoseTrackDataset', data_root=data_root, ann_file='annotations/val', data_prefix=dict(img=''),
+    input_size={{_base_.input_size}}, test_mode=True, pipeline={{_base_.test_pipeline}}))
+test_cfg = None
+test_evaluator = None
 optim_wrapper = dict(optimizer=dict(lr=1e-4))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[10 * iters_per_epoch, 15 * iters_per_epoch],
                         gamma=0.1)]

@@ -8,9 +8,9 @@ max_iters = 300
 model = dict(
     type='SegmentationModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    # preset 'seg': bilinear fuse, align_corners=False, BN momentum 0.1; neck and head take their input
+    # preset 'segmentation': bilinear fuse, align_corners=False, BN momentum 0.1; neck and head take their input
     # channels and align_corners from the backbone
-    backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', preset='seg'),
+    backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', preset='segmentation'),
     neck=dict(type='HRNetV2Concat', mode='bilinear'),
     head=dict(type='SegmentationHead', num_classes=19, loss='ce'),
     test_cfg=dict(scales=[1.0], flip=False),
@@ -19,17 +19,17 @@ train_pipeline = [
     dict(type='LoadCityscapes'),
     dict(type='RandomRescale', base_size=256, scale_range=(0.8, 1.4), step=0.1),
     dict(type='PadRandomCrop', crop_size=crop_size),
-    dict(type='SegRandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    dict(type='SegmentationRandomFlip', prob=0.5),
+    dict(type='PackSegmentationInputs'),
 ]
-test_pipeline = [dict(type='LoadCityscapes'), dict(type='PackSegInputs')]
+test_pipeline = [dict(type='LoadCityscapes'), dict(type='PackSegmentationInputs')]
 train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset=dict(type='CityscapesDataset', data_root=data_root, split='train',
                                      pipeline=train_pipeline))
 val_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset=dict(type='CityscapesDataset', data_root=data_root, split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CityscapesMetric', num_classes=19)
+val_evaluator = dict(type='SegmentationMetric')   # classes: the dataset's metadata
 test_evaluator = val_evaluator
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=30, by_epoch=False),

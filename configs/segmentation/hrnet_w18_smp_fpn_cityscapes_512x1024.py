@@ -17,5 +17,5 @@ model = dict(
     test_cfg=dict(scales=[1.0], flip=False, base_size=2048, crop_size=(1024, 2048), stride=(1024, 2048)),
 )
 sync_bn = 'torch'
-val_evaluator = dict(type='CityscapesMetric', num_classes=19, boundary_width=3)
+val_evaluator = dict(type='SegmentationMetric', boundary_width=3)
 test_evaluator = val_evaluator

@@ -9,8 +9,8 @@ model = dict(
     type='SegmentationModel',
     pretrained=None,
     data_preprocessor=dict(type='HRVDataPreprocessor'),
-    # preset 'seg' (bilinear, align_corners=False, momentum 0.1); neck/head inputs come from the backbone
-    backbone=dict(type='HRNet', arch=arch, preset='seg'),
+    # preset 'segmentation' (bilinear, align_corners=False, momentum 0.1); neck/head inputs come from the backbone
+    backbone=dict(type='HRNet', arch=arch, preset='segmentation'),
     neck=dict(type='HRNetV2Concat', mode='bilinear'),
     head=dict(type='SegmentationHead', num_classes=19,
               loss='ce', class_weight=[0.8373, 0.918, 0.866, 1.0345, 1.0166, 0.9969, 0.9754, 1.0489, 0.8786, 1.0023,

@@ -80,14 +80,16 @@ ALIASES = {'hrnet_w18_small': 'hrnet_w18_small_v1'}
 
 # Per-family fuse conventions of the official code bases (SPEC §1.2), named so configs say one word.
 # Precedence: an explicit ``upsample_mode`` / ``align_corners`` / ``norm_momentum`` argument overrides the preset;
-# no preset means ``'pose'`` (nearest, momentum 0.1: also the cls and timm convention).
+# no preset means ``'pose'`` (nearest, momentum 0.1: also the classification and timm convention). The names are the
+# task words (docs/ARCHITECTURE.md, one vocabulary per task); the older ``'seg'`` / ``'cls'`` still work, with a warning.
 FUSE_PRESETS: dict[str, dict] = {
     'pose': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
-    'cls': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
+    'classification': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
     'timm': dict(upsample_mode='nearest', align_corners=None, norm_momentum=0.1),
-    'seg': dict(upsample_mode='bilinear', align_corners=False, norm_momentum=0.1),
+    'segmentation': dict(upsample_mode='bilinear', align_corners=False, norm_momentum=0.1),
     'face': dict(upsample_mode='bilinear', align_corners=False, norm_momentum=0.01),
 }
+OLD_PRESETS = {'seg': 'segmentation', 'cls': 'classification'}
 
 
 class _Unset:
@@ -103,8 +105,18 @@ UNSET: Any = _Unset()
 EXCHANGES = ('full', 'across', 'final')
 
 
+def preset_name(preset: str | None) -> str | None:
+    """The current name of a preset (an old name warns once)."""
+    if isinstance(preset, str) and preset in OLD_PRESETS:
+        from ..registry import deprecated
+        deprecated(f'HRNet preset {preset!r}', repr(OLD_PRESETS[preset]))
+        return OLD_PRESETS[preset]
+    return preset
+
+
 def resolve_preset(preset: str | None, **explicit: Any) -> dict:
     """``FUSE_PRESETS[preset]`` with the explicitly given (not :data:`UNSET`) arguments on top."""
+    preset = preset_name(preset)
     if preset is not None and preset not in FUSE_PRESETS:
         raise UnknownNameError(f'unknown HRNet preset {preset!r}{did_you_mean(str(preset), FUSE_PRESETS) or ";"} '
                                f'available: {", ".join(FUSE_PRESETS)}')
@@ -331,8 +343,8 @@ class HRNet(nn.Module):
         extra: the official ``MODEL.EXTRA`` dict (``STAGE1`` optional, ``STAGE2..4`` required).
         in_channels: image channels.
         out_indices: which branches to return (0 = stride 4).
-        preset: a family's fuse convention from :data:`FUSE_PRESETS` (``'pose'``, ``'seg'``, ``'face'``,
-            ``'cls'``, ``'timm'``); the three arguments below override it when given.
+        preset: a family's fuse convention from :data:`FUSE_PRESETS` (``'pose'``, ``'segmentation'``, ``'face'``,
+            ``'classification'``, ``'timm'``); the three arguments below override it when given.
         norm_momentum: BatchNorm momentum (PyTorch convention).
         upsample_mode / align_corners: fuse upsampling (see module docstring).
         multi_scale_output: False builds the official pose net's last module: one fuse row, that of the one
@@ -357,7 +369,7 @@ class HRNet(nn.Module):
                               align_corners=align_corners)
         norm_momentum, upsample_mode, align_corners = (fuse['norm_momentum'], fuse['upsample_mode'],
                                                        fuse['align_corners'])
-        self.preset = preset
+        self.preset = preset_name(preset)
         in_channels = check_int('HRNet in_channels', in_channels, low=1)
         frozen_stages = check_int('HRNet frozen_stages', frozen_stages, low=-1, high=4)
         norm_momentum = check_number('HRNet norm_momentum', norm_momentum, 0.0, 1.0, allow_none=True)

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hrvision.data.keypoints import face_transform, flip_permutation, get_affine_transform, transform_pixel
-from hrvision.errors import OptionError, UnknownNameError, did_you_mean
+from hrvision.errors import ConfigError, OptionError, UnknownNameError, did_you_mean
 from hrvision.registry import TASK_UTILS
 
 DECODE_MODES = ('quarter', 'dark', 'none')
@@ -242,6 +242,19 @@ def shift_right(heatmaps: Tensor) -> Tensor:
 # The codec objects: one class per convention, sharing the checks and the decode skeleton
 # ---------------------------------------------------------------------------------------------
 
+def _check_size(where: str, size) -> None:
+    """A (W, H) pair of positive integers, else one line naming ``where``."""
+    ok = isinstance(size, (tuple, list)) and len(size) == 2 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in size)
+    if not ok:
+        raise ConfigError(f'{where}: expected (W, H), two positive integers; got {size!r}')
+
+
+def _check_sigma(where: str, sigma) -> None:
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or not sigma > 0:
+        raise ConfigError(f'{where}: expected a positive number (Gaussian σ in heatmap pixels); got {sigma!r}')
+
+
 class BaseHeatmapCodec:
     """What both conventions share: sizes, σ, the decode skeleton (refine -> optional image mapping).
 
@@ -250,9 +263,14 @@ class BaseHeatmapCodec:
 
     convention = ''
 
-    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float) -> None:
-        if len(input_size) != 2 or len(heatmap_size) != 2:
-            raise ValueError(f'input_size and heatmap_size are (W, H); got {input_size}, {heatmap_size}')
+    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int] | None, sigma: float) -> None:
+        name = type(self).__name__
+        _check_size(f'{name} input_size', input_size)
+        if heatmap_size is None:   # never a default: it follows from the map the head reads
+            raise ConfigError(f'{name} heatmap_size is not set: give (W, H), or leave it out of a model/pipeline codec '
+                              'config, where it is filled from the head\'s stride (hrvision.codecs.fill_heatmap_size)')
+        _check_size(f'{name} heatmap_size', heatmap_size)
+        _check_sigma(f'{name} sigma', sigma)
         self.input_size = tuple(int(v) for v in input_size)
         self.heatmap_size = tuple(int(v) for v in heatmap_size)
         self.sigma = sigma
@@ -316,7 +334,8 @@ class PoseHeatmapCodec(BaseHeatmapCodec):
 
     Args:
         input_size: network input (W, H).
-        heatmap_size: heatmap (W, H).
+        heatmap_size: heatmap (W, H); required (no default: a config leaves it out and
+            :func:`fill_heatmap_size` fills it from the head's stride).
         sigma: Gaussian σ in heatmap pixels (2 at 256x192, 3 at 384x288).
         decode_mode: refinement: ``'quarter'`` (official), ``'dark'`` or ``'none'``.
         dark_kernel: odd blur kernel for DARK.
@@ -326,7 +345,7 @@ class PoseHeatmapCodec(BaseHeatmapCodec):
 
     convention = 'pose'
 
-    def __init__(self, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] = (48, 64),
+    def __init__(self, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] | None = None,
                  sigma: float = 2.0, decode_mode: str = 'quarter', dark_kernel: int = 11,
                  joint_weights: Sequence[float] | None = None) -> None:
         if decode_mode not in DECODE_MODES:
@@ -431,6 +450,32 @@ class FaceHeatmapCodec(BaseHeatmapCodec):
 CODEC_TYPES = ('PoseHeatmapCodec', 'FaceHeatmapCodec')
 
 
+def fill_heatmap_size(cfg: dict, stride: int, where: str = 'codec') -> dict:
+    """A codec config that leaves out ``heatmap_size`` gets it from the stride of the map its head reads
+    (input / stride), so a config states the input size and σ once and choosing another HRNet branch is the only
+    change (the article's output-resolution ablation, ``configs/pose/*_{2x,4x,8x}.py``). σ is stated for the
+    official stride-4 heatmaps; at a coarser stride it keeps its size in input pixels, but at least 1 heatmap pixel,
+    so the target stays a blob rather than a dot: ``max(σ * 4 / stride, 1)``. A config that states
+    ``heatmap_size`` is returned unchanged (the model checks it against the stride). ``where`` names the codec in
+    messages (``model.codec``): an input size that is not (W, H), not a multiple of the stride, or a σ that is not a
+    positive number is refused."""
+    if cfg.get('heatmap_size') is not None:
+        return cfg
+    import inspect
+    kind = TASK_UTILS.get(cfg.get('type', 'PoseHeatmapCodec'))
+    defaults = {k: v.default for k, v in inspect.signature(kind).parameters.items()} if kind else {}
+    input_size = cfg.get('input_size', defaults.get('input_size'))
+    sigma = cfg.get('sigma', defaults.get('sigma'))
+    _check_size(f'{where}.input_size', input_size)
+    _check_sigma(f'{where}.sigma', sigma)
+    if any(int(v) % stride for v in input_size):
+        raise ConfigError(f'{where}.input_size {tuple(input_size)} is not a multiple of the stride {stride} of the map '
+                          f'the head reads: the heatmap would not cover the input evenly; use a multiple of {stride} '
+                          f'or set {where}.heatmap_size')
+    return dict(cfg, heatmap_size=tuple(int(v) // stride for v in input_size),
+                sigma=sigma if stride == 4 else max(sigma * 4 / stride, 1.0))
+
+
 def build_codec(cfg: dict | BaseHeatmapCodec | None, default: str = 'PoseHeatmapCodec') -> BaseHeatmapCodec:
     """The one way to make a codec: an object is returned as is; a dict is built from ``TASK_UTILS`` by its
     ``type`` (``default`` when it names none). Unknown types name the registered codecs."""
@@ -448,6 +493,6 @@ def build_codec(cfg: dict | BaseHeatmapCodec | None, default: str = 'PoseHeatmap
     return TASK_UTILS.build(cfg)
 
 
-__all__ = ['BaseHeatmapCodec', 'PoseHeatmapCodec', 'FaceHeatmapCodec', 'build_codec', 'draw_gaussians',
-           'get_max_preds', 'refine_quarter', 'refine_dark', 'heatmap_to_image', 'face_get_preds', 'face_refine',
-           'face_heatmap_to_image', 'flip_back', 'shift_right']
+__all__ = ['BaseHeatmapCodec', 'PoseHeatmapCodec', 'FaceHeatmapCodec', 'build_codec', 'fill_heatmap_size',
+           'draw_gaussians', 'get_max_preds', 'refine_quarter', 'refine_dark', 'heatmap_to_image', 'face_get_preds',
+           'face_refine', 'face_heatmap_to_image', 'flip_back', 'shift_right']

@@ -2,19 +2,24 @@
 
 pycocotools trusts its input: a missing field, a string where a number belongs or an annotation whose
 ``image_id`` names no image end in a raw ``KeyError``/``TypeError`` far from the file, or in silently
-dropped annotations. :func:`load_coco_file` checks the structure first and raises ``ValueError`` naming
-the file, the entry (``annotations[3] (id 12)``) and the field; :func:`orphan_annotations` counts the
-annotations that point at no image so readers can report them with their other skip reasons.
+dropped annotations. :func:`load_coco` (the one entry point of every task: boxes, keypoints, both) checks the
+structure first and raises ``DataError`` naming the file, the entry (``annotations[3] (id 12)``) and the field;
+:func:`orphan_annotations` counts the annotations that point at no image so readers can report them with their
+other skip reasons. :func:`~hrvision.data.checks.check_dataset_args` (re-exported here) holds every dataset to
+one image-folder key word (``data_prefix=dict(img=...)``) and refuses unknown arguments with a did-you-mean.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import DataError
+from .checks import check_dataset_args  # noqa: F401  (the COCO readers import it from here)
 from .io import read_text
+
+PERSON_CATEGORY = 1   # COCO's person: the keypoint category of a file whose categories list no "keypoints"
 
 
 def read_json(path: str, what: str) -> Any:
@@ -134,6 +139,58 @@ def load_coco_file(path: str, what: str, need_size: bool = False, image_info: bo
     _check_images(data['images'], path, need_size)
     _check_annotations(data['annotations'], path, cat_ids)
     return data
+
+
+def keypoint_category(categories, path: str = '') -> int:
+    """The category whose annotations carry keypoints: the one category listing ``keypoints`` names, else COCO's
+    person (1). Two categories with keypoint names are refused (one keypoint layout per file)."""
+    ids = [c['id'] for c in categories if isinstance(c, dict) and c.get('keypoints')]
+    if len(ids) > 1:
+        raise DataError(f'{path}: categories {ids} each list "keypoints"; a keypoint file holds one keypoint '
+                        f'category')
+    return ids[0] if ids else PERSON_CATEGORY
+
+
+def _check_keypoints(data: dict, path: str, num_keypoints: int) -> None:
+    """Every non-crowd annotation of the keypoint category (and any other that has keypoints) needs
+    ``3 * num_keypoints`` numbers, flags 0/1/2 and a ``num_keypoints`` that counts the flags > 0."""
+    category = keypoint_category(data['categories'], path)
+    for i, ann in enumerate(data['annotations']):
+        if 'keypoints' in ann or (ann['category_id'] == category and not ann['iscrowd']):
+            check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
+                              f'annotations[{i}] (id {ann["id"]})', 'keypoints')
+            flags = ann['keypoints'][2::3]
+            if any(v not in (0, 1, 2) for v in flags):
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "keypoints": visibility flags '
+                                f'must be 0, 1 or 2; got {sorted({v for v in flags if v not in (0, 1, 2)})[:5]}')
+            labelled = sum(1 for v in flags if v > 0)
+            # COCOeval reads it to ignore people without joints
+            ann.setdefault('num_keypoints', labelled)
+            n = ann['num_keypoints']
+            if not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= num_keypoints):
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" must be an '
+                                f'integer 0-{num_keypoints}; got {n!r:.80}')
+            if n != labelled:   # COCOeval ignores a person by num_keypoints, training reads the flags
+                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" is {n} but '
+                                f'{labelled} joints have visibility > 0 in "keypoints"')
+
+
+def load_coco(path: str, *, keypoints: int | Callable[[list], int] | None = None, boxes: bool = False,
+              image_info: bool = False, what: str | None = None):
+    """The one COCO reader: a validated annotation file -> ``pycocotools.coco.COCO`` (its prints silenced).
+
+    ``keypoints``: a keypoint file of that many joints per person (flags, counts and ``3 * K`` numbers checked);
+    a callable gets the file's ``categories`` and returns the count (the dataset's metadata decides it).
+    ``boxes``: a box file (detection): every image states its ``width`` and ``height`` (boxes are clipped to them).
+    ``image_info``: an image-info file without ``annotations`` (COCO test-dev) is accepted, with none.
+    ``what``: how messages name the file (default from the kind)."""
+    what = what or ('COCO keypoint annotation file' if keypoints else 'COCO annotation file')
+    data = load_coco_file(path, what, need_size=boxes, image_info=image_info)
+    if callable(keypoints):   # the count follows from the file's own categories (dataset metadata)
+        keypoints = keypoints(data['categories'])
+    if keypoints:
+        _check_keypoints(data, path, int(keypoints))
+    return build_coco(data)
 
 
 def build_coco(data: dict):

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 import torch
 
+from hrvision.data.metainfo import flip_indices as _metainfo_flip_indices
+
 PIXEL_STD = 200.0
 
 
@@ -106,16 +108,26 @@ def affine_points(points, mats):
     return p @ np.swapaxes(m[..., :, :2], -1, -2) + m[..., None, :, 2]
 
 
-def flip_keypoints(joints: np.ndarray, visible: np.ndarray, width: int, flip_pairs: Sequence[Sequence[int]],
-                   offset: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal flip: ``x' = width - offset - x`` and left/right pairs swapped.
+def flip_keypoints(joints: np.ndarray, visible: np.ndarray, width: int,
+                   flip_pairs: Sequence[Sequence[int]] | None = None, offset: int = 1, *,
+                   flip_indices: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal flip: ``x' = width - offset - x`` and left/right swapped (``flip_indices``, the dataset
+    metadata's permutation ``flipped[k] = original[flip_indices[k]]``, or ``flip_pairs``).
 
-    ``offset=1`` is the pose convention (official ``fliplr_joints``; joints are also multiplied by
-    their visibility, so invisible joints become 0); ``offset=0`` is the face convention."""
+    ``offset=1`` is the keypoint convention of the whole code base (pixel-index coordinates, official
+    ``fliplr_joints``; joints are also multiplied by their visibility, so invisible joints become 0);
+    ``offset=0`` is the face code's (``x' = W - x``)."""
     j = np.array(joints, dtype=np.float64, copy=True)
     v = np.array(visible, dtype=np.float64, copy=True)
     j[:, 0] = width - offset - j[:, 0]
-    pairs = np.asarray(flip_pairs, dtype=np.int64).reshape(-1, 2)
+    if flip_indices is not None:
+        perm = np.asarray(flip_indices, dtype=np.int64)
+        if perm.shape != (len(j),):
+            raise ValueError(f'flip_indices has {perm.size} entries for {len(j)} keypoints')
+        j, v = j[perm], v[perm]
+        pairs = np.zeros((0, 2), np.int64)
+    else:
+        pairs = np.asarray(flip_pairs if flip_pairs is not None else (), dtype=np.int64).reshape(-1, 2)
     if len(pairs):
         a, b = pairs[:, 0], pairs[:, 1]
         j[np.r_[a, b]] = j[np.r_[b, a]]
@@ -125,12 +137,8 @@ def flip_keypoints(joints: np.ndarray, visible: np.ndarray, width: int, flip_pai
     return j, v
 
 
-def flip_permutation(num_keypoints: int, flip_pairs: Sequence[Sequence[int]]) -> list[int]:
-    """Index list ``perm`` with ``flipped[k] = original[perm[k]]`` (pairs swapped)."""
-    perm = list(range(num_keypoints))
-    for a, b in flip_pairs:
-        perm[a], perm[b] = b, a
-    return perm
+# pairs -> the index permutation (``flipped[k] = original[perm[k]]``): one function, the metadata module's
+flip_permutation = _metainfo_flip_indices
 
 
 def box_to_center_scale(box_xywh: Sequence[float], aspect_ratio: float, padding: float = 1.25

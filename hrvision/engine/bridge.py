@@ -15,7 +15,7 @@ from ..errors import DataError
 
 # which transform normally puts each key in the metainfo (kept by the task's Pack transform)
 SET_BY = {
-    'scale_factor': 'the loading transform sets (1, 1) and every resize (DetResize, MultiResize) updates it',
+    'scale_factor': 'the loading transform sets (1, 1) and every resize (DetectionResize, MultiTaskResize) updates it',
     'img_shape': 'the loading transform and every resize / crop set it',
     'ori_shape': 'the loading transform sets it',
 }

@@ -23,8 +23,28 @@ from ..atomic import defer_sigint
 from .checkpoint import _iter_number, clean_stale_temp_files, resume_candidates
 
 
+def _refuse_reordered(filename):
+    """``--resume`` of a checkpoint of an earlier layout whose parameters come in another order is refused before
+    its weights enter the model: the optimizer state follows the order and would go to other parameters."""
+    def check(report) -> None:
+        if report.renamed and not report.order_kept:
+            k, n = next(iter(report.renamed.items()))
+            raise CheckpointError(f'{filename}: --resume cannot continue a checkpoint of an earlier layout '
+                                  f'({"; ".join(report.layouts)}; e.g. {k} -> {n}) whose parameter order differs '
+                                  'from this model\'s: its optimizer state would go to other parameters; start from '
+                                  'its weights with load_from instead')
+    return check
+
+
 class HRVRunner(Runner):
     """``Runner`` whose checkpoint loads are strict and reported (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        # test_cfg and test_evaluator None with a test_dataloader: no test loop, the loader only holds the test
+        # pipeline inference reads (mmengine wants the three all set or all None)
+        if kwargs.get('test_cfg') is None and kwargs.get('test_evaluator') is None:
+            kwargs['test_dataloader'] = None
+        super().__init__(*args, **kwargs)
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False, revise_keys=None):
         checkpoint = _load_checkpoint(filename, map_location=map_location)
@@ -32,7 +52,7 @@ class HRVRunner(Runner):
         model = self.model.module if is_model_wrapper(self.model) else self.model
         partial = bool(self.cfg.get('allow_partial_load', False)) and not self._resume
         report = load_weights(model, checkpoint, strict=strict or self._resume, allow_partial=partial,
-                              name=str(filename))
+                              name=str(filename), before_load=_refuse_reordered(filename) if self._resume else None)
         if report.missing_keys:
             self.logger.warning(f'partial load (allow_partial_load=True):\n{report}')
         else:

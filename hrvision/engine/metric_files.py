@@ -38,13 +38,10 @@ def metric_ann_file(metric: str, own: str | None, dataset_meta: dict | None, key
     return str(found)
 
 
-class DatasetFileMetric:
-    """Mixin (before ``BaseMetric``) for a metric with an ``ann_file`` that must be its dataset's
-    ``dataset_meta[dataset_file_key]``: the runner sets ``dataset_meta`` when it builds the loop, on every process,
-    so a different file is refused there, before any training or inference (and never on rank 0 alone, while the
-    others wait for its results)."""
-
-    dataset_file_key = 'ann_file'
+class DatasetMetaMetric:
+    """Mixin (before ``BaseMetric``): :meth:`on_dataset_meta` runs when the runner sets ``dataset_meta``, which it
+    does when it builds the loop, on every process: a metric checks its settings against the dataset there, before
+    any training or inference (and never on rank 0 alone, while the others wait for its results)."""
 
     @property
     def dataset_meta(self):
@@ -53,6 +50,19 @@ class DatasetFileMetric:
     @dataset_meta.setter
     def dataset_meta(self, meta) -> None:
         self._dataset_meta = meta
+        self.on_dataset_meta(meta)
+
+    def on_dataset_meta(self, meta) -> None:
+        """Check (or derive) settings from the dataset's metadata; raise ``ConfigError`` on a contradiction."""
+
+
+class DatasetFileMetric(DatasetMetaMetric):
+    """Mixin (before ``BaseMetric``) for a metric with an ``ann_file`` that must be its dataset's
+    ``dataset_meta[dataset_file_key]``: a different file is refused when the loop is built."""
+
+    dataset_file_key = 'ann_file'
+
+    def on_dataset_meta(self, meta) -> None:
         if getattr(self, 'ann_file', None) and (meta or {}).get(self.dataset_file_key):
             metric_ann_file(type(self).__name__, self.ann_file, meta, self.dataset_file_key)
 
@@ -65,4 +75,4 @@ def check_evaluated_images(ann_file: str, held: Iterable[int], evaluated: Iterab
                         f'({unknown[:5]}): the metric and the dataset read different files')
 
 
-__all__ = ['same_file', 'metric_ann_file', 'DatasetFileMetric', 'check_evaluated_images']
+__all__ = ['same_file', 'metric_ann_file', 'DatasetMetaMetric', 'DatasetFileMetric', 'check_evaluated_images']

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import Tensor
 
@@ -19,6 +20,11 @@ class TaskModel(BaseModel):
 
     def __init__(self, data_preprocessor=None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor), init_cfg=init_cfg)
+
+    def check_dataset_meta(self, meta: dict, source: str) -> None:
+        """Refuse metadata that contradicts the head (``ConfigError`` naming both, e.g. ``model.head.num_keypoints=17
+        but the dataset (train_dataloader) has 12 keypoint_names``); called for every loop's dataset before
+        training / testing starts (:class:`DatasetMetaCheckHook`). The base class checks nothing."""
 
     def tensor_forward(self, inputs: Tensor) -> Any:
         raise NotImplementedError
@@ -38,3 +44,29 @@ class TaskModel(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
+
+
+def check_loops_dataset_meta(runner) -> None:
+    """``model.check_dataset_meta(dataset.metainfo, '<loop>_dataloader')`` for every loop the runner has built."""
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import BaseLoop
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    check = getattr(model, 'check_dataset_meta', None)
+    if check is None:
+        return
+    for name in ('train', 'val', 'test'):
+        loop = getattr(runner, f'_{name}_loop', None)
+        if not isinstance(loop, BaseLoop):
+            continue
+        meta = getattr(getattr(loop.dataloader, 'dataset', None), 'metainfo', None)
+        if meta:
+            check(dict(meta), f'{name}_dataloader')
+
+
+
+class DatasetMetaCheckHook(Hook):
+    """Metadata vs head before any iteration: the loops (and so their datasets) exist at ``before_run``."""
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        check_loops_dataset_meta(runner)

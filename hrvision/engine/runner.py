@@ -16,6 +16,7 @@ Fixes (../shared/notes/dependencies.md):
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import os.path as osp
@@ -35,6 +36,20 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_
                'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
                'randomness', 'experiment_name', 'custom_imports', 'cfg', 'sync_bn', 'model_wrapper_cfg',
                'compile', 'strategy', 'find_unused_parameters')
+
+
+# Top-level keys (beside the Runner's) that hrvision's code reads from a loaded config; any other top-level name is
+# a config-file variable, which only fed other values while the file was read (``--cfg-options`` refuses it).
+# ``data_root`` is read by :func:`apply_data_root`, which moves every path derived from it.
+# Tasks add the keys their code reads (``hrvision.registry.register_config_key``): see :func:`code_keys`.
+CODE_KEYS = ('data_root', 'allow_partial_load')
+
+
+def code_keys() -> tuple[str, ...]:
+    """:data:`CODE_KEYS` and the top-level keys tasks registered as read by their code."""
+    from ..registry import CONFIG_KEYS, load_tasks
+    load_tasks()
+    return CODE_KEYS + tuple(sorted(CONFIG_KEYS))
 
 
 def check_config_keys(cfg: Config) -> None:
@@ -99,19 +114,219 @@ def apply_pin_memory(cfg: Config) -> None:
             dl.setdefault('pin_memory', True)
 
 
+def _loader_datasets(cfg: Config):
+    """(where, dataset dict) for every dataset the dataloaders build, through wrappers (``dataset``, ``datasets``,
+    ``sources[i].dataset``)."""
+    def walk(ds, where):
+        if not isinstance(ds, dict):
+            return
+        yield where, ds
+        if isinstance(ds.get('dataset'), dict):
+            yield from walk(ds['dataset'], f'{where}.dataset')
+        for key in ('datasets', 'sources'):
+            for i, sub in enumerate(ds.get(key) or ()):
+                if isinstance(sub, dict) and key == 'sources':
+                    yield from walk(sub.get('dataset'), f'{where}.{key}.{i}.dataset')
+                else:
+                    yield from walk(sub, f'{where}.{key}.{i}')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, dict):
+            yield from walk(loader.get('dataset'), f'{key}.dataset')
+
+
+loader_datasets = _loader_datasets   # the one walker over the dataloaders' datasets (tasks use it too)
+
+
+def _data_roots(cfg: Config) -> list[str]:
+    """The data roots the config's datasets read, those of loaders whose loop is off (``val_cfg`` /
+    ``test_cfg`` None, e.g. a test pipeline kept for inference) left out."""
+    off = tuple(f'{k}_dataloader.' for k in ('val', 'test') if k + '_cfg' in cfg and cfg.get(k + '_cfg') is None)
+    return sorted({osp.normpath(d['data_root']) for w, d in _loader_datasets(cfg)
+                   if isinstance(d.get('data_root'), str) and not w.startswith(off)})
+
+
+def _under(path: Any, root: str) -> str | None:
+    """``path`` relative to ``root`` when it is a path inside it (as written), else None."""
+    if not isinstance(path, str) or not path:
+        return None
+    a, b = osp.normpath(path), osp.normpath(root)
+    return osp.relpath(a, b) if a == b or a.startswith(b.rstrip(os.sep) + os.sep) else None
+
+
+def _reroot(node: Any, old: str, new: str, skip: tuple[str, ...] = ()) -> Any:
+    """Every string under ``node`` that is a path inside ``old`` moved to the same place inside ``new``."""
+    if isinstance(node, dict):
+        for k in list(node):
+            if k not in skip:
+                node[k] = _reroot(node[k], old, new, skip)
+        return node
+    if isinstance(node, list):
+        return [_reroot(v, old, new, skip) for v in node]
+    rel = _under(node, old)
+    return node if rel is None else (new if rel == '.' else osp.join(new, rel))
+
+
+def apply_data_root(cfg: Config, root: str, source: str = '--data-root') -> list[str]:
+    """Move the config's data to ``root`` (``--data-root``, ``--cfg-options data_root=``): every dataset gets
+    ``root`` as its ``data_root``, and paths the config built from the old root at load time (a dataset's
+    ``bbox_file``, an evaluator's ``ann_file``) move with it; paths relative to ``data_root`` (``ann_file``,
+    ``data_prefix``) follow by themselves. Returns the keys changed. A config whose datasets read several roots
+    is refused (moving one of them would mix data silently; set each dataset's ``data_root``); a loader whose loop
+    is off (``test_cfg=None``: kept for its test pipeline) counts only when under that root. ``source`` names
+    where ``root`` came from in messages."""
+    if not isinstance(root, str) or not root.strip():
+        raise ConfigKeyError(f'{source}: expected a folder, got {root!r}')
+    datasets = [(w, d) for w, d in _loader_datasets(cfg) if isinstance(d.get('data_root'), str)]
+    name = cfg.filename or '<dict>'
+    roots = _data_roots(cfg)
+    if len(roots) != 1:
+        raise ConfigKeyError(
+            f'{source}: config {name} ' + (f'reads several data roots ({", ".join(roots)}); set each with '
+                                           f'--cfg-options {datasets[0][0]}.data_root=FOLDER (and the others)'
+                                           if roots else 'has no dataset with a data_root'))
+    old = roots[0]
+    datasets = [(w, d) for w, d in datasets if _under(d['data_root'], old) is not None]
+    changed = []
+    for where, ds in datasets:
+        _reroot(ds, old, root, skip=('pipeline',))
+        ds['data_root'] = root
+        changed.append(f'{where}.data_root')
+    for key in ('val_evaluator', 'test_evaluator'):
+        if cfg.get(key) is not None:
+            cfg[key] = _reroot(cfg[key], old, root)
+    cfg['data_root'] = root
+    return changed
+
+
+def _holders(node: Any, value: Any, where: str = '') -> list[str]:
+    """Keys under ``node`` whose value equals ``value`` (where a load-time variable ended up)."""
+    found = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for k, v in items:
+        path = f'{where}.{k}' if where else str(k)
+        if v == value and not isinstance(v, bool):
+            found.append(path)
+        elif isinstance(v, (dict, list, tuple)):
+            found += _holders(v, value, path)
+    return found
+
+
+def check_override_keys(cfg: Config, options: dict) -> None:
+    """A ``--cfg-options`` key must change something: its top-level part must be a Runner setting or a key
+    hrvision's code reads (:data:`CODE_KEYS`). Any other top-level name is refused: a config-file variable
+    (``input_size``, ``max_iters``) only fed other settings while the file was read, so the message names the keys
+    that hold its value; an unknown name is a typo or a setting nothing reads."""
+    known = code_keys()
+    for full_key in options:
+        top = str(full_key).split('.')[0]
+        if top in RUNNER_KEYS or top in known:
+            continue
+        if top in cfg:
+            holders = _holders({k: v for k, v in cfg.items() if k != top and k in RUNNER_KEYS}, cfg[top])[:6]
+            hint = (f'set the keys that hold its value instead: {", ".join(holders)}' if holders
+                    else 'set the keys it fed instead')
+            raise ConfigKeyError(f'--cfg-options {full_key}: {top!r} is a variable of config {cfg.filename or "<dict>"}'
+                                 f' that only fed other settings when the file was read, so changing it changes '
+                                 f'nothing; {hint}')
+        close = difflib.get_close_matches(top, list(RUNNER_KEYS) + list(known) + list(cfg.keys()), n=1, cutoff=0.6)
+        raise ConfigKeyError(f'--cfg-options {full_key}: {top!r} is not a setting hrvision reads'
+                             + (f'; did you mean {close[0]!r}?' if close else
+                                f' (top-level settings: {", ".join(sorted(RUNNER_KEYS + known))})'))
+
+
+def complete_config(cfg: Config) -> None:
+    """Values a config leaves to code because they follow from others (e.g. a pose codec's heatmap size from the
+    branch the head reads), filled after every override, so changing the one stated value changes them all: the
+    model class's ``complete_config(cfg)`` does it (the core names no task)."""
+    from ..registry import MODELS, load_tasks
+    model = cfg.get('model')
+    kind = model.get('type') if isinstance(model, dict) else None
+    if not isinstance(kind, str):
+        return
+    load_tasks()
+    cls = MODELS.get(kind)
+    hook = getattr(cls, 'complete_config', None)
+    if callable(hook):
+        hook(cfg)
+
+
+def child_data_root(cfg: Config) -> str | None:
+    """The top-level ``data_root`` a config FILE sets over the one of its ``_base_`` files, whose datasets still
+    read the base's root (their paths were formed when the base loaded). None otherwise: a top-level value that only
+    disagrees with per-dataset roots (e.g. a dump after ``<loop>.dataset.data_root`` overrides) is not a request
+    to move the data, so nothing is guessed from it."""
+    path, top = cfg.filename, cfg.get('data_root')
+    if not (path and osp.isfile(path) and path.endswith('.py') and isinstance(top, str) and top.strip()):
+        return None
+    try:
+        tree = ast.parse(open(path, encoding='utf-8').read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    assigned = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}
+    if 'data_root' not in assigned or '_base_' not in assigned:
+        return None
+    try:
+        bases = ast.literal_eval(assigned['_base_'])
+    except ValueError:
+        return None
+    base_root = None
+    for base in [bases] if isinstance(bases, str) else list(bases):
+        base_path = osp.join(osp.dirname(path), base) if isinstance(base, str) else ''
+        if osp.isfile(base_path):
+            base_root = Config.fromfile(base_path).get('data_root', base_root)
+    if isinstance(base_root, str) and (osp.normpath(base_root) == osp.normpath(top)
+                                       or osp.normpath(base_root) not in _data_roots(cfg)):
+        return None   # the same root, or the datasets no longer read the base's (the child or an override moved them)
+    return top   # several dataset roots and no base root to tell which: apply_data_root refuses, naming them
+
+
+def apply_options(cfg: Config, cfg_options: dict | None = None, data_root: str | None = None,
+                  check: bool = False) -> None:
+    """The one way options reach a loaded config (``prepare_config`` for train/test, ``init_model`` for inference):
+    the data root first (``data_root``, else ``data_root=`` in ``cfg_options``, else a top-level ``data_root`` that
+    a child config set over its base's datasets), moved by :func:`apply_data_root`; then the other options, each of
+    which must change something (:func:`check_override_keys`); ``check``: the Runner-key checks
+    (:func:`check_config_keys`); last what follows from them (:func:`complete_config`)."""
+    options = dict(cfg_options or {})
+    source = '--data-root'
+    if 'data_root' in options:
+        given = options.pop('data_root')
+        if data_root is not None and given != data_root:
+            raise ConfigKeyError(f'--data-root {data_root} and --cfg-options data_root={given} disagree; give one')
+        data_root, source = (given, '--cfg-options data_root') if data_root is None else (data_root, source)
+    if data_root is None:   # ``_base_ = [...]; data_root = '/my/coco/'``: the user means the datasets' root
+        top = child_data_root(cfg)
+        if top is not None:
+            data_root, source = top, f'data_root = {top!r} of config {cfg.filename}'
+    if data_root is not None:
+        apply_data_root(cfg, data_root, source)
+    if options:
+        check_override_keys(cfg, options)
+        apply_overrides(cfg, options)
+    roots = _data_roots(cfg)   # per-dataset overrides: the top-level value follows, so a dump of cfg reloads the same
+    if isinstance(cfg.get('data_root'), str) and len(roots) == 1 and osp.normpath(cfg['data_root']) != roots[0]:
+        cfg['data_root'] = roots[0]
+    if check:
+        check_config_keys(cfg)
+    complete_config(cfg)
+
+
 def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp: bool = False,
                    amp_dtype: str | None = None, resume: bool | str = False, launcher: str = 'none',
-                   cfg_options: dict | None = None, tensorboard: bool = False) -> Config:
-    """Load a config (path / dict / Config) and apply command-line choices."""
+                   cfg_options: dict | None = None, tensorboard: bool = False, data_root: str | None = None) -> Config:
+    """Load a config (path / dict / Config) and apply command-line choices: ``data_root`` (``--data-root``, or
+    ``data_root=`` in ``cfg_options``) first (:func:`apply_data_root`), then the other ``cfg_options``, each of
+    which must change something (:func:`check_override_keys`); then what follows from them
+    (:func:`complete_config`)."""
     if isinstance(config, Config):
         cfg = config
     elif isinstance(config, dict):
         cfg = Config(config)
     else:
         cfg = load_config_file(config)
-    if cfg_options:
-        apply_overrides(cfg, cfg_options)
-    check_config_keys(cfg)
+    apply_options(cfg, cfg_options, data_root, check=True)
     cfg.setdefault('default_scope', 'hrvision')
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -148,6 +363,8 @@ def build_runner(cfg: Config):
         runner.register_hook(SafeCheckpointHook())
     if not any(isinstance(h, BNStatsSyncHook) for h in runner.hooks):
         runner.register_hook(BNStatsSyncHook())   # several processes: the statistics of 1 (a no-op with one)
+    from .model import DatasetMetaCheckHook
+    runner.register_hook(DatasetMetaCheckHook())   # metadata vs head (check_dataset_meta) before any iteration
     return runner
 
 
@@ -198,6 +415,9 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     The weights go in through :func:`hrvision.load_weights`: a checkpoint that leaves any tensor of the model
     unset is refused unless ``allow_partial`` (or the config's ``allow_partial_load``)."""
     cfg = prepare_config(config, **kwargs)
+    if cfg.get('test_cfg') is None or cfg.get('test_evaluator') is None:
+        raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no test loop (test_cfg / test_evaluator are '
+                             'None): its evaluation is another command (see the config\'s header)')
     cfg.load_from = checkpoint
     cfg.resume = False
     if allow_partial:
@@ -211,4 +431,5 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     return metrics
 
 
-__all__ = ['prepare_config', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']
+__all__ = ['child_data_root', 'prepare_config', 'apply_options', 'complete_config', 'apply_data_root', 'check_override_keys', 'CODE_KEYS',
+           'code_keys', 'loader_datasets', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ..registry import INFERENCE, load_tasks
+from ..registry import INFERENCE, load_tasks, task_kind
 
 
 def to_numpy(t) -> np.ndarray:
@@ -99,6 +99,7 @@ def task_for(model) -> TaskInference:
 def by_kind(kind: str, model) -> TaskInference:
     """The single-task inference of ``kind`` around ``model`` (a multi-task model's heads reuse them)."""
     load_tasks()
+    kind = task_kind(kind)
     for cls in INFERENCE.values():
         if cls.kind == kind:
             return cls(model)

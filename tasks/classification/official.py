@@ -16,7 +16,7 @@ from .model import ClassificationModel
 @register_official('cls_hrnet')
 def model_from_official(cfg: dict) -> ClassificationModel:
     head_cfg = cfg.get('HEAD', {})
-    backbone = HRNet(extra=cfg['MODEL']['EXTRA'], preset='cls')
+    backbone = HRNet(extra=cfg['MODEL']['EXTRA'], preset='classification')
     head = ClassificationHead(backbone.out_channels, head_cfg.get('HEAD_CHANNELS', (32, 64, 128, 256)),
                               head_cfg.get('FINAL_CHANNELS', 2048), head_cfg.get('NUM_CLASSES', 1000))
     return ClassificationModel(backbone, head)

@@ -1,9 +1,9 @@
-"""``DetBridge``: data samples <-> :class:`~hrvision.heads.detection.TorchvisionDetector`.
+"""``DetectionBridge``: data samples <-> :class:`~hrvision.heads.detection.DetectionHead`.
 
 Ground truth -> torchvision targets, and detections in resized-input pixels -> ``pred_instances`` in
 original-image pixels (divided by ``scale_factor``, clamped to the original size; a missing key is an error, see
 :mod:`hrvision.engine.bridge`): shared by
-:class:`~hrvision.tasks.detection.model.HRNetDetector` and the multi-task detection adapter.
+:class:`~hrvision.tasks.detection.model.DetectionModel` and the multi-task detection adapter.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hrvision.engine.bridge import require_meta, to_original
 from hrvision.structures import DataSample, InstanceData
 
 
-class DetBridge:
+class DetectionBridge:
     """Stateless; every method is a static method."""
 
     @staticmethod
@@ -56,4 +56,4 @@ class DetBridge:
         return list(data_samples)
 
 
-__all__ = ['DetBridge']
+__all__ = ['DetectionBridge']

@@ -119,8 +119,10 @@ def _resolve(model, num_classes: int, given, absent: list, mismatched: list) -> 
         absent.append("the checkpoint has no dataset_meta['cat_ids']")
     ann = _ann_file(cfg)
     if ann and osp.isfile(ann):
-        from .dataset import category_mapping, load_coco
-        ids, names = category_mapping(load_coco(ann, image_info=True), ann)
+        from hrvision.data.coco import load_coco
+
+        from .dataset import category_mapping
+        ids, names = category_mapping(load_coco(ann, boxes=True, image_info=True), ann)
         if len(ids) == num_classes:
             return Categories(ids, names, ann)
         mismatched.append(f"the config's annotation file {ann} has {len(ids)} categories")

@@ -17,16 +17,10 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
-from hrvision.data.coco import build_coco, file_summary, load_coco_file, orphan_annotations
+from hrvision.data.coco import check_dataset_args, file_summary, load_coco, orphan_annotations
 from hrvision.data.pipeline import build_pipeline
 from hrvision.errors import DataError, MissingFileError
 from hrvision.registry import DATASETS
-
-
-def load_coco(ann_file: str, image_info: bool = False):
-    """Validated COCO instances -> pycocotools ``COCO`` (prints silenced); errors name the file and entry.
-    ``image_info``: a file without ``annotations`` (COCO test-dev image info) is accepted (format-only)."""
-    return build_coco(load_coco_file(ann_file, 'COCO annotation file', need_size=True, image_info=image_info))
 
 
 def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
@@ -54,7 +48,8 @@ def clip_xywh(bbox, width: int, height: int) -> tuple[np.ndarray | None, bool]:
 
 @DATASETS.register_module()
 class CocoDetectionDataset(BaseDataset):
-    """COCO boxes. ``data_prefix=dict(img_path='val2017/')`` (relative to ``data_root``).
+    """COCO boxes of any categories (ids kept as in the file: ``metainfo['cat_ids']``, names ``metainfo['classes']``).
+    ``data_prefix=dict(img='val2017/')`` (relative to ``data_root``), the image-folder key of every COCO dataset.
 
     Args:
         filter_empty_gt: drop images without usable boxes (training only; never in ``test_mode``).
@@ -70,16 +65,17 @@ class CocoDetectionDataset(BaseDataset):
         self.min_size = min_size
         self.check_images = check_images
         self.stats: Counter = Counter()
+        check_dataset_args(type(self), kwargs)
         kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         ann_file = self.ann_file
-        coco = load_coco(ann_file, image_info=self.test_mode)   # test-dev: images only, format-only
+        coco = load_coco(ann_file, boxes=True, image_info=self.test_mode)   # test-dev: images only, format-only
         cat_ids, names = category_mapping(coco, ann_file)
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)
-        img_dir = self.data_prefix.get('img_path', '') or ''
+        img_dir = self.data_prefix.get('img', '') or ''
         stats: Counter = Counter(image_id_not_in_images=orphan_annotations(coco))
         data_list = []
         for img_id in sorted(coco.imgs):
@@ -122,4 +118,4 @@ class CocoDetectionDataset(BaseDataset):
         return data_list
 
 
-__all__ = ['CocoDetectionDataset', 'load_coco', 'category_mapping', 'clip_xywh']
+__all__ = ['CocoDetectionDataset', 'category_mapping', 'clip_xywh']

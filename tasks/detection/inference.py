@@ -1,5 +1,6 @@
 """Detection in ``hrvision.Inferencer`` / ``hrvision infer``: boxes, captions, COCO results JSON; the
-onnxruntime swap of the detector's network (:func:`use_onnx_outputs`, shared with the multi-task detector)."""
+onnxruntime swap of the detector's network (:func:`use_onnx_outputs`, shared with the multi-task detector): the
+runtime's levels stand in for backbone + neck, its dense-head outputs for the head's convolutions."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -10,38 +11,35 @@ from torch import Tensor, nn
 
 from hrvision.inference.task import TaskInference, to_numpy
 from hrvision.inference.writers import xywh
-from hrvision.registry import register_inference
+from hrvision.registry import register_inference, register_kind_alias
 from hrvision.visualization import draw_boxes
 
-from .vis import _captions
+from .vis import captions
 
 FCOS_OUTPUTS = ('cls_logits', 'bbox_regression', 'bbox_ctrness')   # torchvision's FCOSHead output dict
 
 
 def onnx_output_names(det, prefix: str = '') -> list[str]:
-    """The exported ``TorchvisionDetector``'s outputs (its ``forward`` dict, named by ``export_model``): the
-    pyramid levels, then the dense head's (FCOS: class logits, box regression, centerness; Faster R-CNN:
-    objectness and box deltas per level)."""
-    levels = det.detector.backbone.names
+    """The exported detector's outputs (the model's ``tensor`` dict, named by ``export_model``): the pyramid levels
+    (``features.<level>``), then the dense head's (FCOS: class logits, box regression, centerness; Faster R-CNN:
+    objectness and box deltas per level). ``det``: the ``DetectionHead`` head."""
+    levels = det.levels
     head = list(FCOS_OUTPUTS) if det.kind == 'fcos' else \
         [f'{k}.{i}' for k in ('objectness', 'rpn_bbox_deltas') for i in range(len(levels))]
     return [f'{prefix}{n}' for n in [f'features.{v}' for v in levels] + head]
 
 
-class _OnnxPyramid(nn.Module):
-    """The detector's ``backbone`` under the onnxruntime backend: ``run(x)`` gives the exported outputs for the
-    batch torchvision padded; returns the levels (what the torch Pyramid returns) and keeps the dense head's
-    outputs for :class:`_StoredHead`. ``feed`` is the multi-task Pyramid's (the features are already in ``run``)."""
+class OnnxPyramid(nn.Module):
+    """Backbone + neck under the onnxruntime backend: ``run(x)`` gives the exported outputs for the batch; returns
+    the levels (what the torch neck returns) and keeps the dense head's outputs for :class:`_StoredHead`.
+    Multi-task: the features are already inside ``run``'s outputs, so its input is not used."""
 
     def __init__(self, names: Sequence[str], fcos: bool, run: Callable[[Tensor], list]) -> None:
         super().__init__()
         self.names, self.fcos, self.run = list(names), fcos, run
         self.head_out = None
 
-    def feed(self, feats, image_size) -> None:
-        pass
-
-    def forward(self, x: Tensor) -> 'OrderedDict[str, Tensor]':
+    def forward(self, x) -> 'OrderedDict[str, Tensor]':
         outs, n = list(self.run(x)), len(self.names)
         rest = outs[n:]
         self.head_out = dict(zip(FCOS_OUTPUTS, rest)) if self.fcos else \
@@ -52,7 +50,7 @@ class _OnnxPyramid(nn.Module):
 class _StoredHead(nn.Module):
     """The dense head (FCOS head / RPN head) under the onnxruntime backend: the outputs the pyramid call kept."""
 
-    def __init__(self, pyramid: _OnnxPyramid) -> None:
+    def __init__(self, pyramid: OnnxPyramid) -> None:
         super().__init__()
         object.__setattr__(self, 'pyramid', pyramid)   # not a second registration of the same module
 
@@ -63,32 +61,32 @@ class _StoredHead(nn.Module):
         return out
 
 
-def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> None:
-    """Put the exported network's outputs (``run(padded batch)`` -> levels + dense-head outputs) in place of
-    ``det``'s (a ``TorchvisionDetector`` of ``model``) pyramid and dense head, in place; torchvision's anchors, box
-    decoding, NMS and the Faster R-CNN RoI stage then run in torch on them, as with the torch backend. That RoI
-    stage has weights (box head, class predictor) the file does not hold: a Faster R-CNN needs the checkpoint too."""
-    d = det.detector
+def use_onnx_outputs(det, run: Callable[[Tensor], list], model) -> OnnxPyramid:
+    """The exported network's outputs (``run(batch)`` -> levels + dense-head outputs) in place of ``det``'s (a
+    ``DetectionHead`` of ``model``) dense head, in place; returns the module that stands for backbone + neck
+    (the caller puts it where they were). torchvision's anchors, box decoding, NMS and the Faster R-CNN RoI stage
+    then run in torch on them, as with the torch backend. That RoI stage has weights (box head, class predictor)
+    the file does not hold: a Faster R-CNN needs the checkpoint too."""
     if det.kind != 'fcos' and getattr(model, 'load_report', None) is None:
         from hrvision.errors import InputError
         raise InputError(f'the ONNX backends run the {det.kind} RoI box head in torch with the checkpoint\'s '
                          'weights: give the checkpoint as well as the ONNX file')
-    pyramid = _OnnxPyramid(d.backbone.names, det.kind == 'fcos', run)
-    d.backbone = pyramid
+    pyramid = OnnxPyramid(det.levels, det.kind == 'fcos', run)
     if det.kind == 'fcos':
-        d.head = _StoredHead(pyramid)
+        det.head = _StoredHead(pyramid)
     else:
-        d.rpn.head = _StoredHead(pyramid)
+        det.rpn.head = _StoredHead(pyramid)
+    return pyramid
 
 
-@register_inference('HRNetDetector')
-class DetInference(TaskInference):
+@register_inference('DetectionModel')
+class DetectionInference(TaskInference):
     """Results carry ``category_ids`` beside the 0-based ``labels`` when the training data's category ids are known
     (:mod:`.categories`: the user's, else the checkpoint's dataset_meta, else the config's annotation file; never
     guessed); captions name the classes from the same place (label indices without). ``detections.json`` without
     known ids is refused before any image runs (:meth:`check_outputs`)."""
 
-    kind = 'det'
+    kind = 'detection'   # was 'det' (registered below as an old kind)
     gives_boxes = True
     onnx = True
     json_name = 'detections.json'
@@ -120,7 +118,7 @@ class DetInference(TaskInference):
 
     def load_fields(self, r: dict, box, pad) -> None:
         r.update(gt_bboxes=np.zeros((0, 4), np.float32), gt_labels=np.zeros(0, np.int64))
-        r.setdefault('scale_factor', (1.0, 1.0))   # the image as loaded; DetResize multiplies it
+        r.setdefault('scale_factor', (1.0, 1.0))   # the image as loaded; DetectionResize multiplies it
 
     def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
         p = samples[0].pred_instances
@@ -134,17 +132,23 @@ class DetInference(TaskInference):
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         keep = r['scores'] >= score_thr
         names = classes or self.categories.names
-        return draw_boxes(image, r['bboxes'][keep], _captions(r['labels'][keep], r['scores'][keep], names),
+        return draw_boxes(image, r['bboxes'][keep], captions(r['labels'][keep], r['scores'][keep], names),
                           color=(255, 40, 40))
 
     def use_onnx(self, net) -> None:
-        det = self.model.head
+        model, det = self.model, self.model.head
         net.select_outputs(onnx_output_names(det), f'the {det.kind} detector')
-        use_onnx_outputs(det, net, self.model)
+        model.backbone = use_onnx_outputs(det, net, model)   # the file's levels: no torch backbone or neck left
+        model.neck = nn.Identity()
 
     def record(self, r: dict, image_id: int, name: str) -> list:
         """COCO results (the real ``category_id``, see the class docstring) plus ``file_name`` and ``label``."""
         if 'category_ids' not in r:
             self.check_outputs()
+        names = self.categories.names   # the training file's class names, when known (COCO results ignore the key)
         return [dict(image_id=image_id, file_name=name, category_id=int(i), label=int(c), bbox=xywh(b),
-                     score=float(s)) for b, c, i, s in zip(r['bboxes'], r['labels'], r['category_ids'], r['scores'])]
+                     score=float(s), **({'category_name': names[int(c)]} if names else {}))
+                for b, c, i, s in zip(r['bboxes'], r['labels'], r['category_ids'], r['scores'])]
+
+
+register_kind_alias('det', DetectionInference.kind)   # one vocabulary per task: old configs' kind still read

@@ -17,10 +17,11 @@ from typing import Any, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from hrvision.data.coco import load_coco
 from hrvision.engine.metric_files import DatasetFileMetric, check_evaluated_images, metric_ann_file
-from hrvision.registry import METRICS
+from hrvision.registry import METRICS, register_alias
 
-from .dataset import category_mapping, load_coco
+from .dataset import category_mapping
 
 STAT_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
 
@@ -65,7 +66,7 @@ def coco_bbox_eval(coco_gt, results: list[dict], img_ids: Sequence[int]) -> dict
 
 
 @METRICS.register_module()
-class CocoDetMetric(DatasetFileMetric, BaseMetric):
+class CocoDetectionMetric(DatasetFileMetric, BaseMetric):
     """COCO bbox AP/AP50/AP75/APs/APm/APl.
 
     Args:
@@ -95,7 +96,7 @@ class CocoDetMetric(DatasetFileMetric, BaseMetric):
         meta = self.dataset_meta or {}
         if meta.get('cat_ids'):
             return list(meta['cat_ids'])
-        return category_mapping(load_coco(self._ann_file()), self._ann_file())[0]
+        return category_mapping(load_coco(self._ann_file(), boxes=True), self._ann_file())[0]
 
     def _ann_file(self) -> str:
         return metric_ann_file(type(self).__name__, self.ann_file, self.dataset_meta)
@@ -108,7 +109,7 @@ class CocoDetMetric(DatasetFileMetric, BaseMetric):
             pred = _get(ds, 'pred_instances')
             img_id = _get(ds, 'img_id')
             if pred is None or img_id is None:
-                raise KeyError('CocoDetMetric needs data samples with pred_instances and metainfo img_id')
+                raise KeyError('CocoDetectionMetric needs data samples with pred_instances and metainfo img_id')
             self.results.append({'img_id': int(img_id),
                                  'dets': to_coco_results(img_id, _get(pred, 'bboxes'), _get(pred, 'labels'),
                                                          _get(pred, 'scores'), cat_ids)})
@@ -128,7 +129,7 @@ class CocoDetMetric(DatasetFileMetric, BaseMetric):
     def compute_metrics(self, results: list) -> dict[str, float]:
         self._n_vis, self._cids = 0, None
         ann_file = self._ann_file()
-        coco_gt = load_coco(ann_file, image_info=self.format_only)
+        coco_gt = load_coco(ann_file, boxes=True, image_info=self.format_only)
         dets = [d for r in results for d in r['dets']]
         img_ids = [r['img_id'] for r in results]
         check_evaluated_images(ann_file, coco_gt.imgs, img_ids)
@@ -144,4 +145,9 @@ class CocoDetMetric(DatasetFileMetric, BaseMetric):
         return coco_bbox_eval(coco_gt, dets, img_ids)
 
 
-__all__ = ['CocoDetMetric', 'coco_bbox_eval', 'to_coco_results', 'STAT_NAMES']
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(METRICS, 'CocoDetMetric', CocoDetectionMetric)
+CocoDetMetric = CocoDetectionMetric
+
+__all__ = ['CocoDetectionMetric', 'coco_bbox_eval', 'to_coco_results', 'STAT_NAMES']

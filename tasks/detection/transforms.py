@@ -12,12 +12,12 @@ import numpy as np
 import torch
 
 from hrvision.data.io import read_image
-from hrvision.registry import TRANSFORMS
+from hrvision.registry import TRANSFORMS, register_alias
 from hrvision.structures import DataSample, InstanceData
 
 
 @TRANSFORMS.register_module()
-class LoadDetImage:
+class LoadDetectionImage:
     """``img_path`` -> ``img``, ``ori_shape``, ``img_shape``; boxes become float32 arrays."""
 
     def __call__(self, results: dict) -> dict:
@@ -40,7 +40,7 @@ def rescale_size(h: int, w: int, scale: tuple[int, int]) -> tuple[int, int, floa
 
 
 @TRANSFORMS.register_module()
-class DetResize:
+class DetectionResize:
     """Resize keeping the aspect ratio so the image fits ``scale`` (long, short); boxes follow."""
 
     def __init__(self, scale: tuple[int, int] = (1333, 800)) -> None:
@@ -66,12 +66,12 @@ class DetResize:
 
 
 @TRANSFORMS.register_module()
-class DetRandomFlip:
+class DetectionRandomFlip:
     """Horizontal flip with probability ``prob``: x1' = W - x2, x2' = W - x1 (continuous coordinates)."""
 
     def __init__(self, prob: float = 0.5) -> None:
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'DetRandomFlip prob must be in [0, 1], got {prob}')
+            raise ValueError(f'DetectionRandomFlip prob must be in [0, 1], got {prob}')
         self.prob = prob
 
     def __call__(self, results: dict) -> dict:
@@ -87,7 +87,7 @@ class DetRandomFlip:
 
 
 @TRANSFORMS.register_module()
-class PackDetInputs:
+class PackDetectionInputs:
     """-> ``{'inputs': CHW uint8 tensor, 'data_samples': DataSample(gt_instances, metainfo)}``."""
 
     META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'flip')
@@ -100,4 +100,15 @@ class PackDetInputs:
         return {'inputs': img, 'data_samples': ds}
 
 
-__all__ = ['LoadDetImage', 'DetResize', 'DetRandomFlip', 'PackDetInputs', 'rescale_size']
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(TRANSFORMS, 'LoadDetImage', LoadDetectionImage)
+register_alias(TRANSFORMS, 'DetResize', DetectionResize)
+register_alias(TRANSFORMS, 'DetRandomFlip', DetectionRandomFlip)
+register_alias(TRANSFORMS, 'PackDetInputs', PackDetectionInputs)
+LoadDetImage = LoadDetectionImage
+DetResize = DetectionResize
+DetRandomFlip = DetectionRandomFlip
+PackDetInputs = PackDetectionInputs
+
+__all__ = ['LoadDetectionImage', 'DetectionResize', 'DetectionRandomFlip', 'PackDetectionInputs', 'rescale_size']

@@ -18,11 +18,11 @@ def _field(obj: Any, key: str):
     return getattr(obj, key, None)
 
 
-def _np(x) -> np.ndarray:
+def to_numpy(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, 'detach') else np.asarray(x)
 
 
-def _captions(labels: np.ndarray, scores: np.ndarray | None, classes: Sequence[str] | None) -> list[str]:
+def captions(labels: np.ndarray, scores: np.ndarray | None, classes: Sequence[str] | None) -> list[str]:
     names = [classes[int(c)] if classes and 0 <= int(c) < len(classes) else str(int(c)) for c in labels]
     return names if scores is None else [f'{n} {s:.2f}' for n, s in zip(names, scores)]
 
@@ -37,13 +37,13 @@ def overlay(image: np.ndarray, pred: Any, gt: Any = None, classes: Sequence[str]
     image = np.repeat(np.repeat(image, k, 0), k, 1)
     panels = []
     if gt is not None:
-        b = _np(_field(gt, 'bboxes')).reshape(-1, 4) / np.array([*gt_scale, *gt_scale]) * k
-        panels.append(put_text(draw_boxes(image, b, _captions(_np(_field(gt, 'labels')), None, classes),
+        b = to_numpy(_field(gt, 'bboxes')).reshape(-1, 4) / np.array([*gt_scale, *gt_scale]) * k
+        panels.append(put_text(draw_boxes(image, b, captions(to_numpy(_field(gt, 'labels')), None, classes),
                                           color=(0, 200, 0)), 'ground truth'))
-    scores = _np(_field(pred, 'scores')).reshape(-1)
+    scores = to_numpy(_field(pred, 'scores')).reshape(-1)
     keep = scores >= score_thr
-    b = _np(_field(pred, 'bboxes')).reshape(-1, 4)[keep] * k
-    caps = _captions(_np(_field(pred, 'labels')).reshape(-1)[keep], scores[keep], classes)
+    b = to_numpy(_field(pred, 'bboxes')).reshape(-1, 4)[keep] * k
+    caps = captions(to_numpy(_field(pred, 'labels')).reshape(-1)[keep], scores[keep], classes)
     panels.append(put_text(draw_boxes(image, b, caps, color=(255, 40, 40)), f'prediction (score >= {score_thr})'))
     return hstack(panels)
 

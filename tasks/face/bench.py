@@ -21,7 +21,7 @@ import torch
 from hrvision.atomic import atomic_write_text
 
 from .dataset import ATTRIBUTES, SUBSETS, find_subset_indices, read_hrnet_csv, read_wflw_list, subset_file
-from .metric import compute_nme, plot_ced, summarize
+from .metric import compute_nme, metadata_norm, plot_ced, summarize
 
 COLUMNS = (('test', 'Test'), ('largepose', 'Pose'), ('expression', 'Expression'), ('illumination', 'Illumination'),
            ('makeup', 'Make-up'), ('occlusion', 'Occlusion'), ('blur', 'Blur'))
@@ -115,15 +115,18 @@ def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = 
     if not records:
         raise ValueError(f'the test set of {config} under {data_root} is empty')
     k = records[0]['gt'].shape[0]
-    box = [r['box_size'] for r in records] if k == 19 else None
-    nme = compute_nme(np.stack([r['pred'] for r in records]), np.stack([r['gt'] for r in records]), box)
+    how, pts = metadata_norm(dataset.metainfo, f'hrvision bench wflw ({config})')   # the dataset's normaliser
+    box = [r['box_size'] for r in records] if how == 'bbox' else None
+    nme = compute_nme(np.stack([r['pred'] for r in records]), np.stack([r['gt'] for r in records]), box,
+                      norm_indices=pts, by_box=how == 'bbox')
     groups = {'test': np.arange(len(records))}
     groups.update(subset_indices(dataset, records) if k == 98 else {})
     metrics = {name: summarize(nme[idx]) for name, idx in groups.items()}
     table = format_table(metrics, title=f'{k}-point')
     print(table)
     result = dict(config=config, checkpoint=checkpoint, data_root=dataset.data_root, num_images=len(records),
-                  num_landmarks=k, normalisation='inter-ocular (outer eye corners 60/72)' if k == 98 else 'official',
+                  num_landmarks=k,
+                  normalisation=f'landmarks {pts[0]}/{pts[1]} (metainfo.norm_indices)' if pts else 'box_size',
                   metrics=metrics, eval_images_per_s=ips, auc_rule=AUC_RULE,
                   per_image=[dict(img_id=r['img_id'], nme=float(e)) for r, e in zip(records, nme)])
     if out_dir:
@@ -138,7 +141,7 @@ def run_wflw_bench(config: str, checkpoint: str | None, data_root: str | None = 
         items = [dict(image=read_image(records[i]['img_path']), pred=records[i]['pred'], gt=records[i]['gt'],
                       center=records[i]['center'], scale=records[i]['scale'], title=f'NME {nme[i] * 100:.1f}%')
                  for i in pick]
-        save_landmark_grid(osp.join(out_dir, 'landmarks.png'), items)
+        save_landmark_grid(osp.join(out_dir, 'landmarks.png'), items, skeleton=dataset.metainfo.get('skeleton') or ())
         result['files'] = {n: osp.join(out_dir, n) for n in ('wflw_results.json', 'wflw_table.txt', 'ced.png',
                                                              'landmarks.png')}
     return result

@@ -1,6 +1,6 @@
-"""``FaceBridge``: data samples <-> :class:`~hrvision.heads.landmark.LandmarkHead` (targets, decoding).
+"""``FaceBridge``: data samples <-> :class:`~hrvision.heads.face.FaceHead` (targets, decoding).
 
-Used by :class:`~hrvision.tasks.face.model.FaceLandmarkModel` and by the multi-task landmark adapter (whole-image
+Used by :class:`~hrvision.tasks.face.model.FaceModel` and by the multi-task landmark adapter (whole-image
 variant, :meth:`FaceBridge.decode_input`): both decode with the face codec, so the same weights give the same
 landmarks.
 """

@@ -19,6 +19,11 @@ Crop box (``center``, ``scale``): the official CSVs were made from the *landmark
 default) or from the detection rectangle (``box='rect'``). As the official loader does, the stored
 ``scale`` is multiplied by 1.25 when read (CSV and lists alike), so ``data_info['scale']`` is the
 crop scale used by the transforms and the decoding.
+
+Metadata (issue 21): the landmark names, flip pairs, NME normalisation points (``norm_indices``) and drawing
+skeleton come from the dataset's ``metainfo``: the WFLW preset (``configs/_base_/datasets/wflw.py``) unless the
+config states its own (``metainfo=dict(keypoint_names=..., ...)`` or ``metainfo=dict(from_file='my.json')``); the
+landmark count is ``len(keypoint_names)``. Every data info carries ``flip_indices`` for the flip augmentation.
 """
 from __future__ import annotations
 
@@ -31,11 +36,11 @@ from typing import Sequence
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from hrvision.data.checks import require_samples
+from hrvision.data.checks import check_dataset_args, require_samples
 from hrvision.data.io import read_text
 from hrvision.data.pipeline import build_pipeline
-from hrvision.errors import DataError, MissingFileError
-from hrvision.registry import DATASETS
+from hrvision.errors import ConfigError, DataError, MissingFileError
+from hrvision.registry import DATASETS, deprecated
 
 NUM_WFLW = 98
 SCALE_PAD = 1.25
@@ -44,6 +49,30 @@ SUBSETS = ('largepose', 'expression', 'illumination', 'makeup', 'occlusion', 'bl
 LIST_DIR = osp.join('WFLW_annotations', 'list_98pt_rect_attr_train_test')
 SUBSET_DIR = osp.join('WFLW_annotations', 'list_98pt_test')
 IMAGE_DIR = 'WFLW_images'
+
+
+#: the annotation formats the face reader accepts (named by every refusal of a file it cannot read)
+ACCEPTED_FORMATS = ('a WFLW release list (.txt; per line: 2K landmark coordinates x0 y0 ..., x_min y_min x_max y_max, '
+                    '6 attribute flags, image path) or an HRNet CSV (.csv; image, scale, [box_size,] center_w, '
+                    'center_h, 2K coordinates)')
+
+
+def check_face_file(path: str) -> str:
+    """``'csv'`` or ``'list'`` for an annotation file the reader accepts; any other format (JSON, ...) is refused
+    naming the accepted ones (a JSON file would otherwise fail later with a field count)."""
+    ext = osp.splitext(path)[1].lower()
+    if ext == '.csv':
+        return 'csv'
+    if ext in ('.json', '.xml', '.mat', '.pts', '.npy', '.npz', '.pkl', '.yaml', '.yml'):
+        raise DataError(f'{path}: a {ext} file is not a face annotation format hrvision reads; accepted: '
+                        f'{ACCEPTED_FORMATS}')
+    if osp.isfile(path):
+        with open(path, 'rb') as f:
+            head = f.read(256).lstrip()
+        if head[:1] in (b'{', b'['):
+            raise DataError(f'{path}: looks like JSON, which is not a face annotation format hrvision reads; '
+                            f'accepted: {ACCEPTED_FORMATS}')
+    return 'list'
 
 
 def list_file(split: str) -> str:
@@ -74,8 +103,10 @@ def parse_wflw_line(line: str, where: str, num_landmarks: int = NUM_WFLW, box: s
     fields = line.split()
     want = 2 * num_landmarks + 4 + len(ATTRIBUTES) + 1
     if len(fields) != want:
-        raise DataError(f'{where}: expected {want} fields ({2 * num_landmarks} landmark coordinates, 4 box '
-                         f'values, {len(ATTRIBUTES)} attribute flags, image path), got {len(fields)}')
+        raise DataError(f'{where}: expected {want} fields for {num_landmarks} landmarks ({2 * num_landmarks} '
+                        f'landmark coordinates, 4 box values, {len(ATTRIBUTES)} attribute flags, image path), got '
+                        f'{len(fields)} (the landmark count is the dataset metainfo\'s; accepted formats: '
+                        f'{ACCEPTED_FORMATS})')
     n = 2 * num_landmarks
     pts = _floats(fields[:n], where, 'landmark coordinates').reshape(num_landmarks, 2)
     rect = _floats(fields[n:n + 4], where, 'box values (x_min y_min x_max y_max)')
@@ -125,9 +156,10 @@ def read_hrnet_csv(path: str, num_landmarks: int = NUM_WFLW) -> list[dict]:
             continue
         where = f'{path}, line {i}'
         if len(row) != want:
-            raise DataError(f'{where}: expected {want} comma-separated fields (image, scale, '
-                             f'{"box_size, " if has_box else ""}center_w, center_h, {2 * num_landmarks} '
-                             f'coordinates), got {len(row)}')
+            raise DataError(f'{where}: expected {want} comma-separated fields for {num_landmarks} landmarks (image, '
+                            f'scale, {"box_size, " if has_box else ""}center_w, center_h, {2 * num_landmarks} '
+                            f'coordinates), got {len(row)} (the landmark count is the dataset metainfo\'s; '
+                            f'accepted formats: {ACCEPTED_FORMATS})')
         nums = _floats(row[1:], where, 'scale, center and coordinates')
         if not np.all(np.isfinite(nums)):
             raise DataError(f'{where}: scale, center and coordinates must be finite numbers')
@@ -156,52 +188,94 @@ def _is_number(s: str) -> bool:
 
 @DATASETS.register_module()
 class WFLWDataset(BaseDataset):
-    """WFLW (or any 98/68/29/19-point set in the HRNet CSV form): one entry per face.
+    """WFLW, or any face set with its own landmarks in the WFLW list / HRNet CSV form: one entry per face.
 
     Entry: ``img_path``, ``img_id``, ``keypoints`` (K, 2) float32 original pixels, ``center`` (2,),
-    ``scale`` (crop scale, x1.25 applied), ``attributes`` (6,) 0/1, ``rect`` (detection box, lists only).
+    ``scale`` (crop scale, x1.25 applied), ``attributes`` (6,) 0/1, ``rect`` (detection box, lists only),
+    ``flip_indices`` (the metadata's left/right permutation, read by the flip augmentation).
 
     Args:
         data_root: folder with ``WFLW_images/`` and ``WFLW_annotations/`` (or the CSV's image root).
         split: 'train' or 'test' (release lists); ignored when ``ann_file`` is given.
         subset: one of :data:`SUBSETS` to read ``list_98pt_test_<subset>.txt`` instead.
         ann_file: an explicit ``.txt`` release list or ``.csv`` HRNet annotation (relative to data_root).
-        img_prefix: image folder under data_root (``WFLW_images`` for the lists; '' for CSVs whose
-            image names already include their folder).
+        data_prefix: ``dict(img=...)``, the image folder under data_root (the key word of every dataset;
+            default ``WFLW_images`` for the lists, '' for CSVs whose image names already include their folder).
+        img_prefix: the old name of ``data_prefix.img``: still read, with a one-time DeprecationWarning; both
+            naming different folders is refused.
         box: 'landmarks' (official CSV convention, default) or 'rect' for the crop box of the lists.
-        num_landmarks: points per face.
+        metainfo: the landmark metadata (``keypoint_names``, ``flip_pairs`` or ``left_*``/``right_*`` names,
+            ``norm_indices``, ``skeleton``), or ``dict(from_file='x.py' | 'x.json')``; default the WFLW preset.
+        num_landmarks: optional; the count is ``len(metainfo keypoint_names)`` and a different value is refused.
         check_images: verify at load time that every image exists (error names the path).
     """
 
-    METAINFO = dict(dataset_name='wflw', num_keypoints=NUM_WFLW)
+    METAINFO = dict(from_file='_base_/datasets/wflw.py')
 
     def __init__(self, data_root: str, split: str = 'train', subset: str | None = None,
-                 ann_file: str | None = None, img_prefix: str | None = None, box: str = 'landmarks',
-                 num_landmarks: int = NUM_WFLW, check_images: bool = True, pipeline=(), **kwargs) -> None:
+                 ann_file: str | None = None, data_prefix: dict | None = None, img_prefix: str | None = None,
+                 box: str = 'landmarks', num_landmarks: int | None = None, check_images: bool = True, pipeline=(),
+                 **kwargs) -> None:
+        check_dataset_args(type(self), dict(kwargs, data_prefix=data_prefix))
+        img = (data_prefix or {}).get('img')
+        if img_prefix is not None:
+            if img is not None and osp.normpath(img) != osp.normpath(img_prefix):
+                raise ConfigError(f'{type(self).__name__}: img_prefix={img_prefix!r} and data_prefix=dict(img={img!r}) '
+                                  'name two image folders; img_prefix is the old name of data_prefix.img: keep '
+                                  'data_prefix only')
+            deprecated(f'{type(self).__name__} img_prefix', 'data_prefix=dict(img=...)')
+            img = img_prefix
         if ann_file is None:
             ann_file = subset_file(subset) if subset else list_file(split)
         self.split, self.subset, self.box = split, subset, box
-        self.num_landmarks = num_landmarks
+        self._stated_landmarks = num_landmarks
         self.check_images = check_images
+        if 'metainfo' in kwargs:   # a relative from_file: data_root first (the data's own metainfo.json)
+            from hrvision.data.metainfo import rebase_from_file
+            kwargs['metainfo'] = rebase_from_file(kwargs['metainfo'], data_root, f'{type(self).__name__} metainfo')
         is_csv = ann_file.lower().endswith('.csv')
-        self.img_prefix = img_prefix if img_prefix is not None else ('' if is_csv else IMAGE_DIR)
-        super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), serialize_data=False,
-                         **kwargs)
+        img = img if img is not None else ('' if is_csv else IMAGE_DIR)   # mmengine joins it with data_root
+        super().__init__(data_root=data_root, ann_file=ann_file, data_prefix=dict(img=img),
+                         pipeline=build_pipeline(pipeline), serialize_data=False, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: dict | None = None) -> dict:
+        """The WFLW preset < the config's ``metainfo`` (a config that names other landmarks replaces every landmark
+        key of the preset), parsed and validated once."""
+        from hrvision.data.metainfo import merge_metainfo
+        if metainfo is not None and not isinstance(metainfo, dict):
+            raise ConfigError(f'{cls.__name__} metainfo must be a dict (keypoint_names, flip_pairs, norm_indices, '
+                              f'skeleton, or from_file=...), got {type(metainfo).__name__}')
+        return merge_metainfo(cls.METAINFO, None, dict(metainfo or {}), config_source=f'{cls.__name__} metainfo')
+
+    @property
+    def num_landmarks(self) -> int:
+        """Landmarks per face: the metadata's ``keypoint_names`` count (``num_keypoints``)."""
+        num = self._metainfo.get('num_keypoints')
+        if num is None:
+            raise ConfigError(f'{type(self).__name__} metainfo states no keypoint_names (the landmark names, one per '
+                              f'landmark, in the annotation order)')
+        return int(num)
 
     def load_data_list(self) -> list[dict]:
+        num = self.num_landmarks
+        if self._stated_landmarks is not None and int(self._stated_landmarks) != num:
+            raise ConfigError(f'{type(self).__name__} num_landmarks={self._stated_landmarks} but its metainfo has '
+                              f'{num} keypoint_names; leave num_landmarks out (it follows the metadata)')
         path = self.ann_file
-        if path.lower().endswith('.csv'):
-            rows = read_hrnet_csv(path, self.num_landmarks)
+        if check_face_file(path) == 'csv':
+            rows = read_hrnet_csv(path, num)
         else:
-            rows = read_wflw_list(path, self.num_landmarks, self.box)
+            rows = read_wflw_list(path, num, self.box)
+        flip = [int(i) for i in self._metainfo['flip_indices']]
         data = []
         for i, r in enumerate(rows):
-            img_path = osp.join(self.data_root, self.img_prefix, r['img_rel'])
+            img_path = osp.join(self.data_prefix['img'], r['img_rel'])
             if self.check_images and not osp.isfile(img_path):
                 raise MissingFileError(f'image not found: {img_path} (annotation {path}, entry {i + 1})')
             # the official loader keeps the centre as a float32 torch tensor; so do we (same integer crops)
             center = np.asarray(r['center'], np.float32).astype(np.float64)
-            r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i)
+            r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i, flip_indices=flip)
             data.append(r)
         return require_samples(data, path, 'faces', {}, f'{len(rows)} annotation rows')
 

@@ -1,5 +1,8 @@
 """Face landmarks in ``hrvision.Inferencer`` / ``hrvision infer``: one crop per face box (the WFLW reader's
-landmarks-box rule), landmark pictures, ``landmarks.json``."""
+landmarks-box rule), landmark pictures (the metadata's skeleton), ``landmarks.json`` (the metadata's landmark names).
+
+The metadata is the checkpoint's ``meta.dataset_meta`` (``model.dataset_meta``); the flip test reads its
+``flip_indices`` there (:meth:`FaceModel.flip_indices`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +10,12 @@ import numpy as np
 from hrvision.inference.task import TopDownInference, draw_crop_boxes
 from hrvision.inference.writers import xywh
 from hrvision.registry import register_inference
-from hrvision.visualization import draw_points
+from hrvision.visualization import draw_points, draw_skeleton
 
 from .dataset import SCALE_PAD
 
 
-@register_inference('FaceLandmarkModel')
+@register_inference('FaceModel')
 class FaceInference(TopDownInference):
     kind = 'face'
     onnx = True
@@ -31,14 +34,27 @@ class FaceInference(TopDownInference):
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         out = draw_crop_boxes(image, r)
+        links = [tuple(p) for p in (self.meta().get('skeleton') or ())]
+        radius = max(1, min(image.shape[:2]) // 200)
         for kp in r['keypoints']:
-            out = draw_points(out, kp, (255, 40, 40), max(1, min(image.shape[:2]) // 200))
+            if links and all(max(p) < len(kp) for p in links):
+                out = draw_skeleton(out, kp, links, color=(255, 200, 0), point_color=(255, 40, 40), thickness=radius)
+            else:
+                out = draw_points(out, kp, (255, 40, 40), radius)
         return out
 
+    def meta(self) -> dict:
+        """The checkpoint's dataset metadata (``{}`` for a model without one, e.g. official weights)."""
+        return getattr(self.model, 'dataset_meta', None) or {}
+
     def record(self, r: dict, image_id: int, name: str) -> dict:
-        """Per face: box, landmarks in the model's order (WFLW 98-point for 98 landmarks) and scores."""
+        """Per face: box, landmarks in the model's order (``WFLW-98``, else the metadata's ``dataset_name``, else
+        ``'<K> landmarks'``) and scores."""
         k = r['keypoints'].shape[1]
-        return dict(image_id=image_id, file_name=name, order='WFLW-98' if k == 98 else f'{k} landmarks',
+        meta = self.meta()
+        name_ = meta.get('dataset_name') or ('wflw' if k == 98 and not meta.get('keypoint_names') else None)
+        order = 'WFLW-98' if name_ == 'wflw' and k == 98 else (name_ or f'{k} landmarks')
+        return dict(image_id=image_id, file_name=name, order=order,
                     faces=[dict(bbox=xywh(b), landmarks=kp.tolist(), scores=s.tolist())
                            for b, kp, s in zip(r['bboxes'], r['keypoints'], r['keypoint_scores'])])
 

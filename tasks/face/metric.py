@@ -11,6 +11,11 @@ COFW      29  ||gt[8] - gt[9]||
 AFLW      19  the annotation's ``box_size``
 =======  ===  =====================================================
 
+The metric (:class:`FaceNMEMetric`, in the runner) reads the normaliser from the dataset metadata: ``norm_indices``
+(the WFLW preset states ``(60, 72)``; a 300W-style set ``(36, 45)``, COFW ``(8, 9)``), or ``norm='bbox'`` for the
+annotation's ``box_size`` (AFLW); a set that states neither is refused before evaluating. The table above remains the
+default of :func:`compute_nme` called without metadata (benchmark code, official parity).
+
 FR@t = share of images with NME > t (official). The official code has no AUC; we report
 AUC@t = (1/t) * integral_0^t CED(e) de of the empirical CED (share of images with NME <= e),
 integrated *exactly*: the CED is a step function, so the integral equals
@@ -27,6 +32,9 @@ from typing import Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from hrvision.data.metainfo import keypoint_count
+from hrvision.engine.metric_files import DatasetMetaMetric
+from hrvision.errors import ConfigError
 from hrvision.registry import METRICS
 
 NORM_INDICES = {98: (60, 72), 68: (36, 45), 29: (8, 9)}
@@ -38,31 +46,55 @@ def _np(x) -> np.ndarray:
     return np.asarray(x, np.float64)
 
 
-def normaliser(gt, box_size=None) -> np.ndarray:
-    """(N, K, 2) ground truth -> (N,) official normalising distance (AFLW: ``box_size``)."""
+def normaliser(gt, box_size=None, norm_indices=None, by_box: bool = False) -> np.ndarray:
+    """(N, K, 2) ground truth -> (N,) normalising distance: ``||gt[a] - gt[b]||`` for ``norm_indices`` (a, b), else
+    ``box_size`` with ``by_box``, else the official rule for K (AFLW, 19 points: ``box_size``)."""
     gt = _np(gt)
     k = gt.shape[1]
-    if k == 19:
+    if norm_indices is not None:
+        a, b = (int(i) for i in norm_indices)
+        if not (0 <= a < k and 0 <= b < k):
+            raise ValueError(f'norm_indices {[a, b]} are outside 0..{k - 1} ({k} landmarks)')
+        return np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
+    if k == 19 or by_box:
         if box_size is None:
             raise ValueError('AFLW (19 points) NME is normalised by box_size; none was given')
         return _np(box_size).reshape(-1)
     if k not in NORM_INDICES:
         raise ValueError(f'no official NME normalisation for {k} landmarks; expected 98 (WFLW), 68 (300W), '
-                         f'29 (COFW) or 19 (AFLW)')
+                         f'29 (COFW) or 19 (AFLW), or norm_indices')
     a, b = NORM_INDICES[k]
     return np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
 
 
-def compute_nme(pred, gt, box_size=None) -> np.ndarray:
-    """Per-image NME, (N,), as the official ``compute_nme``."""
+def compute_nme(pred, gt, box_size=None, norm_indices=None, by_box: bool = False) -> np.ndarray:
+    """Per-image NME, (N,), as the official ``compute_nme`` (normaliser: :func:`normaliser`)."""
     pred, gt = _np(pred), _np(gt)
     if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
         raise ValueError(f'pred and gt must both be (N, K, 2); got {pred.shape} and {gt.shape}')
-    d = normaliser(gt, box_size)
+    d = normaliser(gt, box_size, norm_indices, by_box)
     if np.any(d <= 0):
         raise ValueError(f'zero normalising distance for images {np.flatnonzero(d <= 0).tolist()[:10]} '
                          f'(coincident eye corners / zero box_size)')
     return np.linalg.norm(pred - gt, axis=-1).sum(1) / (d * gt.shape[1])
+
+
+def metadata_norm(meta: dict | None, where: str = 'FaceNMEMetric') -> tuple[str, tuple[int, int] | None]:
+    """``('points', (a, b))`` from ``norm_indices``, ``('bbox', None)`` from ``norm='bbox'``; metadata stating
+    neither is refused (``ConfigError``, one line naming the field)."""
+    meta = meta or {}
+    if meta.get('norm_indices') is not None:
+        a, b = (int(i) for i in meta['norm_indices'])
+        k = keypoint_count(meta)
+        if k and not (0 <= a < k and 0 <= b < k):
+            raise ConfigError(f'{where}: the dataset metainfo.norm_indices {[a, b]} is outside 0..{k - 1} '
+                              f'({k} landmarks)')
+        return 'points', (a, b)
+    if meta.get('norm') == 'bbox':
+        return 'bbox', None
+    raise ConfigError(f"{where}: the dataset metainfo has no norm_indices (the two landmarks whose distance "
+                      f"normalises NME, e.g. WFLW's outer eye corners (60, 72), 300W's (36, 45)) and no norm='bbox' "
+                      f"(the annotation's box_size, as AFLW); state one in the dataset's metainfo")
 
 
 def failure_rate(nme, threshold: float) -> float:
@@ -126,8 +158,12 @@ def plot_ced(curves: dict[str, np.ndarray], threshold: float, path: str, title: 
 
 
 @METRICS.register_module()
-class FaceNMEMetric(BaseMetric):
+class FaceNMEMetric(DatasetMetaMetric, BaseMetric):
     """NME / FR / AUC on ``pred_keypoints`` vs metainfo ``ori_keypoints`` (original-image pixels).
+
+    The normaliser comes from the ``dataset_meta`` the runner hands the metric (:func:`metadata_norm`: the
+    dataset's ``norm_indices`` or ``norm='bbox'``; refused when it states neither); without any dataset_meta (a
+    metric used on its own) the official rule for the landmark count applies.
 
     Also reports the NME of the images flagged with each WFLW attribute (``attributes``
     metainfo) when present. ``out_dir``: write per-image results (JSON) and the CED PNG there.
@@ -142,6 +178,11 @@ class FaceNMEMetric(BaseMetric):
         self.thresholds = tuple(thresholds)
         self.attribute_names = tuple(attribute_names or ATTRIBUTES)
         self.out_dir = out_dir
+        self._norm = None
+
+    def on_dataset_meta(self, meta) -> None:
+        """Set by the runner when the loop is built: the normaliser is checked here, before any image."""
+        self._norm = metadata_norm(meta) if meta is not None else None
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         for ds in data_samples:
@@ -150,7 +191,15 @@ class FaceNMEMetric(BaseMetric):
             pred = _np(get('pred_keypoints'))
             gt = _np(meta['ori_keypoints'])
             box = meta.get('box_size')
-            nme = compute_nme(pred[None], gt[None], None if box is None else [box])[0]
+            if self._norm is None:     # no dataset metadata: the official rule for K
+                nme = compute_nme(pred[None], gt[None], None if box is None else [box])[0]
+            elif self._norm[0] == 'points':
+                nme = compute_nme(pred[None], gt[None], norm_indices=self._norm[1])[0]
+            else:
+                if box is None:
+                    raise ConfigError("FaceNMEMetric: the dataset metainfo has norm='bbox' but the annotation has "
+                                      "no box_size (an HRNet CSV with a box_size column)")
+                nme = compute_nme(pred[None], gt[None], [box], by_box=True)[0]
             attrs = _np(meta.get('attributes', [])).astype(int).tolist()
             self.results.append(dict(img_id=meta.get('img_id'), sample_idx=meta.get('sample_idx'), nme=float(nme),
                                      pred=pred.tolist(), attributes=attrs))

@@ -30,12 +30,11 @@ from hrvision.codecs import build_codec, flip_back
 from hrvision.engine.model import TaskModel
 from hrvision.errors import ConfigError
 from hrvision.engine.preprocessor import build_module
-from hrvision.registry import MODELS
+from hrvision.registry import MODELS, register_alias
 from hrvision.shape import fill, fill_concat_neck, neck_channels, norm_momentum
 from hrvision.weights import load_weights
 
 from .bridge import FaceBridge
-from .transforms import WFLW_FLIP_PAIRS
 
 # The official face test (HRNet-Facial-Landmark-Detection lib/config/defaults.py and experiments/*/*.yaml):
 # TEST.FLIP_TEST false (SPEC §4.3).
@@ -43,21 +42,21 @@ TEST_CFG = dict(flip_test=False, flip_pairs=None)
 
 
 @MODELS.register_module()
-class FaceLandmarkModel(TaskModel):
+class FaceModel(TaskModel):
     """Top-down face landmark model.
 
     Args:
         backbone: HRNet config or module (face family: ``upsample_mode='bilinear'``,
             ``align_corners=False``, ``norm_momentum=0.01``).
         neck: HRNetV2 concat config or module.
-        head: :class:`~hrvision.heads.landmark.LandmarkHead` config or module; ``in_channels``
+        head: :class:`~hrvision.heads.face.FaceHead` config or module; ``in_channels``
             comes from the neck's output shape (the neck's ``in_channels`` / ``align_corners`` from the backbone's),
             ``momentum`` from the backbone's BatchNorm momentum (its preset; a contradicting value is refused).
         codec: codec config or object (default :class:`~hrvision.codecs.FaceHeatmapCodec`: input 256,
             heatmap 64, sigma 1.5).
         data_preprocessor: usually ``dict(type='HRVDataPreprocessor')`` (ImageNet mean/std).
-        test_cfg: ``flip_test`` (default False, the official setting), ``flip_pairs`` (left/right landmark index
-            pairs; None = the 98-point WFLW pairs, the only built-in set).
+        test_cfg: ``flip_test`` (default False, the official setting), ``flip_pairs`` (deprecated: the flip test reads
+            the left/right landmarks from the data's metadata; stated pairs must agree with it).
         pretrained: ImageNet weights for the backbone (official: ``hrnetv2_w18_imagenet_pretrained.pth``;
             official / timm / hrvision layouts load through :func:`hrvision.load_weights`).
     """
@@ -79,8 +78,8 @@ class FaceLandmarkModel(TaskModel):
         self.num_landmarks = getattr(self.head, 'num_landmarks', None)   # kept: an onnxruntime swap replaces head
         self.test_cfg = merge_known('model.test_cfg', test_cfg, TEST_CFG)
         check_bool('model.test_cfg.flip_test', self.test_cfg['flip_test'])
-        if self.test_cfg['flip_test']:
-            self.flip_pairs()   # a set without pairs fails at build, not at the first image
+        if self.test_cfg.get('flip_pairs') is not None:
+            self.flip_pairs()   # malformed / out-of-range pairs fail at build, not at the first image
         self.codec = build_codec(codec, default='FaceHeatmapCodec')
         self.bridge = FaceBridge(self.codec)
         self.pretrained = pretrained
@@ -103,14 +102,10 @@ class FaceLandmarkModel(TaskModel):
         return self.head.loss(self.extract_feat(inputs), target)
 
     def flip_pairs(self) -> list[tuple[int, int]]:
-        """The left/right landmark pairs of the flip test: ``test_cfg.flip_pairs``, else the WFLW pairs for 98
-        landmarks; any other landmark count without pairs is refused (never a guess)."""
+        """``test_cfg.flip_pairs`` checked against the head's landmark count (deprecated override; None when unset)."""
         pairs, k = self.test_cfg.get('flip_pairs'), self.num_landmarks
         if pairs is None:
-            if k != 98:
-                raise ConfigError(f'model.test_cfg.flip_test needs model.test_cfg.flip_pairs (left/right landmark '
-                                  f'index pairs) for {k} landmarks; only the 98-point WFLW pairs are built in')
-            return list(WFLW_FLIP_PAIRS)
+            return None
         try:
             pairs = [(int(a), int(b)) for a, b in pairs]
         except (TypeError, ValueError):
@@ -121,18 +116,73 @@ class FaceLandmarkModel(TaskModel):
             raise ConfigError(f'model.test_cfg.flip_pairs {bad[0]} names landmarks outside 0..{(k or 0) - 1}')
         return pairs
 
-    def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None) -> Tensor:
-        """Heatmaps (N, K, h, w), flip-averaged with ``flip_test`` (default ``test_cfg``); the mirrored crops
-        share the forward pass with the crops (BatchNorm in eval mode: the numbers of two calls)."""
+    def flip_indices(self, data_samples: Sequence[Any] | None = None) -> list[int]:
+        """The left/right permutation of the flip test, from the data: the samples' ``flip_indices`` (dataset
+        metadata), else ``model.dataset_meta`` (the checkpoint's), else ``test_cfg.flip_pairs``, else for 98 landmarks
+        the WFLW preset file; any other landmark count without metadata is refused (never a guess)."""
+        from hrvision.data.metainfo import flip_indices, parse_metainfo
+        k = self.num_landmarks
+        found = {tuple(int(i) for i in ds.metainfo['flip_indices']) for ds in (data_samples or ())
+                 if 'flip_indices' in getattr(ds, 'metainfo', {})}
+        if len(found) > 1:
+            raise ConfigError('the flip test got samples with different flip_indices in one batch (two datasets with '
+                              'different landmark metadata)')
+        source = 'the data samples'
+        perm = list(found.pop()) if found else None
+        meta = getattr(self, 'dataset_meta', None) or {}
+        if perm is None and meta.get('flip_indices') is not None:
+            perm, source = [int(i) for i in meta['flip_indices']], "the checkpoint's dataset_meta"
+        own = self.flip_pairs()
+        if own is not None:
+            own = flip_indices(k, own)
+            if perm is not None and own != perm:
+                raise ConfigError(f'model.test_cfg.flip_pairs contradicts the flip pairs of {source}; leave '
+                                  f'test_cfg.flip_pairs out (the flip test reads them from the dataset metadata)')
+            perm = own
+        if perm is None and k == 98:
+            perm = parse_metainfo(dict(from_file='_base_/datasets/wflw.py'), 'the WFLW preset')['flip_indices']
+        if perm is None:
+            raise ConfigError(f'model.test_cfg.flip_test needs the left/right landmarks of the {k} landmarks: a face '
+                              f'dataset with metainfo flip_pairs (or left_*/right_* keypoint_names), a checkpoint '
+                              f'with dataset_meta, or model.test_cfg.flip_pairs')
+        if len(perm) != k:
+            raise ConfigError(f'the flip test has flip_indices for {len(perm)} landmarks ({source}) but '
+                              f'model.head.num_landmarks={k}')
+        return list(perm)
+
+    def check_dataset_meta(self, meta: dict, source: str) -> None:
+        """The head's landmark count vs the dataset's ``keypoint_names``; ``test_cfg.flip_pairs`` vs its pairs."""
+        from hrvision.data.metainfo import flip_indices, keypoint_count
+        num = keypoint_count(meta)
+        k = self.num_landmarks
+        if num is not None and k is not None and int(num) != int(k):
+            raise ConfigError(f'model.head.num_landmarks={k} but the dataset ({source}) has {int(num)} keypoint_names')
+        own = self.flip_pairs()
+        if own is not None and meta.get('flip_indices') is not None and \
+                flip_indices(k, own) != [int(i) for i in meta['flip_indices']]:
+            raise ConfigError(f'model.test_cfg.flip_pairs contradicts the flip pairs of the dataset ({source}); leave '
+                              f'test_cfg.flip_pairs out (the flip test reads them from the dataset metadata)')
+
+    def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None,
+                         data_samples: Sequence[Any] | None = None) -> Tensor:
+        """Heatmaps (N, K, h, w), flip-averaged with ``flip_test`` (default ``test_cfg``; the left/right landmarks
+        from :meth:`flip_indices`); the mirrored crops share the forward pass with the crops (BatchNorm in eval mode:
+        the numbers of two calls)."""
         flip = self.test_cfg['flip_test'] if flip_test is None else flip_test
         if not flip:
             return self.tensor_forward(inputs).float()
+        perm = self.flip_indices(data_samples)
         n = inputs.shape[0]
         both = self.tensor_forward(torch.cat([inputs, inputs.flip(3)])).float()
-        return (both[:n] + flip_back(both[n:], self.flip_pairs())) * 0.5
+        return (both[:n] + flip_back(both[n:], [(i, j) for i, j in enumerate(perm) if i < j])) * 0.5
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples: Sequence[Any] | None = None) -> list:
         if not data_samples:
             raise ValueError("mode='predict' needs data_samples with center/scale metainfo")
-        return self.bridge.predict(self.predict_heatmaps(inputs), data_samples)
+        return self.bridge.predict(self.predict_heatmaps(inputs, data_samples=data_samples), data_samples)
+
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(MODELS, 'FaceLandmarkModel', FaceModel)
+FaceLandmarkModel = FaceModel

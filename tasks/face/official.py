@@ -10,14 +10,14 @@ from typing import Any, Mapping
 
 from hrvision.backbones.hrnet import HRNet
 from hrvision.necks import HRNetV2Concat
-from hrvision.heads.landmark import LandmarkHead
+from hrvision.heads.face import FaceHead
 from hrvision.registry import register_official
 
-from .model import FaceLandmarkModel
+from .model import FaceModel
 
 
 @register_official('hrnet', 'face_hrnet')
-def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
+def model_from_official(cfg: Mapping[str, Any]) -> FaceModel:
     """Build the eval-ready face model of an official experiment config (weights not loaded).
 
     ``model(images)`` (normalised (N, 3, 256, 256)) returns the official heatmaps (N, K, 64, 64).
@@ -34,8 +34,8 @@ def model_from_official(cfg: Mapping[str, Any]) -> FaceLandmarkModel:
     flip = (cfg.get('TEST') or {}).get('FLIP_TEST', False)   # lib/config/defaults.py: False
     backbone = HRNet(extra=extra, preset='face')   # bilinear, align_corners=False, BN momentum 0.01
     neck = HRNetV2Concat(backbone.out_channels, align_corners=False)
-    head = LandmarkHead(sum(backbone.out_channels), num_joints, kernel=kernel, momentum=0.01)
-    model = FaceLandmarkModel(backbone=backbone, neck=neck, head=head,
+    head = FaceHead(sum(backbone.out_channels), num_joints, kernel=kernel, momentum=0.01)
+    model = FaceModel(backbone=backbone, neck=neck, head=head,
                               codec=dict(type='FaceHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size,
                                          sigma=sigma),
                               test_cfg=dict(flip_test=flip))

@@ -7,12 +7,19 @@ bridge, 55-59 nose base, 60-67 left eye (60 outer corner, 64 inner), 68-75 right
 72 outer), 76-87 outer lip (76 left corner, 82 right corner), 88-95 inner lip, 96/97 pupils.
 So the official flip pairs and the inter-ocular normaliser (60, 72) hold.
 
+``landmarks=68`` (``hrvision data synth-wflw OUT --landmarks 68``) writes a custom set instead: the 300W-style 68
+points picked from the same faces (:data:`WFLW_TO_68`), in the WFLW list format with 68 points, under
+``OUT/images/`` and ``OUT/annotations/{train,test}.txt``, with its metadata in ``OUT/metainfo.json`` (landmark names
+with ``left_``/``right_`` prefixes, from which the flip pairs follow; ``norm_indices`` (36, 45), the outer eye
+corners; a drawing skeleton): the layout of ``configs/face/demo_custom_68.py`` and docs/custom_data.md.
+
 Attribute flags change the drawing: pose (large rotation + yaw squeeze), expression (open mouth,
 raised brows), illumination (strong gradient), make-up (coloured lips and lids), occlusion (a
 block over part of the face), blur (Gaussian blur).
 """
 from __future__ import annotations
 
+import json
 import os
 import os.path as osp
 
@@ -20,6 +27,38 @@ import cv2
 import numpy as np
 
 from .dataset import ATTRIBUTES, IMAGE_DIR, LIST_DIR, SUBSET_DIR, SUBSETS
+
+
+#: the 68 points of the 300W layout taken from the 98 WFLW points (jaw every second contour point, upper brows, nose,
+#: six points per eye, both lips)
+WFLW_TO_68 = (list(range(0, 33, 2)) + [33, 34, 35, 36, 37, 42, 43, 44, 45, 46] + [51, 52, 53, 54] + [55, 56, 57, 58, 59]
+              + [60, 61, 63, 64, 65, 67] + [68, 69, 71, 72, 73, 75] + list(range(76, 88)) + list(range(88, 96)))
+NAMES_68 = tuple(
+    [f'right_jaw_{i}' for i in range(8)] + ['chin'] + [f'left_jaw_{7 - i}' for i in range(8)]
+    + [f'right_brow_{i}' for i in range(5)] + [f'left_brow_{4 - i}' for i in range(5)]
+    + [f'nose_bridge_{i}' for i in range(4)]
+    + ['right_nostril_0', 'right_nostril_1', 'nose_base', 'left_nostril_1', 'left_nostril_0']
+    + ['right_eye_outer', 'right_eye_upper_outer', 'right_eye_upper_inner', 'right_eye_inner', 'right_eye_lower_inner',
+       'right_eye_lower_outer']
+    + ['left_eye_inner', 'left_eye_upper_inner', 'left_eye_upper_outer', 'left_eye_outer', 'left_eye_lower_outer',
+       'left_eye_lower_inner']
+    + ['right_mouth_corner', 'right_upper_lip_1', 'right_upper_lip_0', 'upper_lip_top', 'left_upper_lip_0',
+       'left_upper_lip_1', 'left_mouth_corner', 'left_lower_lip_1', 'left_lower_lip_0', 'lower_lip_bottom',
+       'right_lower_lip_0', 'right_lower_lip_1']
+    + ['right_inner_mouth_corner', 'right_inner_upper_lip', 'inner_upper_lip', 'left_inner_upper_lip',
+       'left_inner_mouth_corner', 'left_inner_lower_lip', 'inner_lower_lip', 'right_inner_lower_lip'])
+
+
+def _chain(a: int, b: int, loop: bool = False) -> list[list[int]]:
+    return [[i, i + 1] for i in range(a, b)] + ([[b, a]] if loop else [])
+
+
+def metainfo_68() -> dict:
+    """The metadata of the synthetic 68-landmark set (written as ``metainfo.json``); no flip_pairs: they follow
+    from the ``left_``/``right_`` names."""
+    skeleton = (_chain(0, 16) + _chain(17, 21) + _chain(22, 26) + _chain(27, 30) + _chain(31, 35)
+                + _chain(36, 41, True) + _chain(42, 47, True) + _chain(48, 59, True) + _chain(60, 67, True))
+    return dict(dataset_name='synth_face68', keypoint_names=list(NAMES_68), norm_indices=[36, 45], skeleton=skeleton)
 
 
 def _arc(x0: float, x1: float, y_mid: float, bulge: float, n: int) -> np.ndarray:
@@ -131,10 +170,17 @@ def _line(pts: np.ndarray, rect: np.ndarray, attrs: np.ndarray, rel: str) -> str
 
 
 def write_synthetic(out: str, *, n_train: int = 64, n_val: int = 32, size: tuple[int, int] = (160, 160),
-                    seed: int = 0, attr_prob: float = 0.3, write_csv: bool = False) -> dict:
+                    seed: int = 0, attr_prob: float = 0.3, write_csv: bool = False, landmarks: int = 98) -> dict:
     """Write ``out/WFLW_images``, the two rect/attr lists and the six test-subset lists (+ optional
     HRNet CSVs in ``out/hrnet_csv``); ``n_val`` is the test split (WFLW has no val). Every subset gets at
-    least one image when ``n_val >= 6``. ``size`` (HxW) is the nominal image size; returns counts."""
+    least one image when ``n_val >= 6``. ``size`` (HxW) is the nominal image size; returns counts.
+
+    ``landmarks=68``: the custom layout instead (module docstring): ``out/images``, ``out/annotations/{split}.txt``
+    (+ ``.csv`` with ``write_csv``), ``out/metainfo.json``."""
+    if landmarks not in (68, 98):
+        raise ValueError(f'synthetic faces come with 98 (WFLW) or 68 (300W-style) landmarks, got {landmarks}')
+    custom = landmarks != 98
+    pick = np.asarray(WFLW_TO_68 if custom else range(98))
     n_test = n_val
     rng = np.random.default_rng(seed)
     counts = {}
@@ -146,8 +192,10 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int = 32, size: tuple
                 attrs[i] = 1
             hh, ww = (int(size[0] * rng.uniform(0.9, 1.2)), int(size[1] * rng.uniform(0.9, 1.2)))
             img, pts = render_face(rng, (hh, ww), attrs)
-            rel = f'{split}--synth/{split}_{i:05d}.jpg'
-            cv2.imwrite(osp.join(_mk(osp.join(out, IMAGE_DIR, f'{split}--synth')), f'{split}_{i:05d}.jpg'),
+            pts = pts[pick]
+            folder = osp.join(out, 'images', split) if custom else osp.join(out, IMAGE_DIR, f'{split}--synth')
+            rel = f'{split}/{split}_{i:05d}.jpg' if custom else f'{split}--synth/{split}_{i:05d}.jpg'
+            cv2.imwrite(osp.join(_mk(folder), f'{split}_{i:05d}.jpg'),
                         np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 95])
             lo, hi = pts.min(0), pts.max(0)
             jitter = rng.uniform(-0.05, 0.05, 4) * (hi - lo).max()
@@ -159,8 +207,17 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int = 32, size: tuple
                     if attrs[j]:
                         subset_lines[s].append(line)
             c = (lo + hi) / 2
-            csv_rows.append([f'{IMAGE_DIR}/{rel}', f'{(hi - lo).max() / 200:.6f}', f'{c[0]:.6f}', f'{c[1]:.6f}'] +
-                            [f'{v:.6f}' for v in pts.reshape(-1)])
+            csv_rows.append([rel if custom else f'{IMAGE_DIR}/{rel}', f'{(hi - lo).max() / 200:.6f}', f'{c[0]:.6f}',
+                             f'{c[1]:.6f}'] + [f'{v:.6f}' for v in pts.reshape(-1)])
+        header = 'image_name,scale,center_w,center_h,' + ','.join(f'original_{k}_{a}' for k in range(landmarks)
+                                                                    for a in 'xy')
+        if custom:
+            _write(osp.join(out, 'annotations', f'{split}.txt'), lines)
+            if write_csv:
+                _write(osp.join(out, 'annotations', f'{split}.csv'),
+                       [header + '\n'] + [','.join(r) + '\n' for r in csv_rows])
+            counts[split] = n
+            continue
         _write(osp.join(out, LIST_DIR, f'list_98pt_rect_attr_{split}.txt'), lines)
         if split == 'test':
             _write(osp.join(out, SUBSET_DIR, 'list_98pt_test.txt'), lines)
@@ -168,11 +225,12 @@ def write_synthetic(out: str, *, n_train: int = 64, n_val: int = 32, size: tuple
                 _write(osp.join(out, SUBSET_DIR, f'list_98pt_test_{s}.txt'), subset_lines[s])
                 counts[f'test_{s}'] = len(subset_lines[s])
         if write_csv:
-            header = 'image_name,scale,center_w,center_h,' + ','.join(f'original_{k}_{a}' for k in range(98)
-                                                                        for a in 'xy')
             _write(osp.join(out, 'hrnet_csv', f'face_landmarks_wflw_{split}.csv'),
                    [header + '\n'] + [','.join(r) + '\n' for r in csv_rows])
         counts[split] = n
+    if custom:
+        _write(osp.join(out, 'metainfo.json'), [json.dumps(metainfo_68(), indent=1) + '\n'])
+        counts['landmarks'] = landmarks
     return counts
 
 
@@ -182,6 +240,6 @@ def _mk(path: str) -> str:
 
 
 def _write(path: str, lines: list[str]) -> None:
+    from hrvision.atomic import atomic_write_text
     _mk(osp.dirname(path))
-    with open(path, 'w', encoding='utf-8') as f:
-        f.writelines(lines)
+    atomic_write_text(path, ''.join(lines))   # complete or not at all

@@ -22,12 +22,33 @@ from hrvision.data.keypoints import flip_keypoints, transform_pixel
 from hrvision.registry import TRANSFORMS
 from hrvision.structures import DataSample
 
-# The 44 left/right pairs of the 98 WFLW points (official MATCHED_PARTS['WFLW'], 0-based).
+# The 44 left/right pairs of the 98 WFLW points (official MATCHED_PARTS['WFLW'], 0-based). Kept for the parity tests
+# and old imports; the code reads the pairs from the data's metadata (the WFLW preset, configs/_base_/datasets/wflw.py).
 WFLW_FLIP_PAIRS = (
     (0, 32), (1, 31), (2, 30), (3, 29), (4, 28), (5, 27), (6, 26), (7, 25), (8, 24), (9, 23), (10, 22), (11, 21),
     (12, 20), (13, 19), (14, 18), (15, 17), (33, 46), (34, 45), (35, 44), (36, 43), (37, 42), (38, 50), (39, 49),
     (40, 48), (41, 47), (60, 72), (61, 71), (62, 70), (63, 69), (64, 68), (65, 75), (66, 74), (67, 73), (55, 59),
     (56, 58), (76, 82), (77, 81), (78, 80), (87, 83), (86, 84), (88, 92), (89, 91), (95, 93), (96, 97))
+
+
+def mirror_face_points(points: np.ndarray, width: int, flip_indices=None) -> np.ndarray:
+    """The face pipeline's horizontal mirror of (K, 2) points (or a (2,) centre), pairs swapped by ``flip_indices``.
+
+    Face coordinates live in the *corner* frame (pixel ``i`` spans ``[i, i + 1)``: the official crop maps the box
+    ``center +- 100 * scale`` onto ``[0, res]`` and its targets truncate), where the mirror of ``img[:, ::-1]`` is
+    ``x' = W - x`` (official ``fliplr_joints`` for faces). That is the code base's one convention, ``x' = W - 1 - x``
+    in pixel-index coordinates (``u = x - 0.5``), in another frame: so the points go to pixel-index coordinates,
+    through :func:`~hrvision.data.keypoints.flip_keypoints`, and back (docs/ARCHITECTURE.md, Codecs)."""
+    p = np.asarray(points, np.float64)
+    flat = p.reshape(-1, 2)
+    mirrored, _ = flip_keypoints(flat - 0.5, np.ones(len(flat)), width, flip_indices=flip_indices)
+    return (mirrored + 0.5).reshape(p.shape)
+
+
+def _flip_indices_from(results: dict, override, where: str) -> list[int]:
+    """The sample's ``flip_indices`` (from the dataset metadata); a transform's own ``flip_pairs`` must agree."""
+    from hrvision.data.metainfo import resolve_flip_indices
+    return resolve_flip_indices(results.get('flip_indices'), override, len(results['keypoints']), where, 'landmarks')
 
 
 # ---- the official crop ----------------------------------------------------------------------
@@ -131,15 +152,18 @@ class LoadFaceImage:
 class FaceRandomAugment:
     """Official train augmentation, in the official order of draws:
     ``scale *= U(1-sf, 1+sf)``; with p=``rot_prob`` ``rot = U(-rf, rf)`` else 0; flip with p=``flip_prob``
-    (``x' = width - x``, pairs swapped, ``center_x' = width - center_x``)."""
+    (:func:`mirror_face_points`: ``x' = width - x`` in the face frame, pairs swapped, the centre mirrored alike).
+
+    The left/right landmarks come from the sample's ``flip_indices`` (the dataset's metadata, any landmark count);
+    ``flip_pairs`` is a deprecated override that must agree with them (refused otherwise)."""
 
     def __init__(self, scale_factor: float = 0.25, rot_factor: float = 30.0, rot_prob: float = 0.6,
-                 flip_prob: float = 0.5, flip_pairs=WFLW_FLIP_PAIRS) -> None:
+                 flip_prob: float = 0.5, flip_pairs=None) -> None:
         self.scale_factor = scale_factor
         self.rot_factor = rot_factor
         self.rot_prob = rot_prob
         self.flip_prob = flip_prob
-        self.flip_pairs = [tuple(p) for p in flip_pairs]
+        self.flip_pairs = None if flip_pairs is None else [tuple(p) for p in flip_pairs]
 
     def sample(self) -> tuple[float, float, bool]:
         s = np.random.uniform(1 - self.scale_factor, 1 + self.scale_factor)
@@ -153,10 +177,9 @@ class FaceRandomAugment:
             img = results['img']
             width = img.shape[1]
             results['img'] = np.ascontiguousarray(img[:, ::-1])
-            kp = results['keypoints']
-            flipped, _ = flip_keypoints(kp, np.ones(len(kp)), width, self.flip_pairs, offset=0)
-            results['keypoints'] = flipped
-            results['center'] = np.array([width - results['center'][0], results['center'][1]])
+            perm = _flip_indices_from(results, self.flip_pairs, 'FaceRandomAugment')
+            results['keypoints'] = mirror_face_points(results['keypoints'], width, perm)
+            results['center'] = mirror_face_points(results['center'], width)
             results['flip'] = not results.get('flip', False)
         return results
 
@@ -202,7 +225,7 @@ class FaceHeatmapTargets:
 
 
 META_KEYS = ('img_path', 'img_id', 'sample_idx', 'ori_shape', 'img_shape', 'center', 'scale', 'rotation', 'flip',
-             'ori_keypoints', 'attributes', 'box_size')
+             'ori_keypoints', 'attributes', 'box_size', 'flip_indices')
 
 
 @TRANSFORMS.register_module()
@@ -210,7 +233,8 @@ class PackFaceInputs:
     """-> ``{'inputs': (3, H, W) uint8 RGB tensor, 'data_samples': DataSample}``.
 
     Fields: ``gt_heatmaps`` (K, h, w), ``heatmap_keypoints`` (K, 2); metainfo: :data:`META_KEYS`
-    (``ori_keypoints`` are the ground-truth landmarks in original-image pixels, used by the metric)."""
+    (``ori_keypoints`` are the ground-truth landmarks in original-image pixels, used by the metric;
+    ``flip_indices``, the dataset metadata's left/right permutation, is read by the flip test)."""
 
     def __call__(self, results: dict) -> dict:
         img = results['img']

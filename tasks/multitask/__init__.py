@@ -8,7 +8,7 @@
     hrvision bench multitask                                                 # one 3-head model vs 3 models, img/s
 
 Weights: ``load_task_weights(model, 'pose', 'pose_hrnet_w32_256x192.pth')`` (hrvision / official / mmpose
-layouts) and ``export_task(model, 'det')`` (a state dict :class:`~hrvision.tasks.detection.model.HRNetDetector`
+layouts) and ``export_task(model, 'det')`` (a state dict :class:`~hrvision.tasks.detection.model.DetectionModel`
 loads); see :mod:`.weights`. Design (shared features, keypoints on the whole image): :mod:`.adapters`.
 """
 from . import dataset, metric, model, sampler, transforms  # noqa: F401  (registration)

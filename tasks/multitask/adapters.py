@@ -2,7 +2,7 @@
 
 Targets, decoding and the rescaling to original-image pixels are the task bridges'
 (``hrvision.tasks.<task>.bridge``), the same objects the single-task models call; what stays here is truly
-multi-task: the feature routing, the whole-image keypoint/landmark variant and the shared pyramid feed.
+multi-task: the feature routing, the whole-image keypoint/landmark variant and the detector's own neck.
 
 An adapter holds no parameters; the head module itself lives in ``MultiTaskModel.heads[name]`` with exactly
 the key layout it has in its single-task model (``head.*`` there, ``heads.<name>.*`` here), which is what makes
@@ -10,14 +10,14 @@ weights move both ways (:mod:`hrvision.tasks.multitask.weights`).
 
 Which shared feature each head reads (computed once per batch by the model):
 
-* ``SegmentationHead`` / ``LandmarkHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
-* ``KeypointHead``: the stride-4 branch.
-* ``TorchvisionDetector``: the HRNetV2p pyramid (:class:`~hrvision.heads.detection.Pyramid`, the wrapper the
-  single-task detector uses too, here without a body); its neck lives inside the head (so its weights are the
-  single-task ``head.detector.backbone.neck.*``) and is fed the shared concat map when the alignment agrees.
+* ``SegmentationHead`` / ``FaceHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
+* ``PoseHead``: the stride-4 branch.
+* ``DetectionHead``: the HRNetV2p pyramid its own neck (``MultiTaskModel.necks[name]``, the single-task
+  ``neck.*``) makes from the shared concat map (the branches when the neck aligns otherwise); the head gets the
+  pyramid and each image's valid size (``img_shape``), as in the single-task model.
 
 Keypoints (design): the single-task pose model is top-down (one person per crop). With one backbone pass over
-the *whole image*, the KeypointHead's 1x1 conv runs on the whole stride-4 map and is trained on whole-image
+the *whole image*, the PoseHead's 1x1 conv runs on the whole stride-4 map and is trained on whole-image
 targets: every labelled person's Gaussians (the pose codec's encoding on the stride-4 grid), merged by
 maximum. At test time each person box (detected by the ``det`` head, or the ground-truth person boxes when
 there is no detection head) is turned into the top-down crop's center/scale (1.25 padding, the codec's
@@ -35,18 +35,20 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
-from hrvision.codecs import BaseHeatmapCodec, FaceHeatmapCodec, PoseHeatmapCodec, build_codec
+from hrvision.codecs import BaseHeatmapCodec, FaceHeatmapCodec, PoseHeatmapCodec, build_codec, fill_heatmap_size
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
-from hrvision.heads.detection import Pyramid, TorchvisionDetector
+from hrvision.errors import ConfigError
+from hrvision.heads.detection import DetectionHead, ImageList
 from hrvision.necks import HRNetV2p
+from hrvision.registry import MODELS, task_kind
 from hrvision.shape import fill
 from hrvision.structures import DataSample, InstanceData
-from hrvision.tasks.detection.bridge import DetBridge
+from hrvision.tasks.detection.bridge import DetectionBridge
 from hrvision.tasks.face.bridge import FaceBridge
 from hrvision.tasks.pose.bridge import PoseBridge
-from hrvision.tasks.segmentation.bridge import SegBridge
+from hrvision.tasks.segmentation.bridge import SegmentationBridge
 
 
 def zero_loss(module: nn.Module) -> Tensor:
@@ -71,6 +73,15 @@ class TaskAdapter:
     def build(self, backbone_channels: Sequence[int], concat_align_corners) -> nn.Module:
         raise NotImplementedError
 
+    def build_neck(self, backbone_channels: Sequence[int], concat_align_corners) -> nn.Module | None:
+        """The head's own neck (``MultiTaskModel.necks[name]``) between the shared feature and the head; None:
+        the head reads the shared feature itself. Built before :meth:`build`."""
+        return None
+
+    def through_neck(self, neck: nn.Module, feat):
+        """The head's input from the shared feature and its own neck."""
+        return neck(feat)
+
     def tensor(self, head: nn.Module, feat, inputs: Tensor) -> Tensor | dict:
         return head(feat)
 
@@ -82,14 +93,14 @@ class TaskAdapter:
         raise NotImplementedError
 
     def single_task_layout(self) -> dict[str, str]:
-        """single-task module path -> multi-task module path (``@backbone``, ``@head``)."""
+        """single-task module path -> multi-task module path (``@backbone``, ``@neck``, ``@head``)."""
         return {'backbone': '@backbone', 'head': '@head'}
 
 
-class SegAdapter(TaskAdapter):
+class SegmentationAdapter(TaskAdapter):
     """``SegmentationHead`` on the concat map; labels ``gt_sem_seg``; ``pred_sem_seg`` at label/original size."""
 
-    kind = 'seg'
+    kind = 'segmentation'
     head_type = 'SegmentationHead'
 
     def build(self, backbone_channels, concat_align_corners):
@@ -97,26 +108,26 @@ class SegAdapter(TaskAdapter):
                                  'the shared concat map'))
 
     def loss(self, head, feat, inputs, samples):
-        labels = SegBridge.targets(samples, inputs.shape[-2:]).to(feat.device)
+        labels = SegmentationBridge.targets(samples, inputs.shape[-2:]).to(feat.device)
         return head.loss(feat, labels)
 
     def predict(self, head, feat, inputs, samples, context):
         logits = head.upsample(head(feat), inputs.shape[-2:])
         for lg, s in zip(logits, samples):
-            ih, iw = SegBridge.valid_shape(s)
-            lg = head.upsample(lg[None, :, :ih, :iw], SegBridge.output_size(s))[0]
-            SegBridge.write(s, lg, keep_scores=False, cpu=True)
+            ih, iw = SegmentationBridge.valid_shape(s)
+            lg = head.upsample(lg[None, :, :ih, :iw], SegmentationBridge.output_size(s))[0]
+            SegmentationBridge.write(s, lg, keep_scores=False, cpu=True)
 
 
-class LandmarkAdapter(SegAdapter):
-    """``LandmarkHead`` on the concat map, whole-image landmark heatmaps (one face per image, ``gt_face``).
+class FaceAdapter(SegmentationAdapter):
+    """``FaceHead`` on the concat map, whole-image landmark heatmaps (one face per image, ``gt_face``).
 
     Targets and decoding are the face codec's (:class:`~hrvision.codecs.FaceHeatmapCodec`, the box = the whole
     input), the convention the single-task face model decodes with: the same weights give the same landmarks on
     the same crop in both models, and weights trained here mean what they mean there."""
 
     kind = 'face'
-    head_type = 'LandmarkHead'
+    head_type = 'FaceHead'
 
     def codec(self, hm_size, in_size) -> FaceHeatmapCodec:
         """The face codec of this batch's input (H, W) and heatmap (h, w) sizes."""
@@ -154,24 +165,29 @@ def whole_image_targets(samples: Sequence[DataSample], field: str, codec: BaseHe
     return torch.from_numpy(out)
 
 
-class KeypointAdapter(TaskAdapter):
-    """``KeypointHead`` on the stride-4 branch; whole-image targets from ``gt_pose``; RoI decoding per person box.
+class PoseAdapter(TaskAdapter):
+    """``PoseHead`` on the stride-4 branch; whole-image targets from ``gt_pose``; RoI decoding per person box.
 
     Config keys besides the head's: ``codec`` (the top-down codec used to decode each box, default
-    192x256 -> 48x64), ``sigma`` (training Gaussians, default the codec's), ``boxes`` (``'det'``: detected persons
-    when a detection head exists, else ``'gt'``), ``person_label`` (detection label of persons, 0), ``box_thr``.
+    192x256 -> 48x64), ``sigma`` (training Gaussians, default the codec's), ``boxes`` (``'detection'``: detected persons
+    when a detection head exists, else ``'gt'``; the older ``'det'`` warns once), ``person_label`` (detection label of persons, 0), ``box_thr``.
     """
 
     kind = 'pose'
     feature = 'branch0'
-    head_type = 'KeypointHead'
+    head_type = 'PoseHead'
     EXTRA = ('codec', 'sigma', 'boxes', 'person_label', 'box_thr')
 
     def __init__(self, name, cfg):
         super().__init__(name, cfg)
-        self.bridge = PoseBridge(build_codec(cfg.get('codec')))
+        codec = fill_heatmap_size(dict(cfg.get('codec') or {}), 4, f'heads.{name}.codec')   # branch 0: stride 4
+        self.bridge = PoseBridge(build_codec(codec))
         self.codec = self.bridge.codec
         self.sigma = float(cfg.get('sigma', self.codec.sigma))
+        self.boxes = task_kind(cfg.get('boxes', 'detection'))   # the box source is a task kind or 'gt'
+        if self.boxes not in ('detection', 'gt'):
+            raise ConfigError(f"heads.{name}.boxes must be 'detection' (the detection head's person boxes) or 'gt' "
+                              f'(the ground-truth person boxes), got {self.boxes!r}')
 
     def build(self, backbone_channels, concat_align_corners):
         cfg = {k: v for k, v in self.cfg.items() if k not in self.EXTRA}
@@ -186,7 +202,7 @@ class KeypointAdapter(TaskAdapter):
 
     def person_boxes(self, sample: DataSample, det: dict | None) -> tuple[Tensor, Tensor]:
         """(P, 4) xyxy boxes in input pixels and their scores."""
-        if self.cfg.get('boxes', 'det') == 'det' and det is not None:
+        if self.boxes == 'detection' and det is not None:
             keep = (det['labels'] == int(self.cfg.get('person_label', 0))) & \
                    (det['scores'] >= float(self.cfg.get('box_thr', 0.0)))
             return det['boxes'][keep].float(), det['scores'][keep].float()
@@ -248,49 +264,59 @@ def _on_host(dets: list[dict] | None) -> list[dict] | None:
     return out
 
 
-class DetAdapter(TaskAdapter):
-    """``TorchvisionDetector`` (FCOS / Faster R-CNN) on a body-less :class:`~hrvision.heads.detection.Pyramid` fed
-    the shared features; config ``neck`` = HRNetV2p kwargs."""
+class DetectionAdapter(TaskAdapter):
+    """``DetectionHead`` (FCOS / Faster R-CNN) on the pyramid of its own HRNetV2p neck (config ``neck`` =
+    HRNetV2p kwargs) over the shared features. The head sees the padded batch (no second padding: its size must be
+    a multiple of the head's ``size_divisible``, the coarsest pyramid stride)."""
 
-    kind = 'det'
+    kind = 'detection'
     feature = 'concat'
-    head_type = 'TorchvisionDetector'
+    head_type = 'DetectionHead'
 
-    def build(self, backbone_channels, concat_align_corners):
-        cfg = {k: v for k, v in self.cfg.items() if k != 'type'}
-        neck = dict(cfg.pop('neck', None) or {})
+    def build_neck(self, backbone_channels, concat_align_corners):
+        neck = dict(self.cfg.get('neck', None) or {})
         neck = fill(neck, 'in_channels', list(backbone_channels), f'heads.{self.name}.neck', 'the backbone outputs')
         neck_mod = HRNetV2p(**neck)
         # the neck's own resize-concat equals the shared concat map when both align the same way
         self.feature = 'concat' if neck_mod.align_corners == concat_align_corners else 'branches'
-        return TorchvisionDetector(Pyramid(neck_mod), **cfg)
+        self.in_shape = neck_mod.output_shape()
+        return neck_mod
 
-    @staticmethod
-    def _feed(head, feat, inputs) -> list[Tensor]:
-        """Hand the shared features to the detector; images stay at the padded batch size (see Pyramid)."""
-        head.detector.backbone.feed([feat] if isinstance(feat, Tensor) else list(feat), inputs.shape[-2:])
-        return list(inputs)
+    def build(self, backbone_channels, concat_align_corners):
+        cfg = {k: v for k, v in self.cfg.items() if k not in ('type', 'neck')}
+        return DetectionHead(self.in_shape, **cfg)
+
+    def through_neck(self, neck, feat):
+        return neck([feat] if isinstance(feat, Tensor) else list(feat))
+
+    def _images(self, head, inputs: Tensor, samples) -> ImageList:
+        """The padded batch (as the shared features) as torchvision's ``ImageList`` with each image's valid size
+        (``img_shape``, as the single-task model): the padded size would let boxes reach into the padding."""
+        h, w = (int(v) for v in inputs.shape[-2:])
+        d = head.size_divisible
+        if h % d or w % d:
+            raise ConfigError(f'heads.{self.name}: the multi-task batch is padded to {h}x{w}, not a multiple of the '
+                              f'detector size_divisible {d} (its coarsest pyramid stride): set '
+                              f'data_preprocessor.pad_size_divisor to a multiple of {d}')
+        return ImageList(inputs, [tuple(im.shape[-2:]) for im in DetectionBridge.valid_images(inputs, samples)])
 
     def tensor(self, head, feat, inputs):
-        self._feed(head, feat, inputs)
-        return head(inputs)
+        return {'features': feat, **head(feat)}
 
     def loss(self, head, feat, inputs, samples):
-        images = self._feed(head, feat, inputs)
-        return head.loss(images, DetBridge.targets(samples, inputs.device))
+        return head.loss(feat, self._images(head, inputs, samples), DetectionBridge.targets(samples, inputs.device))
 
     def predict(self, head, feat, inputs, samples, context):
-        dets = head.predict(self._feed(head, feat, inputs))
+        dets = head.predict(feat, self._images(head, inputs, samples))
         context.setdefault('dets', {})[self.name] = dets
-        DetBridge.predict(dets, samples, cpu=True)
+        DetectionBridge.predict(dets, samples, cpu=True)
 
     def single_task_layout(self):
-        # HRNetDetector keeps HRNet at head.detector.backbone.body and the neck inside the head
-        return {'head.detector.backbone.body': '@backbone', 'head': '@head'}
+        return {'backbone': '@backbone', 'neck': '@neck', 'head': '@head'}
 
 
-ADAPTERS: dict[str, type[TaskAdapter]] = {a.head_type: a for a in (SegAdapter, KeypointAdapter, LandmarkAdapter,
-                                                                     DetAdapter)}
+ADAPTERS: dict[str, type[TaskAdapter]] = {a.head_type: a for a in (SegmentationAdapter, PoseAdapter, FaceAdapter,
+                                                                     DetectionAdapter)}
 
 
 def build_adapter(name: str, cfg: dict | None) -> TaskAdapter:
@@ -298,6 +324,10 @@ def build_adapter(name: str, cfg: dict | None) -> TaskAdapter:
     if not isinstance(cfg, dict) or 'type' not in cfg:
         raise ValueError(f'heads.{name} must be a dict with a "type" (one of {sorted(ADAPTERS)}); got {cfg!r}')
     kind = cfg['type']
+    MODELS.import_from_location()
+    if isinstance(kind, str) and kind in MODELS.aliases:   # an old head name (e.g. an old checkpoint's config)
+        kind = MODELS.get(kind).__name__                    # warns once, like every registry alias
+        cfg = dict(cfg, type=kind)
     if kind not in ADAPTERS:
         raise KeyError(f'heads.{name}: unknown head type {kind!r}; registered task heads: {sorted(ADAPTERS)}')
     return ADAPTERS[kind](name, dict(cfg))

@@ -22,7 +22,7 @@ from hrvision.timing import synchronizer
 
 def build_models(arch: str, num_classes: int = 2, det_classes: int = 5):
     from hrvision.engine.preprocessor import HRVDataPreprocessor
-    from hrvision.tasks.detection.model import HRNetDetector
+    from hrvision.tasks.detection.model import DetectionModel
     from hrvision.tasks.pose.model import PoseModel
     from hrvision.tasks.segmentation.model import SegmentationModel
 
@@ -35,14 +35,14 @@ def build_models(arch: str, num_classes: int = 2, det_classes: int = 5):
     seg = SegmentationModel(backbone=seg_bb, neck=dict(type='HRNetV2Concat', in_channels=chans),
                             head=dict(type='SegmentationHead', in_channels=sum(chans), num_classes=num_classes))
     pose = PoseModel(backbone=dict(type='HRNet', arch=arch, multi_scale_output=False, out_indices=(0,)),
-                     head=dict(type='KeypointHead', num_keypoints=17))
-    # HRNetDetector builds a preprocessor dict from mmengine's root registry (no scope here): pass the module
-    det = HRNetDetector(backbone=dict(arch=arch, upsample_mode='bilinear', align_corners=False), neck=neck,
+                     head=dict(type='PoseHead', num_keypoints=17))
+    # DetectionModel builds a preprocessor dict from mmengine's root registry (no scope here): pass the module
+    det = DetectionModel(backbone=dict(arch=arch, upsample_mode='bilinear', align_corners=False), neck=neck,
                         detector=det_kw, data_preprocessor=HRVDataPreprocessor())
     multi = MultiTaskModel(backbone=seg_bb, heads=dict(
         seg=dict(type='SegmentationHead', num_classes=num_classes),
-        pose=dict(type='KeypointHead', num_keypoints=17),
-        det=dict(type='TorchvisionDetector', neck=neck, **det_kw)))
+        pose=dict(type='PoseHead', num_keypoints=17),
+        det=dict(type='DetectionHead', neck=neck, **det_kw)))
     return {'seg': seg, 'pose': pose, 'det': det}, multi
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from hrvision.inference.task import TaskInference, by_kind, to_numpy
 from hrvision.registry import register_inference
 
-from ..detection.inference import DetInference, onnx_output_names, use_onnx_outputs
+from ..detection.inference import DetectionInference, onnx_output_names, use_onnx_outputs
 from .transforms import rasterize
 
 
@@ -32,7 +32,7 @@ def _face(sample) -> dict:   # the whole-image landmark head: one face, the whol
 
 class _NoFeatures(dict):
     """What ``extract_feat`` returns under the onnxruntime backend: every shared feature is already inside the
-    heads' outputs (an empty sequence, so the detector's feed takes it)."""
+    heads' outputs (an empty sequence, what the detector's stand-in neck is given and ignores)."""
 
     def __missing__(self, key):
         return ()
@@ -66,12 +66,12 @@ class MultiTaskInference(TaskInference):
         super().__init__(model)
         self.heads = {n: by_kind(a.kind, model) for n, a in model.adapters.items()}
         for n, t in self.heads.items():   # a detector head's classes (its category ids, names) are its own
-            if isinstance(t, DetInference):
+            if isinstance(t, DetectionInference):
                 t.num_classes = getattr(model.heads[n], 'num_classes', None)
 
     def use_category_ids(self, ids) -> None:
         """The user's category ids, for the detector head (one detector head: with several, which is ambiguous)."""
-        dets = [t for t in self.heads.values() if isinstance(t, DetInference)]
+        dets = [t for t in self.heads.values() if isinstance(t, DetectionInference)]
         if len(dets) != 1:
             from hrvision.errors import InputError
             raise InputError(f'category_ids name the classes of one detector head; this model has {len(dets)}')
@@ -80,7 +80,7 @@ class MultiTaskInference(TaskInference):
     def check_outputs(self) -> None:
         """``results.json`` carries each detector head's category ids: refused before any image when unknown."""
         for n, t in self.heads.items():
-            if isinstance(t, DetInference):
+            if isinstance(t, DetectionInference):
                 t.check_outputs(f'{self.json_name} (detector head {n!r})')
 
     def load_fields(self, r: dict, box, pad) -> None:
@@ -96,19 +96,19 @@ class MultiTaskInference(TaskInference):
 
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         out = image
-        for n in sorted(self.heads, key=lambda n: self.heads[n].kind != 'seg'):   # masks under boxes and skeletons
+        for n in sorted(self.heads, key=lambda n: self.heads[n].kind != 'segmentation'):   # masks under boxes and skeletons
             out = self.heads[n].draw(out, r[n], classes, score_thr, kpt_thr)
         return out
 
     def write_files(self, out: str, r: dict, stem: str) -> None:
         from ..segmentation.inference import write_masks
-        segs = [r[n] for n, t in self.heads.items() if t.kind == 'seg']
+        segs = [r[n] for n, t in self.heads.items() if t.kind == 'segmentation']
         if segs:
             write_masks(out, segs, stem, None)
 
     def use_onnx(self, net) -> None:
         model = self.model
-        names = {n: onnx_output_names(model.heads[n], f'{n}.') if a.kind == 'det' else [n]
+        names = {n: onnx_output_names(model.heads[n], f'{n}.') if a.kind == 'detection' else [n]
                  for n, a in model.adapters.items()}
         net.select_outputs([x for v in names.values() for x in v], f'the multi-task model ({", ".join(names)})')
         outputs: dict = {}
@@ -116,23 +116,17 @@ class MultiTaskInference(TaskInference):
         def extract_feat(inputs):   # one ONNX Runtime call per batch; the heads read their share
             flat, k = list(net(inputs)), 0
             for n, v in names.items():
-                outputs[n] = flat[k] if model.adapters[n].kind != 'det' else flat[k:k + len(v)]
+                outputs[n] = flat[k] if model.adapters[n].kind != 'detection' else flat[k:k + len(v)]
                 k += len(v)
-            outputs['size'] = tuple(inputs.shape[-2:])
             return _NoFeatures()
 
         def det_outputs(name):
-            def run(x):
-                if tuple(x.shape[-2:]) != outputs['size']:   # the torch Pyramid's check
-                    raise ValueError(f'the detector batched the images to {tuple(x.shape[-2:])}, the network ran '
-                                     f'on {outputs["size"]}: pad_size_divisor must be a multiple of its stride')
-                return outputs[name]
-            return run
+            return lambda feat: outputs[name]   # this batch's levels + dense-head outputs of detector ``name``
 
         heads = {}
         for n, a in model.adapters.items():
-            if a.kind == 'det':
-                use_onnx_outputs(model.heads[n], det_outputs(n), model)
+            if a.kind == 'detection':   # the file's levels in place of the head's neck
+                model.necks[n] = use_onnx_outputs(model.heads[n], det_outputs(n), model)
                 heads[n] = model.heads[n]
             else:
                 heads[n] = _StoredOutput(model.heads[n], outputs, n)

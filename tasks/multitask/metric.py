@@ -1,7 +1,7 @@
 """Evaluation pieces for the multi-task model, one per task, used together in one ``Evaluator`` pass.
 
-* bbox AP: :class:`~hrvision.tasks.detection.metric.CocoDetMetric` as it is (reads ``pred_instances``);
-* mIoU: :class:`~hrvision.tasks.segmentation.metric.CityscapesMetric` as it is (``num_classes``/``class_names``
+* bbox AP: :class:`~hrvision.tasks.detection.metric.CocoDetectionMetric` as it is (reads ``pred_instances``);
+* mIoU: :class:`~hrvision.tasks.segmentation.metric.SegmentationMetric` as it is (``num_classes``/``class_names``
   of the mask, reads ``pred_sem_seg``/``gt_sem_seg``);
 * keypoint AP: :class:`MultiTaskKeypointMetric`, the pose metric fed one result per image (all its people);
 * :class:`MultiTaskOutputs`: writes per-image pictures (mask + boxes + skeletons) and predicted masks.
@@ -19,10 +19,11 @@ from mmengine.structures import BaseDataElement
 
 from hrvision.engine.distributed import SKIPPED, without_skipped
 from hrvision.registry import EVALUATOR, METRICS
-from hrvision.tasks.pose.metric import CocoKeypointMetric, _default_out_dir, image_result, person
+from hrvision.metrics import default_out_dir, image_result, person
+from hrvision.tasks.pose.metric import CocoKeypointMetric
 
 from .model import sample_tasks
-from .vis import _get, _np, save_mask, save_multitask
+from .vis import _get, save_mask, save_multitask, to_numpy as _np
 
 
 @METRICS.register_module()
@@ -36,7 +37,7 @@ class MultiTaskKeypointMetric(CocoKeypointMetric):
         for s in data_samples:
             pose = _get(s, 'pred_pose')
             if pose is None:
-                raise KeyError('MultiTaskKeypointMetric needs pred_pose in the data samples (a KeypointHead)')
+                raise KeyError('MultiTaskKeypointMetric needs pred_pose in the data samples (a PoseHead)')
             kps, ks = _np(_get(pose, 'keypoints')), _np(_get(pose, 'keypoint_scores'))
             boxes_scores, areas = _np(_get(pose, 'scores')), _np(_get(pose, 'areas'))
             people = [person(kps[p], ks[p], areas[p], boxes_scores[p]) for p in range(len(kps))]
@@ -60,14 +61,15 @@ class MultiTaskOutputs(BaseMetric):
         self._n = 0
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        out = self.out_dir or _default_out_dir()
+        out = self.out_dir or default_out_dir()
         classes = (self.dataset_meta or {}).get('classes')
         for s in data_samples:
             img_id = int(_get(s, 'img_id'))
             if _get(s, 'pred_sem_seg') is not None:
                 save_mask(_get(s, 'pred_sem_seg'), osp.join(out, 'masks', f'{img_id:012d}.png'))
             if self._n < self.max_pictures and _get(s, 'img_path'):
-                save_multitask(s, osp.join(out, 'pictures', f'{img_id:012d}.png'), classes, self.score_thr)
+                save_multitask(s, osp.join(out, 'pictures', f'{img_id:012d}.png'), classes, self.score_thr,
+                               skeleton=(self.dataset_meta or {}).get('skeleton'))
                 self._n += 1
             self.results.append(img_id)
 
@@ -96,7 +98,7 @@ class MultiTaskEvaluator(Evaluator):
         super().__init__([{k: v for k, v in m.items() if k != 'task'} if isinstance(m, dict) else m for m in cfgs])
         if out_dir:
             for m in self.metrics:
-                if hasattr(m, 'out_dir') and type(m).__name__ != 'CityscapesMetric':
+                if hasattr(m, 'out_dir') and type(m).__name__ != 'SegmentationMetric':
                     m.out_dir = out_dir
         for m, task in zip(self.metrics, self.metric_tasks):
             if task is not None:

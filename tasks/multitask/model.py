@@ -1,11 +1,11 @@
 """``MultiTaskModel``: one HRNet, several single-task heads, one backbone forward per batch.
 
-    backbone (4 branches) --+-- branch 0 (stride 4) ------------------> KeypointHead           (pose)
-                            +-- HRNetV2Concat (once) --+--------------> SegmentationHead/LandmarkHead
-                                                       +-- HRNetV2p --> TorchvisionDetector    (det)
+    backbone (4 branches) --+-- branch 0 (stride 4) ------------------> PoseHead           (pose)
+                            +-- HRNetV2Concat (once) --+--------------> SegmentationHead/FaceHead
+                                                       +-- necks.det (HRNetV2p) --> DetectionHead (det)
 
 Heads are the single-task classes, built by their adapters (:mod:`.adapters`, also the keypoint design notes).
-Config: ``heads=dict(seg=dict(type='SegmentationHead', ...), pose=dict(type='KeypointHead', ...), ...)``;
+Config: ``heads=dict(seg=dict(type='SegmentationHead', ...), pose=dict(type='PoseHead', ...), ...)``;
 ``loss_weights=dict(seg=1.0, ...)`` (missing = 1, negative = error); ``uncertainty=True`` adds learned
 log-variances ``s_t`` (Kendall, Gal & Cipolla, CVPR 2018): ``L = sum_t w_t * L_t * exp(-s_t) + s_t``.
 
@@ -24,9 +24,9 @@ from torch import Tensor, nn
 
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
-from hrvision.errors import DataError
+from hrvision.errors import ConfigError, DataError
 from hrvision.necks import HRNetV2Concat
-from hrvision.registry import MODELS
+from hrvision.registry import MODELS, task_kind
 from hrvision.shape import channels_of, fill, fuse_align_corners
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
@@ -43,6 +43,47 @@ def sample_tasks(sample: DataSample, index: int | None = None) -> set[str]:
                         f'it is labelled for): CocoMultiTaskDataset / MultiSourceDataset set it and '
                         f'PackMultiTaskInputs keeps it; a custom pipeline must pack it too')
     return set(meta['tasks'] or ())
+
+
+# head kind -> (the head's channel-count attribute / config key, what the metadata counts it with)
+HEAD_COUNTS = {'pose': ('num_keypoints', 'keypoint_names'), 'face': ('num_landmarks', 'keypoint_names'),
+               'detection': ('num_classes', 'classes'), 'segmentation': ('num_classes', 'classes')}
+
+
+def _meta_count(kind: str, meta: dict) -> int | None:
+    """What the metadata says head ``kind``'s channel count must be (None: it says nothing)."""
+    if kind in ('pose', 'face'):
+        return int(meta.get('num_keypoints') or len(meta.get('keypoint_names') or ())) or None
+    if kind == 'segmentation':   # a multi-task COCO set's ``classes`` are its box classes; its masks' are seg_classes
+        names = meta.get('seg_classes') if meta.get('seg_classes') is not None else meta.get('classes')
+    else:
+        names = meta.get('classes')
+    return len(names) if names else None
+
+
+def head_meta_problems(heads: dict, meta: dict, source: str) -> list[tuple[str, str]]:
+    """``(config path, message)`` for each head whose channel count contradicts the metadata of the data that
+    labels it; ``heads`` maps head names to ``(kind, count)``. A mixed dataset (``meta['sources']``) is compared
+    source by source, a multi-task COCO set (``meta['tasks']``) only for the heads it labels."""
+    sources = meta.get('sources')
+    problems = []
+    for name, (kind, n) in heads.items():
+        if kind not in HEAD_COUNTS or n is None:
+            continue
+        key, what = HEAD_COUNTS[kind]
+        metas = [m for m in sources if name in (m.get('heads') or ())] if sources else [meta]
+        for m in metas:
+            if isinstance(m.get('tasks'), dict) and name not in m['tasks']:
+                continue
+            got = _meta_count(kind, m)
+            if got is not None and got != int(n):
+                if kind == 'segmentation' and m.get('seg_classes') is not None:
+                    what = 'seg_classes'
+                path = f'model.heads.{name}.{key}'
+                problems.append((path, f'{path}={int(n)} but the dataset ({source}) has {got} {what}; '
+                                       f'set {path}={got}'))
+                break
+    return problems
 
 
 def describe_sample(sample, index: int | None = None) -> str:
@@ -105,7 +146,15 @@ class MultiTaskModel(TaskModel):
         concat_align_corners = _concat_alignment(self.backbone, concat_align_corners)
         self.concat = HRNetV2Concat(channels, align_corners=concat_align_corners)
         self.adapters: dict[str, TaskAdapter] = {name: build_adapter(name, cfg) for name, cfg in heads.items()}
-        self.heads = nn.ModuleDict({name: a.build(channels, concat_align_corners) for name, a in self.adapters.items()})
+        # a head's own neck (the detector's HRNetV2p) sits in ``necks`` under the head's name, built just before it
+        necks, built = {}, {}
+        for name, a in self.adapters.items():
+            neck = a.build_neck(channels, concat_align_corners)
+            if neck is not None:
+                necks[name] = neck
+            built[name] = a.build(channels, concat_align_corners)
+        self.necks = nn.ModuleDict(necks)
+        self.heads = nn.ModuleDict(built)
         self.loss_weights = self._check_weights(loss_weights or {})
         self.uncertainty = uncertainty
         if uncertainty:
@@ -133,7 +182,17 @@ class MultiTaskModel(TaskModel):
             report = load_weights(self.backbone, self.pretrained)
             print_log(f'backbone initialised from {self.pretrained}: {report}', logger='current')
 
+    def check_dataset_meta(self, meta: dict, source: str) -> None:
+        """Each head's channel count against the metadata of the data labelling it (:func:`head_meta_problems`):
+        a 17-keypoint head on 12-keypoint people would fail deep in the loss, or train and score wrongly."""
+        heads = {n: (a.kind, getattr(self.heads[n], HEAD_COUNTS[a.kind][0], None)) for n, a in self.adapters.items()
+                 if a.kind in HEAD_COUNTS}
+        problems = head_meta_problems(heads, dict(meta or {}), source)
+        if problems:
+            raise ConfigError(problems[0][1])
+
     def names_of_kind(self, kind: str) -> list[str]:
+        kind = task_kind(kind)
         return [n for n, a in self.adapters.items() if a.kind == kind]
 
     def split_concat_conv(self) -> None:
@@ -151,7 +210,8 @@ class MultiTaskModel(TaskModel):
                 layers, conv = found
                 layers[0] = conv
                 adapter.feature = 'branches'
-            elif any(isinstance(m, HRNetV2p) and isinstance(m.reduction_conv, ConcatConv) for m in head.modules()):
+            elif name in self.necks and any(isinstance(m, HRNetV2p) and isinstance(m.reduction_conv, ConcatConv)
+                                            for m in self.necks[name].modules()):
                 adapter.feature = 'branches'   # its split pyramid reads the branches as they are
 
     # ---- shared features: one backbone call -------------------------------------------------------
@@ -162,10 +222,15 @@ class MultiTaskModel(TaskModel):
             feats['concat'] = self.concat(branches)
         return feats
 
+    def head_input(self, name: str, feat):
+        """What head ``name`` reads: the shared feature, through the head's own neck when it has one."""
+        return self.adapters[name].through_neck(self.necks[name], feat) if name in self.necks else feat
+
     def tensor_forward(self, inputs: Tensor) -> dict:
         """``{head name: raw output}`` (each what its single-task model returns), one backbone call."""
         feats = self.extract_feat(inputs)
-        return {n: a.tensor(self.heads[n], feats[a.feature], inputs) for n, a in self.adapters.items()}
+        return {n: a.tensor(self.heads[n], self.head_input(n, feats[a.feature]), inputs)
+                for n, a in self.adapters.items()}
 
     # ---- training ------------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
@@ -177,11 +242,13 @@ class MultiTaskModel(TaskModel):
             idx = [i for i, t in enumerate(labelled) if name in t]
             if not idx:   # no labels for this task in the batch: zero loss, zero gradient
                 extra = [self.log_vars[name]] if self.uncertainty else []
+                neck = [zero_loss(self.necks[name])] if name in self.necks else []
                 losses[f'{name}.loss'] = (zero_loss(head) + _zero_tie(feats[adapter.feature])
-                                          + sum(p * 0.0 for p in extra))
+                                          + sum(p * 0.0 for p in extra) + sum(neck))
                 continue
             sel = torch.as_tensor(idx, device=inputs.device)
-            part = adapter.loss(head, _subset(feats[adapter.feature], sel), inputs[sel], [data_samples[i] for i in idx])
+            part = adapter.loss(head, self.head_input(name, _subset(feats[adapter.feature], sel)), inputs[sel],
+                                [data_samples[i] for i in idx])
             scale = self.loss_weights[name]
             if self.uncertainty:
                 s = self.log_vars[name]
@@ -203,11 +270,12 @@ class MultiTaskModel(TaskModel):
         feats = self.extract_feat(inputs)
         context: dict = {}
         # detections first: the keypoint head decodes inside the detected person boxes
-        order = sorted(self.adapters, key=lambda n: self.adapters[n].kind != 'det')
+        order = sorted(self.adapters, key=lambda n: self.adapters[n].kind != 'detection')
         for name in order:
             adapter = self.adapters[name]
-            adapter.predict(self.heads[name], feats[adapter.feature], inputs, data_samples, context)
+            adapter.predict(self.heads[name], self.head_input(name, feats[adapter.feature]), inputs, data_samples,
+                            context)
         return list(data_samples)
 
 
-__all__ = ['MultiTaskModel', 'sample_tasks']
+__all__ = ['MultiTaskModel', 'sample_tasks', 'head_meta_problems']

@@ -1,6 +1,6 @@
 """Batches from one source at a time, so each batch is labelled for its own task.
 
-``TaskBatchSampler`` wraps any index sampler over a :class:`.dataset.MultiSourceDataset` and groups the indices
+``MultiTaskBatchSampler`` wraps any index sampler over a :class:`.dataset.MultiSourceDataset` and groups the indices
 it draws by source; ``mode='alternate'`` cycles the sources, ``mode='weighted'`` draws the next batch's source
 with ``weights`` (numpy's global RNG, seeded by mmengine's ``randomness``, so resume is reproducible).
 """
@@ -11,13 +11,13 @@ from typing import Iterator, Sequence
 import numpy as np
 from torch.utils.data import BatchSampler, Sampler
 
-from hrvision.registry import DATA_SAMPLERS
+from hrvision.registry import DATA_SAMPLERS, register_alias
 
 MODES = ('alternate', 'weighted')
 
 
 @DATA_SAMPLERS.register_module()
-class TaskBatchSampler(BatchSampler):
+class MultiTaskBatchSampler(BatchSampler):
     """Args:
         sampler: the index sampler (``InfiniteSampler`` for iteration-based training).
         batch_size: images per batch.
@@ -30,15 +30,15 @@ class TaskBatchSampler(BatchSampler):
                  weights: Sequence[float] | None = None, drop_last: bool = False) -> None:
         dataset = getattr(sampler, 'dataset', None)
         if dataset is None or not hasattr(dataset, 'source_of'):
-            raise TypeError('TaskBatchSampler needs a sampler over a MultiSourceDataset '
+            raise TypeError('MultiTaskBatchSampler needs a sampler over a MultiSourceDataset '
                             f'(got a sampler over {type(dataset).__name__})')
         if mode not in MODES:
-            raise ValueError(f'TaskBatchSampler mode must be one of {MODES}, got {mode!r}')
+            raise ValueError(f'MultiTaskBatchSampler mode must be one of {MODES}, got {mode!r}')
         n = len(dataset.datasets)
         if mode == 'weighted':
             w = np.asarray(weights if weights is not None else [1.0] * n, np.float64)
             if len(w) != n or (w < 0).any() or w.sum() <= 0:
-                raise ValueError(f'TaskBatchSampler weights {list(w)}: need {n} non-negative weights, not all 0')
+                raise ValueError(f'MultiTaskBatchSampler weights {list(w)}: need {n} non-negative weights, not all 0')
             self.p = w / w.sum()
         self.sampler, self.batch_size, self.mode, self.drop_last = sampler, batch_size, mode, drop_last
         self.dataset, self.n_sources = dataset, n
@@ -71,4 +71,9 @@ class TaskBatchSampler(BatchSampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-__all__ = ['TaskBatchSampler']
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(DATA_SAMPLERS, 'TaskBatchSampler', MultiTaskBatchSampler)
+TaskBatchSampler = MultiTaskBatchSampler
+
+__all__ = ['MultiTaskBatchSampler']

@@ -1,7 +1,8 @@
 """Transforms that keep every label kind of an image consistent: boxes, person keypoints and the mask.
 
-Coordinates are continuous pixels (``x' = W - x`` under a flip, as boxes and masks flip); a flip also swaps the
-left/right COCO joints. Joints leaving the image under a crop become invisible (v = 0). The packer writes
+Boxes are continuous pixels (``x1' = W - x2`` under a flip, as masks flip); keypoints are pixel indices, mirrored as
+in the pose task (``x' = W - 1 - x``, :func:`hrvision.data.keypoints.flip_keypoints`), left/right swapped by the
+dataset's ``flip_indices``. Joints leaving the image under a crop become invisible (v = 0). The packer writes
 ``gt_instances`` (det), ``gt_pose`` (bboxes, keypoints, keypoints_visible) and ``gt_sem_seg`` and stamps
 ``metainfo['tasks']`` (the heads the image is labelled for).
 """
@@ -14,9 +15,10 @@ import numpy as np
 import torch
 
 from hrvision.data.io import read_image
-from hrvision.data.keypoints import flip_permutation
-from hrvision.heads.keypoint import COCO_FLIP_PAIRS
-from hrvision.registry import TRANSFORMS
+from hrvision.data.keypoints import flip_keypoints
+from hrvision.data.metainfo import flip_indices as pairs_to_indices
+from hrvision.errors import ConfigError
+from hrvision.registry import TRANSFORMS, register_alias
 from hrvision.structures import DataSample, InstanceData
 from hrvision.tasks.detection.transforms import rescale_size
 
@@ -63,7 +65,7 @@ def _scale_points(results: dict, sx: float, sy: float) -> None:
 
 
 @TRANSFORMS.register_module()
-class MultiResize:
+class MultiTaskResize:
     """Aspect-keeping resize to fit ``scale`` = (long, short) (the detection rule); all labels follow."""
 
     def __init__(self, scale: tuple[int, int] = (1333, 800)) -> None:
@@ -86,13 +88,33 @@ class MultiResize:
 
 @TRANSFORMS.register_module()
 class MultiTaskRandomFlip:
-    """Horizontal flip with probability ``prob``: image, mask, boxes (x1' = W - x2), joints (pairs swapped)."""
+    """Horizontal flip with probability ``prob``: image, mask, boxes (x1' = W - x2), joints (``x' = W - 1 - x``,
+    left/right swapped by the dataset's ``results['flip_indices']``). ``flip_pairs`` / ``num_keypoints`` are
+    deprecated: given, they must agree with the dataset's (refused otherwise)."""
 
-    def __init__(self, prob: float = 0.5, flip_pairs=COCO_FLIP_PAIRS, num_keypoints: int = 17) -> None:
+    def __init__(self, prob: float = 0.5, flip_pairs=None, num_keypoints: int | None = None) -> None:
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'MultiTaskRandomFlip prob must be in [0, 1], got {prob}')
         self.prob = prob
-        self.perm = flip_permutation(num_keypoints, flip_pairs)
+        self.flip_pairs = None if flip_pairs is None else [tuple(p) for p in flip_pairs]
+        self.num_keypoints = num_keypoints
+
+    def _indices(self, results: dict, num: int) -> list[int]:
+        if self.num_keypoints is not None and num and self.num_keypoints != num:
+            raise ConfigError(f'MultiTaskRandomFlip num_keypoints={self.num_keypoints} but the sample has {num} '
+                              'keypoints; leave num_keypoints out, the dataset metadata states it')
+        given = results.get('flip_indices')
+        own = None if self.flip_pairs is None else pairs_to_indices(num, self.flip_pairs)
+        if given is None:
+            if own is None:
+                raise ConfigError('MultiTaskRandomFlip: the sample has keypoints but no flip_indices (the dataset '
+                                  'metadata puts them in each sample)')
+            return own
+        given = [int(i) for i in given]
+        if own is not None and own != given:
+            raise ConfigError(f'MultiTaskRandomFlip flip_pairs={self.flip_pairs} disagrees with the dataset\'s '
+                              f'flip_indices {given}; leave flip_pairs out of the pipeline')
+        return given
 
     def __call__(self, results: dict) -> dict:
         if not np.random.rand() < self.prob:
@@ -104,20 +126,20 @@ class MultiTaskRandomFlip:
             b = results[key].copy()
             b[:, 0], b[:, 2] = w - results[key][:, 2], w - results[key][:, 0]
             results[key] = b
-        kp = results['gt_keypoints'][:, self.perm].copy()
-        kp[..., 0] = np.where(kp[..., 2] > 0, w - kp[..., 0], 0)
-        results['gt_keypoints'] = kp
+        kp = np.asarray(results['gt_keypoints'])
+        if kp.size:   # the pose task's flip, person by person (x' = W - 1 - x; invisible joints become 0)
+            perm = self._indices(results, kp.shape[1])
+            out = kp.copy()
+            for i, person in enumerate(kp):
+                j, _ = flip_keypoints(person[:, :2], (person[:, 2] > 0).astype(np.float64), w, flip_indices=perm)
+                out[i, :, :2], out[i, :, 2] = j, person[perm, 2]   # the COCO flag (0/1/2) follows its joint
+            results['gt_keypoints'] = out
         results['flip'] = True
         return results
 
 
-# Older name (saved configs and other tasks' pipelines still say it); new configs use ``MultiTaskRandomFlip``.
-TRANSFORMS.register_module('MultiRandomFlip', module=MultiTaskRandomFlip)
-MultiRandomFlip = MultiTaskRandomFlip
-
-
 @TRANSFORMS.register_module()
-class MultiRandomCrop:
+class MultiTaskRandomCrop:
     """Random ``crop_size`` (H, W) window (the whole image when smaller). Boxes are clipped and dropped when
     empty; people whose box is dropped go too; joints outside the window become invisible."""
 
@@ -157,12 +179,24 @@ class PackMultiTaskInputs:
         ds = DataSample(metainfo={k: results[k] for k in self.META_KEYS if k in results})
         ds.gt_instances = InstanceData(bboxes=torch.from_numpy(results['gt_bboxes']).float().reshape(-1, 4),
                                        labels=torch.from_numpy(results['gt_labels']).long().reshape(-1))
-        kp = torch.from_numpy(results['gt_keypoints']).float().reshape(-1, 17, 3)
+        kp = np.asarray(results['gt_keypoints'], np.float32)   # (people, K, 3): K is the dataset's keypoint count
+        if kp.ndim != 3:
+            kp = kp.reshape(len(kp), -1, 3) if kp.size else np.zeros((0, 0, 3), np.float32)
+        kp = torch.from_numpy(np.ascontiguousarray(kp))
         ds.gt_pose = InstanceData(bboxes=torch.from_numpy(results['gt_person_bboxes']).float().reshape(-1, 4),
                                   keypoints=kp[..., :2], keypoints_visible=(kp[..., 2] > 0).float())
         ds.gt_sem_seg = torch.from_numpy(np.ascontiguousarray(results['gt_sem_seg'])).long()
         return {'inputs': img, 'data_samples': ds}
 
 
-__all__ = ['LoadMultiTaskInputs', 'MultiResize', 'MultiTaskRandomFlip', 'MultiRandomFlip', 'MultiRandomCrop',
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(TRANSFORMS, 'MultiResize', MultiTaskResize)
+register_alias(TRANSFORMS, 'MultiRandomFlip', MultiTaskRandomFlip)
+register_alias(TRANSFORMS, 'MultiRandomCrop', MultiTaskRandomCrop)
+MultiResize = MultiTaskResize
+MultiRandomFlip = MultiTaskRandomFlip
+MultiRandomCrop = MultiTaskRandomCrop
+
+__all__ = ['LoadMultiTaskInputs', 'MultiTaskResize', 'MultiTaskRandomFlip', 'MultiTaskRandomCrop',
            'PackMultiTaskInputs', 'rasterize']

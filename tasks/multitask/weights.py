@@ -1,7 +1,7 @@
 """Weights both ways between single-task models and a :class:`MultiTaskModel`.
 
 Both directions go through one *view*: a throw-away ``nn.Module`` whose state-dict keys are those of the
-single-task model (``backbone.*``, ``head.*``; detection: ``head.detector.backbone.body.*`` for HRNet) while
+single-task model (``backbone.*``, ``head.*``; detection also ``neck.*``, its HRNetV2p in ``necks.<name>``) while
 its tensors *are* the multi-task model's (shared, not copied). So
 
 * ``load_task_weights(model, 'pose', 'pose_hrnet_w32.pth')`` = :func:`hrvision.load_weights` into the view
@@ -40,6 +40,8 @@ def task_view(model: MultiTaskModel, task: str) -> nn.Module:
         raise KeyError(f'no head named {task!r} in this multi-task model; heads: {sorted(model.adapters)}')
     layout = model.adapters[task].single_task_layout()
     targets = {'@backbone': model.backbone, '@head': model.heads[task]}
+    if task in model.necks:
+        targets['@neck'] = model.necks[task]
     view = nn.Module()
     for path, src in sorted(layout.items(), key=lambda kv: kv[0].count('.')):   # parents before children
         deeper = [o[len(path) + 1:] for o in layout if o.startswith(path + '.')]

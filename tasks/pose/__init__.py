@@ -10,11 +10,11 @@
 from .dataset import CocoKeypointDataset
 from .metric import CocoKeypointMetric
 from .model import PoseModel
-from .transforms import (GenerateHeatmapTarget, LoadPoseImage, PackPoseInputs, TopDownAffine, TopDownHalfBody,
-                         TopDownRandomFlip, TopDownRandomScaleRotation)
+from .transforms import (LoadPoseImage, PackPoseInputs, PoseHeatmapTargets, PoseRandomFlip, TopDownAffine,
+                         TopDownHalfBody, TopDownRandomScaleRotation)
 
 __all__ = ['CocoKeypointDataset', 'CocoKeypointMetric', 'PoseModel', 'LoadPoseImage', 'TopDownHalfBody',
-           'TopDownRandomScaleRotation', 'TopDownRandomFlip', 'TopDownAffine', 'GenerateHeatmapTarget',
+           'TopDownRandomScaleRotation', 'PoseRandomFlip', 'TopDownAffine', 'PoseHeatmapTargets',
            'PackPoseInputs']
 
 from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)

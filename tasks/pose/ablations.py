@@ -2,8 +2,9 @@
 
 * Output resolution (the article's Figure 5): the same net trained and evaluated with heatmaps read from the
   1x/2x/4x/8x representation (HRNet branch 0..3, stride 4..32). Each variant is derived from one base config
-  (default ``configs/pose/hrnet_w32_coco_256x192_1x.py``) by :func:`at_branch`, the rule the shipped
-  ``hrnet_w32_coco_256x192_{2x,4x,8x}.py`` configs state (a test keeps them equal).
+  (default ``configs/pose/hrnet_w32_coco_256x192_1x.py``) by :func:`at_branch`, which, like the shipped
+  ``hrnet_w32_coco_256x192_{2x,4x,8x}.py`` configs, chooses only the branch: heatmap size and σ follow in code
+  (:func:`hrvision.codecs.fill_heatmap_size`; a test keeps configs and bench equal).
 * Exchange units (the article's exchange-unit table): ``HRNet(exchange='final'|'across'|'full')``, each from
   random initialisation with the same schedule and seed.
 
@@ -23,6 +24,7 @@ from typing import Callable
 
 from hrvision.cli_args import image_size, positive_int
 from hrvision.errors import InputError
+from hrvision.registry import TRANSFORMS
 
 DEFAULT_CONFIG = 'pose/hrnet_w32_coco_256x192_1x.py'
 RESOLUTIONS = {'1x': 0, '2x': 1, '4x': 2, '8x': 3}
@@ -30,42 +32,37 @@ RESOLUTIONS = {'1x': 0, '2x': 1, '4x': 2, '8x': 3}
 EXCHANGE_COLUMNS = {'final': (True, False, False), 'across': (True, True, False), 'full': (True, True, True)}
 
 
-def branch_sigma(sigma_1x: float, stride: int) -> float:
-    """σ at ``stride``: the 1x blob's size in input pixels (σ_1x heatmap pixels at stride 4), at least 1 heatmap
-    pixel so the target stays a blob rather than a single pixel."""
-    return max(sigma_1x * 4 / stride, 1.0)
+def _heatmap_codecs(cfg):
+    """The model's codec and the training pipeline's target codecs (every place a codec is stated)."""
+    yield cfg.model
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        for t in loader.dataset.pipeline:
+            if TRANSFORMS.current_name(t['type']) == 'PoseHeatmapTargets':
+                yield t
 
 
 def at_branch(cfg, branch: int):
-    """``cfg`` (an mmengine Config of the 1x recipe) changed to read heatmaps from HRNet branch ``branch``:
-    backbone ``out_indices``, codec heatmap size input / stride and σ (:func:`branch_sigma`), in the model and
-    in the training pipeline's target generator. Returns ``cfg``."""
-    stride = 4 * 2 ** branch
-    codec = dict(cfg.model.codec)
-    codec['heatmap_size'] = tuple(v // stride for v in codec['input_size'])
-    codec['sigma'] = branch_sigma(codec['sigma'], stride)
+    """``cfg`` (an mmengine Config of the 1x recipe) changed to read heatmaps from HRNet branch ``branch``: only
+    ``model.backbone.out_indices``, as the shipped ``*_{2x,4x,8x}.py`` configs; the codec's heatmap size
+    (input / stride) and σ follow in code (``PoseModel`` and ``prepare_config``, by
+    :func:`hrvision.codecs.fill_heatmap_size`), so a ``heatmap_size`` the base states is dropped. Returns ``cfg``."""
     cfg.model.backbone.out_indices = (branch,)
-    cfg.model.codec = codec
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'GenerateHeatmapTarget':
-            t['codec'] = dict(codec)
+    for owner in _heatmap_codecs(cfg):
+        owner['codec'] = {k: v for k, v in owner['codec'].items() if k != 'heatmap_size'}
     return cfg
 
 
 def _set_input_size(cfg, size_wh: tuple[int, int]) -> None:
-    """Every place the 1x recipe states the crop size (codec, dataset, affine/half-body transforms)."""
-    old = tuple(cfg.model.codec['input_size'])
-    hm = tuple(cfg.model.codec['heatmap_size'])
-    stride = old[0] // hm[0]
-    codec = dict(cfg.model.codec, input_size=size_wh, heatmap_size=tuple(v // stride for v in size_wh))
-    cfg.model.codec = codec
+    """Every place the 1x recipe states the crop size (codec, dataset, affine/half-body transforms); the heatmap
+    size follows from it in code."""
+    for owner in _heatmap_codecs(cfg):
+        owner['codec'] = {k: v for k, v in owner['codec'].items() if k != 'heatmap_size'}
+        owner['codec']['input_size'] = size_wh
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.input_size = size_wh
         for t in loader.dataset.pipeline:
             if 'input_size' in t:
                 t['input_size'] = size_wh
-            if t['type'] == 'GenerateHeatmapTarget':
-                t['codec'] = dict(codec)
 
 
 def _use_synthetic(cfg, root: str) -> None:

@@ -64,10 +64,10 @@ def cpu_name() -> str:
 
 def build_pose(device: str, dtype: torch.dtype, channels_last: bool):
     from hrvision.backbones.hrnet import HRNet
-    from hrvision.heads.keypoint import KeypointHead
+    from hrvision.heads.pose import PoseHead
     from .model import PoseModel
     backbone = HRNet(arch='hrnet_w32', multi_scale_output=False, out_indices=(0,), upsample_mode='nearest')
-    model = PoseModel(backbone, KeypointHead(32, 17), codec=dict(input_size=(192, 256), heatmap_size=(48, 64)),
+    model = PoseModel(backbone, PoseHead(32, 17), codec=dict(input_size=(192, 256), heatmap_size=(48, 64)),
                       test_cfg=dict(channels_last=channels_last)).eval().to(device, dtype)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -104,12 +104,15 @@ def run(args: argparse.Namespace) -> dict:
     model = build_pose(dev, dtype, args.channels_last)
     net = torch.compile(model.heatmaps) if args.compile else model.heatmaps
 
+    from hrvision.data.metainfo import parse_metainfo
+    flip_idx = parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'pose bench')['flip_indices']
+
     def pose(flip: bool):
         def run():
             with torch.inference_mode():
                 if flip:
                     both = net(torch.cat([x, x.flip(3)]))
-                    hm = model.head.flip_average(both[:n], both[n:])
+                    hm = model.head.flip_average(both[:n], both[n:], flip_idx)
                 else:
                     hm = net(x)
                 model.codec.decode(hm.float(), center, scale)

@@ -1,4 +1,4 @@
-"""``PoseBridge``: data samples <-> :class:`~hrvision.heads.keypoint.KeypointHead` (targets, decoding).
+"""``PoseBridge``: data samples <-> :class:`~hrvision.heads.pose.PoseHead` (targets, decoding).
 
 Used by :class:`~hrvision.tasks.pose.model.PoseModel` and by the multi-task keypoint adapter, so the
 codec decode and the crop -> image mapping exist once.
@@ -27,7 +27,7 @@ class PoseBridge:
         missing = [i for i, s in enumerate(data_samples) if 'gt_heatmaps' not in s]
         if missing:
             raise KeyError(f'data samples {missing} carry no gt_heatmaps: the training pipeline needs '
-                           f'GenerateHeatmapTarget before PackPoseInputs')
+                           f'PoseHeatmapTargets before PackPoseInputs')
         target = torch.stack([torch.as_tensor(s.gt_heatmaps) for s in data_samples]).to(device)
         weight = torch.stack([torch.as_tensor(s.target_weight) for s in data_samples]).to(device)
         return target, weight

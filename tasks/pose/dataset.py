@@ -10,6 +10,7 @@ without any labelled joint (training), detections of other categories or below t
 """
 from __future__ import annotations
 
+import copy
 import os.path as osp
 from collections import Counter
 from typing import Sequence
@@ -19,47 +20,25 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
-from hrvision.data.coco import build_coco, check_number_list, file_summary, is_number, load_coco_file, \
-    orphan_annotations, read_json
+from hrvision.data.coco import check_dataset_args, check_number_list, file_summary, is_number, keypoint_category, \
+    load_coco, orphan_annotations, read_json
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.data.pipeline import build_pipeline
-from hrvision.errors import DataError
+from hrvision.errors import ConfigError, DataError
 from hrvision.registry import DATASETS
 
-COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
-                       'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
-                       'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
-# 0-based links for drawing (the COCO 'skeleton' minus one).
-COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
-                 (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
-COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
-PERSON_CATEGORY = 1
+
+def _coco_preset() -> dict:
+    from hrvision.data.metainfo import parse_metainfo
+    return parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'tasks/pose/dataset.py')
 
 
-def load_coco(path: str, num_keypoints: int = 17, image_info: bool = False):
-    """Validated COCO keypoint annotations -> ``pycocotools.coco.COCO`` (its prints silenced).
-
-    Every non-crowd person annotation (and any other that has keypoints) needs ``3 * num_keypoints`` numbers."""
-    data = load_coco_file(path, 'COCO keypoint annotation file', image_info=image_info)
-    for i, ann in enumerate(data['annotations']):
-        if 'keypoints' in ann or (ann['category_id'] == PERSON_CATEGORY and not ann['iscrowd']):
-            check_number_list(ann.get('keypoints'), 3 * num_keypoints, path,
-                              f'annotations[{i}] (id {ann["id"]})', 'keypoints')
-            flags = ann['keypoints'][2::3]
-            if any(v not in (0, 1, 2) for v in flags):
-                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "keypoints": visibility flags '
-                                f'must be 0, 1 or 2; got {sorted({v for v in flags if v not in (0, 1, 2)})[:5]}')
-            labelled = sum(1 for v in flags if v > 0)
-            # COCOeval reads it to ignore people without joints
-            ann.setdefault('num_keypoints', labelled)
-            n = ann['num_keypoints']
-            if not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= num_keypoints):
-                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" must be an '
-                                f'integer 0-{num_keypoints}; got {n!r:.80}')
-            if n != labelled:   # COCOeval ignores a person by num_keypoints, training reads the flags
-                raise DataError(f'{path}: annotations[{i}] (id {ann["id"]}) field "num_keypoints" is {n} but '
-                                f'{labelled} joints have visibility > 0 in "keypoints"')
-    return build_coco(data)
+# COCO's names, 0-based links and OKS sigmas, read from the preset (configs/_base_/datasets/coco.py, the one place
+# they are stated) for the synthetic data and tests; datasets, transforms, heads and metrics read a dataset's metadata
+_COCO = _coco_preset()
+COCO_KEYPOINT_NAMES = tuple(_COCO['keypoint_names'])
+COCO_SKELETON = tuple(tuple(p) for p in _COCO['skeleton'])
+COCO_SIGMAS = np.asarray(_COCO['sigmas'], np.float64)
 
 
 @DATASETS.register_module()
@@ -71,24 +50,33 @@ class CocoKeypointDataset(BaseDataset):
         bbox_file: person detections (COCO results JSON); None = ground-truth boxes.
         score_thr: detections scoring below this are dropped (official ``IMAGE_THRE`` 0.0).
         padding: box enlargement (official 1.25).
+        num_keypoints: derived from the metadata (a stated value must agree, refused otherwise).
+        metainfo: the config's metadata (``hrvision.data.metainfo``): on top of what the file's ``categories``
+            carry (keypoint names, skeleton) and the COCO preset; each sample gets its ``flip_indices``.
         test_mode: evaluation dataset (mmengine flag).
 
     Unlike the official cleaning, a box with zero width or height is skipped even when its ``area`` is positive.
     """
 
-    METAINFO = dict(keypoint_names=COCO_KEYPOINT_NAMES, skeleton=COCO_SKELETON, sigmas=COCO_SIGMAS.tolist(),
-                    flip_pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)))
+    # the preset; a file whose categories list other keypoints replaces it, a config's metainfo overrides both
+    # (hrvision.data.metainfo.merge_metainfo, parsed once when the file is read)
+    METAINFO = dict(from_file='_base_/datasets/coco.py')
 
     def __init__(self, ann_file: str, data_root: str = '', data_prefix: dict | None = None,
                  input_size: Sequence[int] = (192, 256), bbox_file: str | None = None, score_thr: float = 0.0,
-                 padding: float = 1.25, num_keypoints: int = 17, pipeline=(), test_mode: bool = False,
+                 padding: float = 1.25, num_keypoints: int | None = None, pipeline=(), test_mode: bool = False,
                  **kwargs) -> None:
         self.aspect_ratio = float(input_size[0]) / float(input_size[1])
         self.bbox_file = bbox_file
         self.score_thr = score_thr
         self.padding = padding
-        self.num_keypoints = num_keypoints
+        self._num_keypoints_arg = num_keypoints   # derived from the metadata; a stated one must agree
+        if 'metainfo' in kwargs:   # a relative from_file: data_root first (the data's own metainfo.json)
+            from hrvision.data.metainfo import rebase_from_file
+            kwargs['metainfo'] = rebase_from_file(kwargs['metainfo'], data_root, f'{type(self).__name__} metainfo')
+        self._config_metainfo = kwargs.get('metainfo')
         self.skipped: Counter = Counter()
+        check_dataset_args(type(self), dict(kwargs, data_prefix=data_prefix))
         super().__init__(ann_file=ann_file, data_root=data_root, data_prefix=data_prefix or dict(img=''),
                          pipeline=build_pipeline(pipeline), test_mode=test_mode, serialize_data=False, **kwargs)
 
@@ -98,7 +86,7 @@ class CocoKeypointDataset(BaseDataset):
 
     def load_data_list(self) -> list[dict]:
         # with person detections an image-info file (COCO test-dev, no annotations) is enough: format-only
-        self.coco = load_coco(self.ann_file, self.num_keypoints, image_info=bool(self.bbox_file))
+        self.coco = load_coco(self.ann_file, keypoints=self._resolve_metainfo, image_info=bool(self.bbox_file))
         self._metainfo.update(ann_file=self.ann_file)   # the keypoint metric's default file (and its check)
         orphans = orphan_annotations(self.coco)
         if orphans:
@@ -111,6 +99,65 @@ class CocoKeypointDataset(BaseDataset):
                                    f'{len(self.coco.imgs)} images in {self.ann_file}')
         return require_samples(data, self.ann_file, 'person annotations', self.skipped, file_summary(self.coco))
 
+    def _resolve_metainfo(self, categories: list) -> int:
+        """The dataset's metadata from the preset, the file's categories and the config (parsed once); returns
+        the keypoint count the file's annotations are checked against."""
+        from hrvision.data.metainfo import from_coco_categories, merge_metainfo
+        name = type(self).__name__
+        from_file = from_coco_categories(categories, self.ann_file) if any(
+            isinstance(c, dict) and c.get('keypoints') for c in categories) else None
+        meta = merge_metainfo(type(self).METAINFO, from_file, self._config_metainfo,
+                              config_source=f'{name} metainfo', data_source=self.ann_file)
+        if not meta.get('num_keypoints'):
+            raise ConfigError(f'{name}: no keypoint names: {self.ann_file} lists no categories[].keypoints and '
+                              'the config gives no metainfo.keypoint_names')
+        k = meta['num_keypoints']
+        if from_file is not None and meta.get('category_id') != from_file.get('category_id'):
+            raise ConfigError(f'{name}: metainfo.category_id={meta.get("category_id")} contradicts {self.ann_file}, '
+                              f'whose keypoint category is {from_file.get("category_id")}; leave category_id out')
+        if self._num_keypoints_arg is not None and int(self._num_keypoints_arg) != k:
+            raise ConfigError(f'{name}: num_keypoints={self._num_keypoints_arg} contradicts the dataset metadata '
+                              f'({k} keypoint_names, from {self.ann_file if from_file else "the metainfo"}); '
+                              'leave num_keypoints out, it follows from the metadata')
+        self._metainfo.clear()   # the preset's from_file and the config's raw keys, replaced by the parsed dict
+        self._metainfo.update(meta)
+        self.num_keypoints = k
+        return k
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: dict | None = None) -> dict:
+        """The preset with the config's keys on top, unparsed until the file is read (mmengine's would read any
+        string value naming an existing file as a list of lines, ``from_file`` included)."""
+        if metainfo is not None and not isinstance(metainfo, dict):
+            raise ConfigError(f'{cls.__name__}: metainfo must be a dict, got {type(metainfo).__name__}')
+        return dict(copy.deepcopy(cls.METAINFO), **copy.deepcopy(metainfo or {}))
+
+    def get_data_info(self, idx: int) -> dict:
+        """mmengine's, plus the metadata the transforms read (``flip_indices``: the flip follows the dataset)."""
+        info = super().get_data_info(idx)
+        info['flip_indices'] = list(self._metainfo['flip_indices'])
+        if self._metainfo.get('upper_body_ids') is not None:   # the half-body augmentation's upper body
+            info['upper_body_ids'] = list(self._metainfo['upper_body_ids'])
+        return info
+
+    def full_init(self) -> None:
+        """mmengine's, plus: a subset (``indices``) records the image ids it holds, so the keypoint metric scores
+        those images, not the whole annotation file (perfect predictions on 2 of 4 images scored AP 0.26)."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        from .transforms import check_half_body
+        check_half_body(self.pipeline, self._metainfo, type(self).__name__)
+        if self._indices is not None:
+            self._metainfo['img_ids'] = sorted({int(self.get_data_info(i)['img_id']) for i in range(len(self))})
+
+    def _category(self) -> int:
+        """The keypoint category id: the metadata's ``category_id`` (the file's category listing ``keypoints``,
+        else the preset's or the config's), else the file's (COCO's person when none lists keypoints)."""
+        if self._metainfo.get('category_id') is not None:
+            return int(self._metainfo['category_id'])
+        return keypoint_category(self.coco.dataset['categories'], self.ann_file)
+
     def _entry(self, img: dict, box, kp: np.ndarray, vis: np.ndarray, score: float, ident: int) -> dict:
         center, scale = box_to_center_scale(box, self.aspect_ratio, self.padding)
         return dict(img_path=self._img_path(img), img_id=int(img['id']), id=ident, center=center, scale=scale,
@@ -118,13 +165,13 @@ class CocoKeypointDataset(BaseDataset):
                     area=float(np.prod(scale * PIXEL_STD)), bbox=np.asarray(box, np.float32))
 
     def _from_ground_truth(self) -> list[dict]:
-        k = self.num_keypoints
+        k, category = self.num_keypoints, self._category()
         data = []
         for img_id in sorted(self.coco.getImgIds()):
             img = self.coco.imgs[img_id]
             width, height = img.get('width'), img.get('height')
             for ann in self.coco.imgToAnns.get(img_id, []):
-                if ann['category_id'] != PERSON_CATEGORY:
+                if ann['category_id'] != category:
                     self.skipped['not_person'] += 1
                     continue
                 if ann.get('iscrowd', 0):
@@ -164,10 +211,10 @@ class CocoKeypointDataset(BaseDataset):
         if unknown:
             raise DataError(f'{path}: detections name {len(unknown)} image id(s) not in {self.ann_file}: '
                              f'{unknown[:10]}{" ..." if len(unknown) > 10 else ""}')
-        k = self.num_keypoints
+        k, category = self.num_keypoints, self._category()
         data = []
         for i, d in enumerate(dets):
-            if d.get('category_id', PERSON_CATEGORY) != PERSON_CATEGORY:
+            if d.get('category_id', category) != category:
                 self.skipped['not_person'] += 1
                 continue
             if d['score'] < self.score_thr:

@@ -5,11 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 from hrvision.data.keypoints import box_to_center_scale
+from hrvision.errors import ConfigError
 from hrvision.inference.task import TopDownInference, draw_crop_boxes
 from hrvision.inference.writers import xywh
 from hrvision.registry import register_inference
 
 from .metric import rescore
+
+
+def keypoint_category_id(meta: dict | None) -> int:
+    """The keypoint category results are tagged with: the metadata's ``category_id``, else its only category id;
+    COCO's person only for a model without keypoint metadata (official weights); never a guess."""
+    meta = meta or {}
+    if meta.get('category_id') is not None:
+        return int(meta['category_id'])
+    ids = meta.get('category_ids') or []
+    if len(ids) == 1:
+        return int(ids[0])
+    if meta.get('keypoint_names'):
+        raise ConfigError(f'the model\'s dataset metadata has no category_id (category_ids {list(ids)}); state '
+                          'metainfo.category_id (the keypoint category of the training file)')
+    from .metric import coco_preset
+    return int(coco_preset()['category_id'])
 from .vis import draw_people
 
 
@@ -31,11 +48,13 @@ class PoseInference(TopDownInference):
     def draw(self, image, r, classes=None, score_thr=0.3, kpt_thr=0.2) -> np.ndarray:
         out = draw_crop_boxes(image, r)
         kp = np.concatenate([r['keypoints'], r['keypoint_scores'][..., None]], -1) if len(r['keypoints']) else []
-        return draw_people(out, list(kp), kpt_thr)
+        return draw_people(out, list(kp), kpt_thr, skeleton=(getattr(self.model, 'dataset_meta', None) or {}).get(
+            'skeleton'))   # the checkpoint's metadata: the links of the keypoints it was trained on
 
     def record(self, r: dict, image_id: int, name: str) -> list:
-        """COCO keypoint results: 17 x (x, y, score), ``score`` rescored, plus ``file_name`` and ``bbox``."""
-        return [dict(image_id=image_id, file_name=name, category_id=1, bbox=xywh(b),
+        """COCO keypoint results: K x (x, y, score), ``score`` rescored, plus ``file_name`` and ``bbox``."""
+        category = keypoint_category_id(getattr(self.model, 'dataset_meta', None))
+        return [dict(image_id=image_id, file_name=name, category_id=category, bbox=xywh(b),
                      keypoints=[float(v) for v in np.concatenate([k, s[:, None]], 1).reshape(-1)],
                      score=rescore(float(bs), s)) for b, bs, k, s in
                 zip(r['bboxes'], r['bbox_scores'], r['keypoints'], r['keypoint_scores'])]

@@ -1,17 +1,15 @@
 """COCO keypoint AP/AR with the official protocol (SPEC §4.1).
 
 Per person: ``score = box_score * mean(joint maxima > 0.2)`` (0 when none passes); per image OKS-NMS at
-0.9 (standard COCO sigmas, ``area = prod(scale * 200)``); results written as COCO results JSON in the work
-dir; scored by pycocotools ``COCOeval(iouType='keypoints')`` with its prints silenced.
+0.9 (the dataset's sigmas, ``dataset_meta['sigmas']``; ``area = prod(scale * 200)``); results written as COCO
+results JSON in the work dir; scored by pycocotools ``COCOeval(iouType='keypoints')`` with
+``params.kpt_oks_sigmas`` = the same sigmas, on the images the evaluated dataset holds, its prints silenced.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import os.path as osp
-import tempfile
 from collections import defaultdict
 from typing import Sequence
 
@@ -19,76 +17,14 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from hrvision.data.coco import keypoint_category, load_coco
 from hrvision.engine.metric_files import DatasetFileMetric, check_evaluated_images, metric_ann_file
+from hrvision.errors import ConfigError
+from hrvision.metrics import default_out_dir, flatten, image_result, oks_nms, person, rescore, score_keypoints
+from hrvision.metrics.oks import check_sigmas
 from hrvision.registry import METRICS
 
-from .dataset import COCO_SIGMAS, PERSON_CATEGORY, load_coco
-
 STAT_NAMES = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl')
-
-
-def oks_iou(g: np.ndarray, d: np.ndarray, area_g: float, area_d: np.ndarray, sigmas: np.ndarray = COCO_SIGMAS,
-            vis_thr: float | None = None) -> np.ndarray:
-    """Official ``oks_iou``: one person ``g`` (K*3 or (K, 3)) against ``d`` (M, K*3 or (M, K, 3))."""
-    g = np.asarray(g, np.float64).reshape(-1, 3)
-    d = np.asarray(d, np.float64).reshape(len(d), len(g), 3)
-    var = (np.asarray(sigmas) * 2) ** 2
-    e = ((d[..., 0] - g[:, 0]) ** 2 + (d[..., 1] - g[:, 1]) ** 2) / var / \
-        ((area_g + np.asarray(area_d, np.float64)[:, None]) / 2 + np.spacing(1)) / 2
-    if vis_thr is None:
-        return np.exp(-e).mean(axis=1) if e.shape[1] else np.zeros(len(d))
-    keep = d[..., 2] > vis_thr   # official: `list(vg > t) and list(vd > t)` evaluates to the second list
-    n = keep.sum(1)
-    return np.where(n > 0, (np.exp(-e) * keep).sum(1) / np.maximum(n, 1), 0.0)
-
-
-def oks_nms(kpts: np.ndarray, scores: np.ndarray, areas: np.ndarray, thr: float,
-            sigmas: np.ndarray = COCO_SIGMAS, vis_thr: float | None = None) -> list[int]:
-    """Official greedy ``oks_nms``: keep the best, drop those with OKS > ``thr`` against it, repeat."""
-    kpts = np.asarray(kpts, np.float64).reshape(len(scores), -1)
-    order = np.argsort(np.asarray(scores))[::-1]
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(int(i))
-        ovr = oks_iou(kpts[i], kpts[order[1:]], areas[i], np.asarray(areas)[order[1:]], sigmas, vis_thr)
-        order = order[np.nonzero(ovr <= thr)[0] + 1]
-    return keep
-
-
-def rescore(box_score: float, joint_scores: np.ndarray, vis_thr: float = 0.2) -> float:
-    """Official rescoring: box score x mean of the joint maxima above ``vis_thr`` (0 when none)."""
-    s = np.asarray(joint_scores, np.float64)
-    valid = s > vis_thr
-    return float(box_score * (s[valid].mean() if valid.any() else 0.0))
-
-
-def person(keypoints, keypoint_scores, area: float, box_score: float = 1.0) -> dict:
-    """One predicted person: (K, 3) joints with their scores, crop area, box score."""
-    kp, sc = np.asarray(keypoints, np.float64), np.asarray(keypoint_scores, np.float64)
-    return dict(keypoints=np.concatenate([kp, sc[:, None]], 1), area=float(area), box_score=float(box_score))
-
-
-def image_result(sample, people: list[dict]) -> dict:
-    """The one result a data sample adds: mmengine's ``evaluate(size)`` keeps ``size`` results (one per dataset
-    item), so the people of a sample travel together instead of one result each."""
-    return dict(img_id=int(sample['img_id']), img_path=sample.get('img_path'), people=people)
-
-
-def flatten(results: Sequence[dict]) -> list[dict]:
-    """Per-sample results -> one dict per person, with its ``img_id`` and ``img_path``."""
-    return [dict(p, img_id=r['img_id'], img_path=r['img_path']) for r in results for p in r['people']]
-
-
-def _default_out_dir() -> str:
-    """The Runner's work dir (the current logger writes ``<work_dir>/<timestamp>/<timestamp>.log``)."""
-    try:
-        log_file = MMLogger.get_current_instance().log_file
-    except Exception:   # noqa: BLE001  (no logger yet: not inside a Runner)
-        log_file = None
-    if log_file:
-        return osp.dirname(osp.dirname(osp.abspath(log_file)))
-    return tempfile.mkdtemp(prefix='hrvision_pose_')
 
 
 @METRICS.register_module()
@@ -102,6 +38,9 @@ class CocoKeypointMetric(DatasetFileMetric, BaseMetric):
         vis_thr: joint maxima above this count in the rescoring (official ``IN_VIS_THRE`` 0.2).
         oks_thr: OKS-NMS threshold (official 0.9); ``None`` disables NMS.
         num_vis: write skeleton overlays of this many images (PNG) into ``out_dir/vis``.
+
+    OKS (NMS and COCOeval) uses ``dataset_meta['sigmas']``, one per keypoint. Without keypoint metadata at all
+    (the metric used on its own) COCO's preset applies, and only to a 17-keypoint file.
     """
 
     default_prefix = 'coco'
@@ -124,28 +63,72 @@ class CocoKeypointMetric(DatasetFileMetric, BaseMetric):
             self.results.append(image_result(s, [person(s['pred_keypoints'], s['keypoint_scores'], s['area'],
                                                         s.get('bbox_score', 1.0))]))
 
-    def results_to_coco(self, results: Sequence[dict]) -> list[dict]:
-        """Rescoring + per-image OKS-NMS -> COCO results entries (plain Python lists)."""
+    def sigmas(self, gt=None, categories=None) -> np.ndarray:
+        """The dataset's OKS sigmas (``dataset_meta['sigmas']``); without any keypoint metadata, COCO's preset,
+        refused for a file whose keypoint category lists another number of keypoints (``gt``, or the file's
+        ``categories`` before its annotations are checked)."""
+        meta = self.dataset_meta or {}
+        name = type(self).__name__
+        if meta.get('sigmas') is not None:
+            return check_sigmas(meta['sigmas'], None, f'{name} dataset_meta')
+        if meta.get('keypoint_names'):
+            raise ConfigError(f'{name}: the dataset metainfo has {len(meta["keypoint_names"])} keypoint_names but '
+                              f'no sigmas; OKS needs one per keypoint (metainfo=dict(sigmas=[...]))')
+        sigmas = coco_preset_sigmas()
+        if gt is not None or categories is not None:
+            categories = gt.dataset['categories'] if categories is None else categories
+            cat = keypoint_category(categories)
+            names = next((c.get('keypoints') for c in categories if c['id'] == cat), None)
+            if names and len(names) != len(sigmas):
+                raise ConfigError(f'{name}: no sigmas in the dataset metainfo, and COCO\'s {len(sigmas)} do not fit '
+                                  f'the {len(names)} keypoints of category {cat}; state metainfo.sigmas')
+        return sigmas
+
+    def category_id(self) -> int:
+        """The keypoint category results are tagged with: ``dataset_meta['category_id']`` (the file's keypoint
+        category); without any keypoint metadata COCO's person (the preset), never a guess otherwise."""
+        meta = self.dataset_meta or {}
+        if meta.get('category_id') is not None:
+            return int(meta['category_id'])
+        if meta.get('keypoint_names'):
+            raise ConfigError(f'{type(self).__name__}: the dataset metainfo has no category_id; the results need '
+                              'the keypoint category id of the file (metainfo=dict(category_id=...))')
+        return int(coco_preset()['category_id'])
+
+    def results_to_coco(self, results: Sequence[dict], sigmas=None, category_id: int | None = None) -> list[dict]:
+        """Rescoring + per-image OKS-NMS (``sigmas``: the dataset's) -> COCO results entries (plain lists)."""
         by_img: dict[int, list[dict]] = defaultdict(list)
         for r in flatten(results):
             by_img[r['img_id']].append(dict(r, score=rescore(r['box_score'], r['keypoints'][:, 2], self.vis_thr)))
+        category_id = self.category_id() if category_id is None else int(category_id)
         out = []
         for img_id in sorted(by_img):
             people = by_img[img_id]
             if self.oks_thr is not None and len(people) > 1:
                 keep = oks_nms(np.stack([p['keypoints'] for p in people]), np.array([p['score'] for p in people]),
-                               np.array([p['area'] for p in people]), self.oks_thr)
+                               np.array([p['area'] for p in people]), self.oks_thr,
+                               self.sigmas() if sigmas is None else sigmas)
                 people = [people[i] for i in keep] if keep else people
-            out += [dict(image_id=int(img_id), category_id=PERSON_CATEGORY,
+            out += [dict(image_id=int(img_id), category_id=category_id,
                          keypoints=[float(v) for v in p['keypoints'].reshape(-1)], score=float(p['score']))
                     for p in people]
         return out
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        from pycocotools.cocoeval import COCOeval
-        out_dir = self.out_dir or _default_out_dir()
+        out_dir = self.out_dir or default_out_dir()
         os.makedirs(out_dir, exist_ok=True)
-        entries = self.results_to_coco(results)
+        gt = None
+        if not self.format_only:
+            ann_file = metric_ann_file(type(self).__name__, self.ann_file, self.dataset_meta, self.dataset_file_key)
+            # the file's categories first: a 12-keypoint file read by a metric without metadata is refused for
+            # its sigmas, not blamed for having other than COCO's 51 numbers per person
+            gt = load_coco(ann_file, keypoints=lambda cats: len(self.sigmas(categories=cats)))
+            sigmas = self.sigmas(gt)
+            check_evaluated_images(ann_file, gt.imgs, [r['img_id'] for r in results])
+            category = keypoint_category(gt.dataset['categories'], ann_file)
+        else:   # test-dev: no ground truth; the dataset's keypoint category
+            sigmas, category = self.sigmas(), self.category_id()
+        entries = self.results_to_coco(results, sigmas, category)
         res_file = osp.join(out_dir, 'keypoints_results.json')
         with open(res_file, 'w', encoding='utf-8') as f:
             json.dump(entries, f)
@@ -153,20 +136,28 @@ class CocoKeypointMetric(DatasetFileMetric, BaseMetric):
         logger.info(f'keypoint results ({len(entries)} people) written to {res_file}')
         if self.format_only:
             return {}
-        ann_file = metric_ann_file(type(self).__name__, self.ann_file, self.dataset_meta, self.dataset_file_key)
-        gt = load_coco(ann_file)
-        check_evaluated_images(ann_file, gt.imgs, [r['img_id'] for r in results])
         if not entries:
             return {name: 0.0 for name in STAT_NAMES}
-        with contextlib.redirect_stdout(io.StringIO()) as buf:
-            dt = gt.loadRes(entries)
-            ev = COCOeval(gt, dt, 'keypoints')
-            ev.params.useSegm = None
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-        logger.info('\n' + buf.getvalue())
+        # a subset of the file (mmengine's ``indices``) is scored on the images it holds, not the whole file
+        stats, text = score_keypoints(gt, entries, sigmas, (self.dataset_meta or {}).get('img_ids'), category)
+        logger.info('\n' + text)
         if self.num_vis:
             from .vis import save_overlays
-            save_overlays(flatten(results), gt, osp.join(out_dir, 'vis'), self.num_vis)
-        return {name: float(v) for name, v in zip(STAT_NAMES, ev.stats)}
+            save_overlays(flatten(results), gt, osp.join(out_dir, 'vis'), self.num_vis,
+                          skeleton=(self.dataset_meta or {}).get('skeleton'))
+        return {name: float(v) for name, v in zip(STAT_NAMES, stats)}
+
+
+def coco_preset() -> dict:
+    """The pose dataset's preset metadata, parsed (COCO: the one place its sigmas and category are stated)."""
+    from .dataset import CocoKeypointDataset
+    meta = dict(CocoKeypointDataset.METAINFO)
+    if 'from_file' in meta:
+        from hrvision.data.metainfo import parse_metainfo
+        meta = parse_metainfo(meta, 'CocoKeypointDataset.METAINFO')
+    return meta
+
+
+def coco_preset_sigmas() -> np.ndarray:
+    """COCO's 17 OKS sigmas, from the pose dataset's preset metadata."""
+    return np.asarray(coco_preset()['sigmas'], np.float64)

@@ -1,4 +1,4 @@
-"""Top-down pose model on the common runner: HRNet (stride-4 branch) -> KeypointHead -> PoseHeatmapCodec.
+"""Top-down pose model on the common runner: HRNet (stride-4 branch) -> PoseHead -> PoseHeatmapCodec.
 
 The head may read another branch (``head.in_index`` into the backbone outputs; the article's 1x/2x/4x/8x
 experiment, ``configs/pose/hrnet_w32_coco_256x192_{2x,4x,8x}.py``): its ``in_channels`` come from the
@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from hrvision.checks import check_bool, merge_known
-from hrvision.codecs import BaseHeatmapCodec, build_codec
+from hrvision.codecs import BaseHeatmapCodec, build_codec, fill_heatmap_size
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.registry import MODELS
@@ -52,7 +52,7 @@ class PoseModel(TaskModel):
     """Args:
         backbone: HRNet config/module (pose family: nearest fuse upsampling, ``multi_scale_output=False``,
             ``out_indices=(0,)``, BN momentum 0.1).
-        head: :class:`~hrvision.heads.keypoint.KeypointHead` config/module (``in_channels`` filled in).
+        head: :class:`~hrvision.heads.pose.PoseHead` config/module (``in_channels`` filled in).
         codec: codec config or object (default :class:`~hrvision.codecs.PoseHeatmapCodec`).
         test_cfg: ``flip_test`` (official True), ``channels_last`` (CPU speed).
         pretrained: backbone weights loaded by :func:`hrvision.load_weights` in ``init_weights`` (the official
@@ -72,6 +72,8 @@ class PoseModel(TaskModel):
                               f'({", ".join(name for name, _ in shapes)})')
         name, spec = shapes[index]
         self.head = build_module(fill(head, 'in_channels', spec.channels, 'head', f'the backbone output {name}'))
+        if codec is None or isinstance(codec, dict):   # no heatmap_size: input / the stride the head reads
+            codec = fill_heatmap_size(dict(codec or {}), spec.stride, 'model.codec')
         self.codec = build_codec(codec)
         check_codec_stride(self.codec, spec.stride, name)
         self.bridge = PoseBridge(self.codec)
@@ -79,6 +81,12 @@ class PoseModel(TaskModel):
         check_bool('model.test_cfg.flip_test', self.test_cfg['flip_test'])
         check_bool('model.test_cfg.channels_last', self.test_cfg['channels_last'])
         self.pretrained = pretrained
+
+    @staticmethod
+    def complete_config(cfg) -> None:
+        """Values the config leaves to code (the pipeline's heatmap size), filled by ``prepare_config``."""
+        from .config import complete_config
+        complete_config(cfg)
 
     def init_weights(self) -> None:
         """Official head init (normal 0.001); backbone weights from ``pretrained`` when given."""
@@ -105,8 +113,33 @@ class PoseModel(TaskModel):
         return self.head.loss(self.extract_feat(inputs), target, weight)
 
     # ---- inference ------------------------------------------------------------------------------
-    def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None) -> Tensor:
-        """(Flip-averaged) heatmaps; the flipped copy shares the forward pass with the original."""
+    def check_dataset_meta(self, meta: dict, source: str) -> None:
+        """The head's channel count must be the dataset's keypoint count (a ConfigError naming both)."""
+        from hrvision.data.metainfo import keypoint_count
+        k = keypoint_count(meta)
+        if k and k != self.head.num_keypoints:
+            raise ConfigError(f'model.head.num_keypoints={self.head.num_keypoints} but the dataset ({source}) has {k} '
+                              f'keypoint_names; set model.head.num_keypoints={k}')
+        if meta.get('flip_indices') is not None:
+            self.head.resolve_flip_indices(meta['flip_indices'], f'the dataset ({source})')
+
+    def flip_indices(self, data_samples: Sequence[DataSample] | None = None):
+        """The flip test's permutation: each data sample's ``flip_indices`` (the dataset's, packed), else the
+        checkpoint's ``model.dataset_meta`` (``hrvision infer``), else None (the head's deprecated pairs)."""
+        found = [s.metainfo.get('flip_indices') for s in data_samples or ()]
+        if found and all(f is not None for f in found):
+            return found
+        meta = getattr(self, 'dataset_meta', None) or {}
+        if meta.get('flip_indices') is not None:
+            return meta['flip_indices']
+        if meta.get('flip_pairs') is not None:   # a checkpoint written before flip_indices was derived
+            from hrvision.data.metainfo import flip_indices
+            return flip_indices(self.head.num_keypoints, meta['flip_pairs'])
+        return None
+
+    def predict_heatmaps(self, inputs: Tensor, flip_test: bool | None = None, flip_indices=None) -> Tensor:
+        """(Flip-averaged) heatmaps; the flipped copy shares the forward pass with the original.
+        ``flip_indices``: the dataset's permutation (:meth:`flip_indices`; None: ``model.dataset_meta``'s)."""
         flip = self.test_cfg['flip_test'] if flip_test is None else flip_test
         if self.test_cfg.get('channels_last'):
             inputs = inputs.contiguous(memory_format=torch.channels_last)
@@ -114,10 +147,11 @@ class PoseModel(TaskModel):
             return self.heatmaps(inputs)
         both = self.heatmaps(torch.cat([inputs, inputs.flip(3)]))
         n = inputs.shape[0]
-        return self.head.flip_average(both[:n], both[n:])
+        return self.head.flip_average(both[:n], both[n:],
+                                      self.flip_indices() if flip_indices is None else flip_indices)
 
     def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
-        heatmaps = self.predict_heatmaps(inputs)
+        heatmaps = self.predict_heatmaps(inputs, flip_indices=self.flip_indices(data_samples))
         n = inputs.shape[0]
         if data_samples is None:
             data_samples = [DataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in range(n)]

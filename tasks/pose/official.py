@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from hrvision.backbones.hrnet import HRNet
-from hrvision.heads.keypoint import KeypointHead
+from hrvision.heads.pose import PoseHead
 from hrvision.registry import register_official
 
 from .model import PoseModel
@@ -28,10 +28,15 @@ def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
     heatmap_size = tuple(int(v) for v in m.get('HEATMAP_SIZE', (image_size[0] // 4, image_size[1] // 4)))
     backbone = HRNet(extra=extra, multi_scale_output=False, out_indices=(0,), preset='pose')
     test = cfg.get('TEST') or {}
-    head = KeypointHead(backbone.out_channels[0], int(m.get('NUM_JOINTS', 17)),
+    head = PoseHead(backbone.out_channels[0], int(m.get('NUM_JOINTS', 17)),
                         kernel=int(extra.get('FINAL_CONV_KERNEL', 1)),
                         shift_heatmap=bool(test.get('SHIFT_HEATMAP', True)))
     codec = dict(type='PoseHeatmapCodec', input_size=image_size, heatmap_size=heatmap_size,
                  sigma=float(m.get('SIGMA', 2)))
-    return PoseModel(backbone=backbone, head=head, codec=codec,
-                     test_cfg=dict(flip_test=bool(test.get('FLIP_TEST', True)))).eval()
+    model = PoseModel(backbone=backbone, head=head, codec=codec,
+                      test_cfg=dict(flip_test=bool(test.get('FLIP_TEST', True)))).eval()
+    dataset = str((cfg.get('DATASET') or {}).get('DATASET', 'coco')).lower()
+    if dataset == 'coco' and head.num_keypoints == 17:   # the flip test's pairs: the COCO preset's metadata
+        from hrvision.data.metainfo import parse_metainfo
+        model.dataset_meta = parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'official COCO pose config')
+    return model

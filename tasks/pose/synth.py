@@ -91,7 +91,7 @@ def draw_figure(img: np.ndarray, j: np.ndarray, torso: float) -> None:
         cv2.circle(img, p(k), t // 2 + 1, (255, 255, 255) if k % 2 else (30, 30, 30), -1, cv2.LINE_AA)
 
 
-def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
+def background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
     c0, c1 = rng.randint(0, 256, 3), rng.randint(0, 256, 3)
     g = np.linspace(0, 1, w)[None, :, None]
     img = c0 * (1 - g) + c1 * g + rng.normal(0, 12, (h, w, 3))
@@ -101,7 +101,7 @@ def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
 def make_image(rng: np.random.RandomState, size=(192, 160), max_people: int = 2, occlusion_prob: float = 0.3):
     """One picture (H, W, 3) uint8 RGB and its people: list of (keypoints (17, 3) COCO-style, bbox xywh)."""
     w, h = size
-    img = _background(rng, h, w)
+    img = background(rng, h, w)
     people = []
     n = rng.randint(1, max_people + 1)
     slots = rng.permutation(n)

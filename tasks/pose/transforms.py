@@ -1,12 +1,13 @@
 """Top-down pose transforms, as the official ``JointsDataset.__getitem__`` (SPEC §2.1).
 
 Training order: load -> half-body (p 0.3 when > 8 joints visible) -> scale ``clip(randn*0.35+1, .65, 1.35)``
--> rotation (p 0.6, ``clip(randn*45, -90, 90)``) -> flip (p 0.5, COCO pairs, ``x' = W-1-x``) -> affine crop
+-> rotation (p 0.6, ``clip(randn*45, -90, 90)``) -> flip (p 0.5, the dataset's ``flip_indices``, ``x' = W-1-x``) -> affine crop
 (``cv2.warpAffine``, bilinear, border 0) -> heatmap targets (the codec) -> pack.
 Evaluation: load -> affine crop -> pack (no targets needed).
 
 Each sample dict carries ``img_path``, ``center`` (2,), ``scale`` (2,), ``keypoints`` (K, 2),
-``keypoints_visible`` (K,) and bookkeeping (``img_id``, ``bbox_score``, ``area``, ``id``).
+``keypoints_visible`` (K,), the dataset metadata's ``flip_indices`` (K,) and bookkeeping (``img_id``,
+``bbox_score``, ``area``, ``id``).
 Randomness uses ``np.random`` (the official code mixes in Python's ``random`` for the rotation/flip coins;
 the distributions are the same).
 """
@@ -21,8 +22,9 @@ import torch
 from hrvision.codecs import BaseHeatmapCodec, build_codec
 from hrvision.data.io import read_image
 from hrvision.data.keypoints import PIXEL_STD, affine_points, flip_keypoints, get_affine_transform
-from hrvision.heads.keypoint import COCO_FLIP_PAIRS
-from hrvision.registry import TRANSFORMS
+from hrvision.data.metainfo import resolve_flip_indices
+from hrvision.errors import ConfigError
+from hrvision.registry import TRANSFORMS, register_alias
 from hrvision.structures import DataSample
 
 COCO_UPPER_BODY_IDS = tuple(range(11))
@@ -65,22 +67,41 @@ class LoadPoseImage:
         return results
 
 
+def _half_body_refusal(where: str) -> ConfigError:
+    return ConfigError(f'{where}: TopDownHalfBody needs the upper body of these keypoints: state '
+                       'metainfo.upper_body_ids (0-based indices; COCO: 0..10) or drop the transform (or prob=0)')
+
+
+def check_half_body(pipeline, meta: dict, where: str) -> None:
+    """Refuse, before any sample is drawn, a half-body transform (prob > 0) whose dataset states no
+    ``upper_body_ids`` (COCO's 0..10 would take a custom set's hips or knees as upper body)."""
+    for t in getattr(pipeline, 'transforms', None) or ():
+        if isinstance(t, TopDownHalfBody) and t.prob > 0 and t.upper_body_ids is None \
+                and meta.get('upper_body_ids') is None:
+            raise _half_body_refusal(where)
+
+
 @TRANSFORMS.register_module()
 class TopDownHalfBody:
-    """With ``prob``, when more than ``min_visible`` joints are visible, crop to the upper or lower body."""
+    """With ``prob``, when more than ``min_visible`` joints are visible, crop to the upper or lower body.
+
+    The upper body is the dataset's ``metainfo.upper_body_ids`` (each sample's ``upper_body_ids``); the
+    ``upper_body_ids`` argument overrides it (a pipeline run without a dataset)."""
 
     def __init__(self, input_size: Sequence[int] = (192, 256), prob: float = 0.3, min_visible: int = 8,
-                 upper_body_ids: Sequence[int] = COCO_UPPER_BODY_IDS) -> None:
+                 upper_body_ids: Sequence[int] | None = None) -> None:
         self.aspect_ratio = input_size[0] / input_size[1]
         self.prob = prob
         self.min_visible = min_visible
-        self.upper_body_ids = tuple(upper_body_ids)
+        self.upper_body_ids = None if upper_body_ids is None else tuple(int(i) for i in upper_body_ids)
 
     def __call__(self, results: dict) -> dict:
         vis = np.asarray(results['keypoints_visible'])
+        upper = self.upper_body_ids if self.upper_body_ids is not None else results.get('upper_body_ids')
+        if upper is None and self.prob > 0:
+            raise _half_body_refusal('TopDownHalfBody')
         if vis.sum() > self.min_visible and np.random.rand() < self.prob:
-            c, s = half_body_center_scale(np.asarray(results['keypoints']), vis, self.aspect_ratio,
-                                          self.upper_body_ids)
+            c, s = half_body_center_scale(np.asarray(results['keypoints']), vis, self.aspect_ratio, upper)
             if c is not None:
                 results['center'], results['scale'] = c, s
         return results
@@ -104,11 +125,16 @@ class TopDownRandomScaleRotation:
 
 @TRANSFORMS.register_module()
 class PoseRandomFlip:
-    """With ``prob``: mirror the image, the joints (``x' = W - 1 - x``, pairs swapped) and the center."""
+    """With ``prob``: mirror the image, the joints (``x' = W - 1 - x``, left/right swapped by the dataset's
+    ``results['flip_indices']``) and the center. ``flip_pairs`` is deprecated: given, it must agree with the
+    dataset's (refused otherwise), and serves a pipeline run without a dataset."""
 
-    def __init__(self, prob: float = 0.5, flip_pairs: Sequence[Sequence[int]] = COCO_FLIP_PAIRS) -> None:
+    def __init__(self, prob: float = 0.5, flip_pairs: Sequence[Sequence[int]] | None = None) -> None:
         self.prob = prob
-        self.flip_pairs = [tuple(p) for p in flip_pairs]
+        self.flip_pairs = None if flip_pairs is None else [tuple(p) for p in flip_pairs]
+
+    def _indices(self, results: dict, num: int) -> list[int]:
+        return resolve_flip_indices(results.get('flip_indices'), self.flip_pairs, num, 'PoseRandomFlip')
 
     def __call__(self, results: dict) -> dict:
         results.setdefault('flip', False)
@@ -118,18 +144,14 @@ class PoseRandomFlip:
         width = img.shape[1]
         results['img'] = np.ascontiguousarray(img)
         if 'keypoints' in results:
-            j, v = flip_keypoints(results['keypoints'], results['keypoints_visible'], width, self.flip_pairs)
+            perm = self._indices(results, len(results['keypoints']))
+            j, v = flip_keypoints(results['keypoints'], results['keypoints_visible'], width, flip_indices=perm)
             results['keypoints'], results['keypoints_visible'] = j, v
         c = np.array(results['center'], np.float32, copy=True)
         c[0] = width - c[0] - 1
         results['center'] = c
         results['flip'] = True
         return results
-
-
-# Older name (saved configs and other tasks' pipelines still say it); new configs use ``PoseRandomFlip``.
-TRANSFORMS.register_module('TopDownRandomFlip', module=PoseRandomFlip)
-TopDownRandomFlip = PoseRandomFlip
 
 
 @TRANSFORMS.register_module()
@@ -154,7 +176,7 @@ class TopDownAffine:
 
 
 @TRANSFORMS.register_module()
-class GenerateHeatmapTarget:
+class PoseHeatmapTargets:
     """Codec targets: ``heatmaps`` (K, h, w) and ``target_weight`` (K,) from the crop keypoints."""
 
     def __init__(self, codec: dict | BaseHeatmapCodec) -> None:
@@ -168,7 +190,7 @@ class GenerateHeatmapTarget:
 
 
 META_KEYS = ('img_path', 'img_id', 'id', 'ori_shape', 'img_shape', 'center', 'scale', 'rotation', 'flip',
-             'bbox_score', 'area', 'bbox')
+             'bbox_score', 'area', 'bbox', 'flip_indices')
 
 
 @TRANSFORMS.register_module()
@@ -186,3 +208,11 @@ class PackPoseInputs:
             sample.gt_heatmaps = torch.from_numpy(results['heatmaps'])
             sample.target_weight = torch.from_numpy(np.asarray(results['target_weight'], np.float32))
         return {'inputs': torch.from_numpy(img), 'data_samples': sample}
+
+
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(TRANSFORMS, 'TopDownRandomFlip', PoseRandomFlip)
+register_alias(TRANSFORMS, 'GenerateHeatmapTarget', PoseHeatmapTargets)
+TopDownRandomFlip = PoseRandomFlip
+GenerateHeatmapTarget = PoseHeatmapTargets

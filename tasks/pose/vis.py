@@ -1,4 +1,5 @@
-"""Skeleton overlays as PNG: ``ground truth | prediction`` per image (COCO links, joints above a score)."""
+"""Skeleton overlays as PNG: ``ground truth | prediction`` per image (the dataset metadata's ``skeleton`` links,
+joints above a score)."""
 from __future__ import annotations
 
 import os.path as osp
@@ -11,23 +12,33 @@ import numpy as np
 from hrvision.data.io import read_image
 from hrvision.visualization import draw_skeleton, hstack, put_text, save_png
 
-from .dataset import COCO_SKELETON
+
+
+def _coco_preset_skeleton() -> list:
+    from hrvision.data.metainfo import parse_metainfo
+    return parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'pose vis')['skeleton']
 
 
 def draw_people(image: np.ndarray, people: Sequence[np.ndarray], score_thr: float = 0.2,
-                color=(255, 128, 0)) -> np.ndarray:
-    """Each person is (K, 3) ``x, y, score/visibility``; joints at or below ``score_thr`` are not drawn."""
+                color=(255, 128, 0), skeleton: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """Each person is (K, 3) ``x, y, score/visibility``; joints at or below ``score_thr`` are not drawn.
+    ``skeleton``: the dataset metadata's 0-based links; None (a caller without metadata): the COCO preset's
+    for 17 keypoints, else the joints alone."""
     out = image
     for kp in people:
         kp = np.asarray(kp, np.float64)
-        out = draw_skeleton(out, kp[:, :2], COCO_SKELETON, visible=(kp[:, 2] > score_thr).astype(np.float32),
+        links = skeleton if skeleton is not None else (_coco_preset_skeleton() if len(kp) == 17 else ())
+        links = [(int(a), int(b)) for a, b in links if a < len(kp) and b < len(kp)]
+        out = draw_skeleton(out, kp[:, :2], links, visible=(kp[:, 2] > score_thr).astype(np.float32),
                             color=color)
     return out
 
 
 def save_overlays(results: Sequence[dict], coco, out_dir: str, max_images: int = 4,
-                  score_thr: float = 0.2, min_height: int = 320) -> list[str]:
-    """PNG panels for the first ``max_images`` images of ``results`` (metric result dicts); returns paths."""
+                  score_thr: float = 0.2, min_height: int = 320, skeleton: Sequence[Sequence[int]] | None = None
+                  ) -> list[str]:
+    """PNG panels for the first ``max_images`` images of ``results`` (metric result dicts); returns paths.
+    ``skeleton``: the dataset metadata's links (the metric passes ``dataset_meta['skeleton']``)."""
     by_img: dict[int, list[dict]] = defaultdict(list)
     for r in results:
         by_img[r['img_id']].append(r)
@@ -44,7 +55,7 @@ def save_overlays(results: Sequence[dict], coco, out_dir: str, max_images: int =
         gts = [np.asarray(a['keypoints'], np.float64).reshape(-1, 3) * zoom for a in coco.imgToAnns.get(img_id, [])
                if a.get('num_keypoints', 1) > 0 and 'keypoints' in a]
         preds = [np.asarray(r['keypoints'], np.float64) * zoom for r in by_img[img_id]]
-        gt_panel = put_text(draw_people(img, gts, 0.0, color=(0, 200, 255)), 'ground truth')
-        pred_panel = put_text(draw_people(img, preds, score_thr), 'prediction')
+        gt_panel = put_text(draw_people(img, gts, 0.0, color=(0, 200, 255), skeleton=skeleton), 'ground truth')
+        pred_panel = put_text(draw_people(img, preds, score_thr, skeleton=skeleton), 'prediction')
         paths.append(save_png(osp.join(out_dir, f'{img_id:012d}.png'), hstack([gt_panel, pred_panel])))
     return paths

@@ -14,3 +14,7 @@ from .formats import read_dir, read_video, write_video
 
 __all__ = ['PoseTrackDataset', 'evaluate', 'format_table', 'read_dir', 'read_video', 'write_video']
 from . import cli  # noqa: E402,F401  (registers the CLI commands)
+
+from hrvision.registry import register_config_key  # noqa: E402
+
+register_config_key('posetrack_joints', "the joint set a model's outputs are (bench posetrack; 'coco' or 'posetrack')")

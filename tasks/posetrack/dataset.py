@@ -12,7 +12,6 @@ from hrvision.registry import DATASETS
 from hrvision.tasks.pose.dataset import CocoKeypointDataset
 
 from .formats import read_dir, to_coco
-from .joints import FLIP_PAIRS, POSETRACK_KEYPOINTS, SIGMAS, SKELETON
 
 
 @DATASETS.register_module()
@@ -20,11 +19,12 @@ class PoseTrackDataset(CocoKeypointDataset):
     """Args as :class:`~hrvision.tasks.pose.CocoKeypointDataset`, except ``ann_file``: the folder of per-video
     JSONs (``annotations/train/``); image ``file_name`` s are relative to ``data_root`` (``data_prefix`` '')."""
 
-    METAINFO = dict(keypoint_names=POSETRACK_KEYPOINTS, skeleton=SKELETON, sigmas=SIGMAS.tolist(),
-                    flip_pairs=FLIP_PAIRS)
+    METAINFO = dict(from_file='_base_/datasets/posetrack18.py')   # the preset (joints.py reads the same file)
 
     def load_data_list(self) -> list[dict]:
-        self.coco = build_coco(to_coco(read_dir(self.ann_file)))
+        data = to_coco(read_dir(self.ann_file))
+        self._resolve_metainfo(data['categories'])   # preset < the files' joint names < the config's metainfo
+        self.coco = build_coco(data)
         data = self._from_detections() if self.bbox_file else self._from_ground_truth()
         if self.skipped:
             print_log(f'{osp.basename(self.ann_file.rstrip("/"))}: skipped {dict(self.skipped)}', logger='current')

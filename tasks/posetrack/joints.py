@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-POSETRACK_KEYPOINTS = ('nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
-                       'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-                       'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+
+def _preset() -> dict:
+    from hrvision.data.metainfo import parse_metainfo
+    return parse_metainfo(dict(from_file='_base_/datasets/posetrack18.py'), 'tasks/posetrack/joints.py')
+
+
+# the PoseTrack 2018 preset (configs/_base_/datasets/posetrack18.py: names, skeleton, sigmas, flip pairs), the one
+# place they are stated; PoseTrackDataset's metadata and these names come from it
+PRESET = _preset()
+POSETRACK_KEYPOINTS = tuple(PRESET['keypoint_names'])
 # poseval's joint ids (the 2017 annolist ``id`` field), index = id
 EVAL_JOINTS = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle', 'right_wrist',
                'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow', 'left_wrist', 'head_bottom', 'nose',
@@ -23,12 +30,11 @@ EVAL_FROM_17 = np.array([POSETRACK_KEYPOINTS.index(n) for n in EVAL_JOINTS])
 # the article's / poseval's table columns: joint groups over EVAL_JOINTS ids
 GROUPS = (('Head', (14, 12, 13)), ('Shoulder', (8, 9)), ('Elbow', (7, 10)), ('Wrist', (6, 11)), ('Hip', (2, 3)),
           ('Knee', (1, 4)), ('Ankle', (0, 5)))
-# links for drawing, 0-based over the 17 slots (the PoseTrack 2018 'skeleton' minus one, ears dropped)
-SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8), (7, 9),
-            (8, 10), (1, 2), (0, 1), (0, 2), (1, 5), (1, 6))
-FLIP_PAIRS = ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
-# OKS sigmas for the tracker's pose similarity: COCO's; head_bottom / head_top take the ears' value
-SIGMAS = np.array([.26, .35, .35, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
+# drawing links (0-based), flip pairs and the tracker's OKS sigmas (COCO's; head_bottom / head_top take the ears'
+# value), from the preset
+SKELETON = tuple(tuple(p) for p in PRESET['skeleton'])
+FLIP_PAIRS = tuple(tuple(p) for p in PRESET['flip_pairs'])
+SIGMAS = np.asarray(PRESET['sigmas'], np.float64)
 
 
 def coco_to_posetrack(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

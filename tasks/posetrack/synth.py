@@ -26,7 +26,7 @@ import numpy as np
 from hrvision.atomic import atomic_write_text
 from hrvision.data.io import write_image
 from hrvision.errors import InputError
-from hrvision.tasks.pose.synth import _background, draw_figure, figure_joints
+from hrvision.tasks.pose.synth import background, draw_figure, figure_joints
 
 from .formats import Frame, Person, read_dir, to_coco, write_video
 
@@ -62,7 +62,7 @@ def make_video(rng: np.random.RandomState, n_frames: int = 12, size=(256, 192), 
                with_ignore: bool = False):
     """Frames (list of RGB images) and per-frame people (list of (track_id, keypoints (17, 3), bbox, head))."""
     w, h = size
-    base = _background(rng, h, w)
+    base = background(rng, h, w)
     n = rng.randint(1, max_people + 1)
     people = []
     for t in range(n):

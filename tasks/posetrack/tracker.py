@@ -13,7 +13,7 @@ import torch
 from torchvision.ops import box_iou
 
 from hrvision.checks import check_number
-from hrvision.tasks.pose.metric import oks_iou
+from hrvision.metrics import oks_iou
 
 from .joints import SIGMAS
 

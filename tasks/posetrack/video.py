@@ -13,7 +13,7 @@ import numpy as np
 from hrvision.data.coco import check_number_list, is_number, read_json
 from hrvision.data.io import read_image
 from hrvision.errors import DataError
-from hrvision.tasks.pose.metric import oks_nms, rescore
+from hrvision.metrics import oks_nms, rescore
 from hrvision.visualization import draw_skeleton, put_text
 
 from .formats import Frame, Person, Video

@@ -1,4 +1,4 @@
-"""``SegBridge``: data samples <-> :class:`~hrvision.heads.segmentation.SegmentationHead`.
+"""``SegmentationBridge``: data samples <-> :class:`~hrvision.heads.segmentation.SegmentationHead`.
 
 Labels padded to the batch, the valid (unpadded) region of each image, the output size (label size, else
 the original size) and the written prediction: shared by the single-task and the multi-task model.
@@ -17,7 +17,7 @@ from hrvision.structures import DataSample
 from .labels import IGNORE_INDEX
 
 
-class SegBridge:
+class SegmentationBridge:
     """Stateless; every method is a static method."""
 
     @staticmethod
@@ -55,4 +55,4 @@ class SegBridge:
         return sample
 
 
-__all__ = ['SegBridge']
+__all__ = ['SegmentationBridge']

@@ -14,7 +14,8 @@ from hrvision.data.pipeline import build_pipeline
 from hrvision.errors import MissingFileError
 from hrvision.registry import DATASETS
 
-from .labels import CLASS_NAMES, PALETTE
+from .folder import SegMetaMixin
+from .meta import CITYSCAPES_PRESET
 
 IMG_SUFFIX = '_leftImg8bit.png'
 LABEL_ID_SUFFIX = '_gtFine_labelIds.png'
@@ -22,7 +23,7 @@ TRAIN_ID_SUFFIX = '_gtFine_labelTrainIds.png'
 
 
 @DATASETS.register_module()
-class CityscapesDataset(BaseDataset):
+class CityscapesDataset(SegMetaMixin, BaseDataset):
     """One entry per image: ``img_path``, ``seg_path``, ``seg_is_train_ids``.
 
     Args:
@@ -32,7 +33,9 @@ class CityscapesDataset(BaseDataset):
         prefer_train_ids: use ``*_labelTrainIds.png`` when it exists next to the labelIds file.
     """
 
-    METAINFO = dict(classes=CLASS_NAMES, palette=[tuple(int(v) for v in c) for c in PALETTE])
+    # classes and palette: the Cityscapes preset (configs/_base_/datasets/cityscapes.py); a config's metainfo
+    # overrides it
+    METAINFO = dict(from_file=CITYSCAPES_PRESET)
 
     def __init__(self, data_root: str, split: str = 'train', pipeline=(), prefer_train_ids: bool = True,
                  **kwargs) -> None:

@@ -29,10 +29,11 @@ from mmengine.logging import MMLogger
 
 from hrvision.checks import check_number
 from hrvision.engine.distributed import SKIPPED, without_skipped
-from hrvision.errors import InputError
-from hrvision.registry import METRICS
+from hrvision.errors import ConfigError, InputError
+from hrvision.registry import METRICS, register_alias
 
-from .labels import CLASS_NAMES, IGNORE_INDEX
+from .labels import IGNORE_INDEX
+from .meta import class_names as meta_class_names, is_cityscapes, palette_array
 
 
 def confusion_matrix(pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor, num_classes: int,
@@ -92,11 +93,20 @@ def format_table(scores: dict, class_names: Sequence[str]) -> str:
     return '\n'.join(lines)
 
 
+def _box_classes(meta: dict) -> bool:
+    """Whether ``meta['classes']`` are a multi-task set's box classes (not the segmentation classes)."""
+    return any(k in meta for k in ('source_tasks', 'seg_classes', 'cat_ids'))
+
+
 @METRICS.register_module()
-class CityscapesMetric(BaseMetric):
+class SegmentationMetric(BaseMetric):
     """Args:
-        num_classes: 19 for Cityscapes.
-        out_dir: write ``*_labelIds.png``, colour predictions and comparison panels here.
+        num_classes: the number of classes; None (default): the dataset's (``len(dataset_meta['classes'])``,
+            19 when the dataset states none). A number that contradicts the dataset's classes is refused.
+        class_names: names in the per-class results (``IoU.<name>``); None: the dataset's classes.
+        out_dir: write the predicted class maps (Cityscapes: ``*_labelIds.png``; other datasets:
+            ``labels/<stem>_labels.png`` class indices), colour predictions in the dataset's palette and
+            comparison panels here.
         max_panels: how many ``image | gt | prediction`` panels to write.
         boundary_width: also report boundary IoU (``mBIoU``, ``BIoU.<class>``) with this band width:
             pixels (int) or a fraction of the image diagonal (float < 1); None (default) = off.
@@ -106,27 +116,57 @@ class CityscapesMetric(BaseMetric):
 
     default_prefix = 'seg'
 
-    def __init__(self, num_classes: int = 19, class_names: Sequence[str] = CLASS_NAMES, out_dir: str | None = None,
+    def __init__(self, num_classes: int | None = None, class_names: Sequence[str] | None = None,
+                 out_dir: str | None = None,
                  max_panels: int = 8, boundary_width: float | None = None, collect_device: str = 'cpu',
                  prefix: str | None = None, format_only: bool = False) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if format_only and not out_dir:
-            raise InputError('CityscapesMetric format_only writes the predictions into out_dir (hrvision test --out '
+            raise InputError('SegmentationMetric format_only writes the predictions into out_dir (hrvision test --out '
                              'DIR), and out_dir is not set')
         self.format_only = format_only
         if boundary_width is not None:
-            check_number('CityscapesMetric boundary_width', boundary_width, 0.0, float('inf'))
+            check_number('SegmentationMetric boundary_width', boundary_width, 0.0, float('inf'))
             if boundary_width <= 0:
-                raise InputError(f'CityscapesMetric boundary_width must be > 0 (pixels, or a fraction of the '
+                raise InputError(f'SegmentationMetric boundary_width must be > 0 (pixels, or a fraction of the '
                                  f'diagonal below 1), got {boundary_width!r}')
         self.boundary_width = boundary_width
-        self.num_classes = num_classes
-        self.class_names = list(class_names)
+        if class_names is not None and num_classes is not None and len(class_names) != num_classes:
+            raise ConfigError(f'SegmentationMetric class_names has {len(class_names)} names but num_classes is '
+                              f'{num_classes}')
+        self._given = (num_classes, None if class_names is None else list(class_names))
+        self.num_classes = num_classes if num_classes is not None else (
+            len(class_names) if class_names is not None else None)
+        self.class_names = None if class_names is None else list(class_names)
         self.out_dir = out_dir
         self.max_panels = max_panels
         self._panels = 0
 
+    def _resolve(self) -> None:
+        """Class count and names from the dataset's metadata (``dataset_meta``, set by the loop) unless given; a
+        given ``num_classes`` that contradicts a segmentation dataset's classes is a config error."""
+        meta = self.dataset_meta or {}
+        own = None if _box_classes(meta) else meta.get('classes')   # a multi-task set's classes are its boxes'
+        n = self._given[0] if self._given[0] is not None else (
+            len(self._given[1]) if self._given[1] is not None else None)
+        if own and n is not None and len(own) != n:   # palette or not: other names would be silently made up
+            what = f'num_classes={n}' if self._given[0] is not None else f'class_names has {n} names'
+            raise ConfigError(f'SegmentationMetric {what} but the dataset has {len(own)} classes '
+                              f'(metainfo.classes: {", ".join(list(own)[:4])}{", ..." if len(own) > 4 else ""}); '
+                              'leave num_classes out of the evaluator: it follows the dataset')
+        if self.num_classes is not None and self.class_names is not None:
+            return
+        if n is None:
+            n = len(own) if own else 19
+        self.num_classes = n
+        self.class_names = meta_class_names({'classes': own} if own else None, n)
+
+    def _palette(self):
+        meta = self.dataset_meta or {}
+        return palette_array(None if 'source_tasks' in meta else meta, self.num_classes)
+
     def process(self, data_batch, data_samples: Sequence) -> None:
+        self._resolve()
         for sample in data_samples:
             pred = sample['pred_sem_seg'] if isinstance(sample, dict) else sample.pred_sem_seg
             gt = sample.get('gt_sem_seg')  # unlabelled images (e.g. the test split) only get written
@@ -148,17 +188,22 @@ class CityscapesMetric(BaseMetric):
         from .vis import save_prediction
         meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
         panel = self._panels < self.max_panels
-        save_prediction(self.out_dir, meta['img_path'], pred, gt, with_panel=panel)
+        dmeta = self.dataset_meta or {}
+        dmeta = dmeta if dmeta.get('classes') and 'source_tasks' not in dmeta else None
+        cityscapes = is_cityscapes(dmeta) if dmeta else self.num_classes == 19
+        save_prediction(self.out_dir, meta['img_path'], pred, gt, with_panel=panel, palette=self._palette(),
+                        label_ids=cityscapes)
         self._panels += int(panel)
 
     def compute_metrics(self, results: list) -> dict:
         logger = MMLogger.get_current_instance()
+        self._resolve()
         results = without_skipped(results)
         if self.format_only:
-            logger.info(f'CityscapesMetric format_only: predictions written to {self.out_dir}')
+            logger.info(f'SegmentationMetric format_only: predictions written to {self.out_dir}')
             return {}
         if not results:
-            logger.warning('CityscapesMetric: no labelled images were evaluated')
+            logger.warning('SegmentationMetric: no labelled images were evaluated')
             return {}
         if isinstance(results[0], dict):
             cm = np.sum([r['cm'] for r in results], axis=0)
@@ -179,3 +224,8 @@ class CityscapesMetric(BaseMetric):
         if self.out_dir:
             np.save(osp.join(self.out_dir, 'confusion_matrix.npy'), cm)
         return out
+
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(METRICS, 'CityscapesMetric', SegmentationMetric)
+CityscapesMetric = SegmentationMetric

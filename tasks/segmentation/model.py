@@ -19,6 +19,7 @@ from mmengine.logging import MMLogger
 from torch import Tensor
 
 from hrvision.checks import merge_known
+from hrvision.errors import ConfigError
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module as _build
 from hrvision.registry import MODELS
@@ -26,7 +27,7 @@ from hrvision.shape import fill, fill_concat_neck, fuse_align_corners, neck_chan
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
-from .bridge import SegBridge
+from .bridge import SegmentationBridge
 
 
 @MODELS.register_module()
@@ -61,6 +62,16 @@ class SegmentationModel(TaskModel):
             report = load_weights(self.backbone, self.pretrained)
             MMLogger.get_current_instance().info(f'backbone weights: {report}')
 
+    def check_dataset_meta(self, meta: dict, source: str) -> None:
+        """The head's class count vs the dataset's ``classes`` (a 19-class head on 5 classes would train and score
+        silently wrong)."""
+        classes = (meta or {}).get('classes')
+        n = getattr(self.head, 'num_classes', None)
+        if classes is not None and n is not None and len(classes) != int(n):
+            more = ', ...' if len(classes) > 4 else ''
+            raise ConfigError(f'model.head.num_classes={n} but the dataset ({source}) has {len(classes)} classes '
+                              f'(metainfo.classes: {", ".join(list(classes)[:4])}{more})')
+
     # ---- 'tensor' mode: what the official model returns --------------------------------------
     def extract_feat(self, inputs: Tensor) -> Tensor:
         """The HRNetV2 concat map (what the head reads)."""
@@ -76,7 +87,7 @@ class SegmentationModel(TaskModel):
 
     # ---- training -----------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
-        labels = SegBridge.targets(data_samples, inputs.shape[-2:])
+        labels = SegmentationBridge.targets(data_samples, inputs.shape[-2:])
         return self.head.loss(self.extract_feat(inputs), labels)
 
     # ---- inference ----------------------------------------------------------------------------
@@ -135,8 +146,8 @@ class SegmentationModel(TaskModel):
                                                      ori_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
         out = []
         for img, sample in zip(inputs, data_samples):
-            ih, iw = SegBridge.valid_shape(sample)
-            scores = self.inference(img[None, :, :ih, :iw], SegBridge.output_size(sample))[0]
-            SegBridge.write(sample, scores)
+            ih, iw = SegmentationBridge.valid_shape(sample)
+            scores = self.inference(img[None, :, :ih, :iw], SegmentationBridge.output_size(sample))[0]
+            SegmentationBridge.write(sample, scores)
             out.append(sample)
         return out

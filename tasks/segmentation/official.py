@@ -21,8 +21,8 @@ def model_from_official(cfg: dict, bn_momentum: float = 0.1) -> SegmentationMode
     extra = model_cfg['EXTRA']
     align = bool(model_cfg.get('ALIGN_CORNERS', True))
     num_classes = int(cfg.get('DATASET', {}).get('NUM_CLASSES', 19))
-    # preset 'seg' (bilinear fuse); the yaml's ALIGN_CORNERS and the branch's BN momentum override it
-    backbone = HRNet(extra=extra, preset='seg', align_corners=align, norm_momentum=bn_momentum)
+    # preset 'segmentation' (bilinear fuse); the yaml's ALIGN_CORNERS and the branch's BN momentum override it
+    backbone = HRNet(extra=extra, preset='segmentation', align_corners=align, norm_momentum=bn_momentum)
     neck = HRNetV2Concat(backbone.out_channels, mode='bilinear', align_corners=align)
     head = SegmentationHead(neck.out_channels, num_classes, kernel=int(extra.get('FINAL_CONV_KERNEL', 1)),
                             momentum=bn_momentum, align_corners=align,

@@ -18,9 +18,15 @@ import numpy as np
 
 from hrvision.data.io import write_image
 
-from .labels import CLASSES
+from .labels import LABEL_IDS
+from .meta import cityscapes_meta
 
-LABEL_ID = {name: lid for _tid, name, lid, _rgb in CLASSES}
+
+def _label_id(name: str) -> int:
+    """The Cityscapes label id of a class name (names from the preset, ids from the format's table)."""
+    return LABEL_IDS[cityscapes_meta()['classes'].index(name)]
+
+
 EGO_VEHICLE, UNLABELED = 1, 0
 # Appearance colours (RGB) chosen to be distinguishable; not the label palette.
 LOOK = {
@@ -45,7 +51,7 @@ class _Canvas:
     def paint(self, mask: np.ndarray, name: str | None, label: int | None = None, colour=None) -> None:
         c = self._colour(name) if colour is None else np.asarray(colour, np.float32)
         self.img[mask] = c
-        self.lab[mask] = LABEL_ID[name] if label is None else label
+        self.lab[mask] = _label_id(name) if label is None else label
 
     def mask(self) -> np.ndarray:
         return np.zeros((self.h, self.w), np.uint8)
@@ -178,3 +184,84 @@ def write_synthetic(out: str, *, n_train: int = 24, n_val: int = 8, size: tuple[
             write_image(osp.join(out, 'gtFine', split, city, f'{stem}_gtFine_labelIds.png'), lab)
         counts[split] = n
     return counts
+
+
+# ---- the generic folder format (SegmentationFolderDataset) -------------------------------------------------------------
+FOLDER_CLASS_NAMES = ('background', 'disc', 'box', 'triangle', 'stripe')
+# mask colours (the dataset's palette), distinct from the appearance colours below
+FOLDER_PALETTE = ((0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200))
+
+
+def folder_metainfo(num_classes: int) -> dict:
+    """Class names and palette of the synthetic folder dataset with ``num_classes`` classes (0 = background)."""
+    from .meta import generated_palette
+    names = list(FOLDER_CLASS_NAMES[:num_classes]) + [f'shape_{k}' for k in range(len(FOLDER_CLASS_NAMES),
+                                                                                   num_classes)]
+    extra = [c for c in generated_palette(num_classes + 8) if tuple(c) not in FOLDER_PALETTE]
+    palette = [list(c) for c in FOLDER_PALETTE[:num_classes]] + extra[:max(0, num_classes - len(FOLDER_PALETTE))]
+    return dict(classes=names, palette=palette)
+
+
+def render_shapes(h: int, w: int, num_classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An image of textured shapes on a background: (RGB uint8, class-index uint8); class k has its own look."""
+    look = np.random.default_rng(7).integers(40, 240, (num_classes, 3)).astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = look[0]
+    lab = np.zeros((h, w), np.uint8)
+    u = min(h, w)
+    for k in rng.permutation(np.arange(1, num_classes)):
+        m = np.zeros((h, w), np.uint8)
+        cx, cy = int(rng.uniform(0.2, 0.8) * w), int(rng.uniform(0.2, 0.8) * h)
+        r = max(3, int(rng.uniform(0.1, 0.2) * u))
+        kind = (k - 1) % 4
+        if kind == 0:
+            cv2.circle(m, (cx, cy), r, 1, -1)
+        elif kind == 1:
+            cv2.rectangle(m, (cx - r, cy - r), (cx + r, cy + r), 1, -1)
+        elif kind == 2:
+            cv2.fillPoly(m, [np.array([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], np.int32)], 1)
+        else:
+            cv2.rectangle(m, (0, cy - r // 3), (w - 1, cy + r // 3), 1, -1)
+        sel = m.astype(bool)
+        img[sel] = np.clip(look[k] + rng.normal(0, 10, 3), 0, 255)
+        lab[sel] = k
+    img = img * np.linspace(0.9, 1.1, w)[None, :, None] + rng.normal(0, 5, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8), lab
+
+
+def write_folder_dataset(out: str, *, n_train: int = 16, n_val: int = 4, size: tuple[int, int] = (96, 128),
+                         seed: int = 0, num_classes: int = 5, mask_format: str = 'color') -> dict:
+    """Write a small dataset in the generic folder format (:class:`~.folder.SegmentationFolderDataset`)::
+
+        out/images/{train,val}/NNNN.png    images (data_prefix.img)
+        out/masks/{train,val}/NNNN.png     masks (data_prefix.seg): RGB colours of metainfo.palette ('color') or
+                                           class indices ('index', with an ignored (255) band at the bottom)
+        out/metainfo.json                  {"classes": [...], "palette": [[r, g, b], ...]}
+    """
+    import json
+
+    from hrvision.atomic import atomic_write_text
+    from hrvision.errors import InputError
+    if not 2 <= num_classes <= 255:
+        raise InputError(f'synth-seg --classes must be 2-255, got {num_classes}')
+    if mask_format not in ('color', 'index'):
+        raise InputError(f"synth-seg --mask-format must be 'color' or 'index', got {mask_format!r}")
+    h, w = size
+    if h < 16 or w < 16:
+        raise InputError(f'synth-seg --size must be at least 16x16 (HxW), got {h}x{w}')
+    meta = folder_metainfo(num_classes)
+    palette = np.asarray(meta['palette'], np.uint8)
+    rng = np.random.default_rng(seed)
+    for split, n in (('train', n_train), ('val', n_val)):
+        for i in range(n):
+            img, lab = render_shapes(h, w, num_classes, rng)
+            write_image(osp.join(out, 'images', split, f'{i:04d}.png'), img)
+            if mask_format == 'color':
+                mask = palette[lab]
+            else:
+                mask = lab.copy()
+                mask[h - max(1, h // 16):] = 255   # "no label" band, as real annotations have
+            write_image(osp.join(out, 'masks', split, f'{i:04d}.png'), mask)
+    atomic_write_text(osp.join(out, 'metainfo.json'), json.dumps(meta, indent=1) + '\n', 'metainfo file')
+    return dict(train=n_train, val=n_val, classes=num_classes, mask_format=mask_format,
+                metainfo=osp.join(out, 'metainfo.json'))

@@ -15,7 +15,7 @@ import torch
 from hrvision.checks import check_hw
 from hrvision.data.io import read_image, read_label
 from hrvision.errors import DataError
-from hrvision.registry import TRANSFORMS
+from hrvision.registry import TRANSFORMS, register_alias
 from hrvision.structures import DataSample
 
 from .labels import IGNORE_INDEX, NUM_LABEL_IDS, VALID_LABEL_IDS, checked_train_ids, label_ids_to_train_ids, \
@@ -123,7 +123,7 @@ class PadRandomCrop:
 
 
 @TRANSFORMS.register_module()
-class SegRandomFlip:
+class SegmentationRandomFlip:
     """Flip image and label together with probability ``prob``."""
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -139,13 +139,8 @@ class SegRandomFlip:
         return results
 
 
-# Older name (saved configs and other tasks' pipelines still say it); new configs use ``SegRandomFlip``.
-TRANSFORMS.register_module('RandomHorizontalFlip', module=SegRandomFlip)
-RandomHorizontalFlip = SegRandomFlip
-
-
 @TRANSFORMS.register_module()
-class PackSegInputs:
+class PackSegmentationInputs:
     """-> ``{'inputs': (3, H, W) uint8 RGB tensor, 'data_samples': DataSample}``."""
 
     META = ('img_path', 'seg_path', 'img_id', 'ori_shape', 'flip')
@@ -157,3 +152,12 @@ class PackSegInputs:
         if 'gt_seg' in results:
             sample.gt_sem_seg = torch.from_numpy(np.ascontiguousarray(results['gt_seg']).astype(np.int64))
         return {'inputs': torch.from_numpy(img), 'data_samples': sample}
+
+
+# Old names (one vocabulary per task, docs/ARCHITECTURE.md): configs and old checkpoints still build,
+# with a warning once per name; the Python names stay importable.
+register_alias(TRANSFORMS, 'RandomHorizontalFlip', SegmentationRandomFlip)
+register_alias(TRANSFORMS, 'SegRandomFlip', SegmentationRandomFlip)
+register_alias(TRANSFORMS, 'PackSegInputs', PackSegmentationInputs)
+RandomHorizontalFlip = SegRandomFlip = SegmentationRandomFlip
+PackSegInputs = PackSegmentationInputs

@@ -10,8 +10,8 @@ sync_bn = None
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=dict(pipeline=[
     dict(type='LoadCityscapes'),
     dict(type='PadRandomCrop', crop_size=crop_size),
-    dict(type='SegRandomFlip', prob=0.5),
-    dict(type='PackSegInputs')]))
+    dict(type='SegmentationRandomFlip', prob=0.5),
+    dict(type='PackSegmentationInputs')]))
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(_delete_=True, type='AdamW', lr=3e-3, weight_decay=1e-4))

@@ -12,8 +12,8 @@ train_dataloader = dict(batch_size=2, dataset=dict(pipeline=[
     dict(type='LoadCityscapes'),
     dict(type='RandomRescale', base_size=128, scale_range=(0.8, 1.2), step=0.1),
     dict(type='PadRandomCrop', crop_size=crop_size),
-    dict(type='RandomHorizontalFlip', prob=0.5),
-    dict(type='PackSegInputs')]))
+    dict(type='SegmentationRandomFlip', prob=0.5),
+    dict(type='PackSegmentationInputs')]))
 param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(logger=dict(type='LoggerHook', interval=2),
