@@ -236,6 +236,45 @@ def test_box_file_with_its_own_ids_perfect_predictions_score_one(boxes, tmp_path
     assert len(list((tmp_path / 'vis').glob('*.png'))) == 1
 
 
+def test_box_file_with_its_own_ids_shifted_predictions_score_what_pycocotools_gives(boxes, tmp_path):
+    """Boxes moved by a few pixels and one label swapped, through the runner's ``evaluate(size)``: the AP is
+    pycocotools' own on the file and the same detections written with the file's ids by the test."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    from hrvision.tasks.detection.dataset import CocoDetectionDataset
+    from hrvision.tasks.detection.metric import CocoDetectionMetric
+    root = boxes['root']
+    ann = str(root / 'annotations/instances_val2017.json')
+    ds = CocoDetectionDataset(ann_file=ann, test_mode=True, data_prefix=dict(img=str(root / 'val2017')), pipeline=[])
+    ids = ds.metainfo['cat_ids']
+    rng = np.random.default_rng(3)
+    preds, mine = [], []
+    for i in range(len(ds)):
+        it = ds.get_data_info(i)
+        b = np.asarray(it['gt_bboxes'], np.float64) + rng.uniform(-3, 3, (len(it['gt_bboxes']), 4))
+        labels = np.asarray(it['gt_labels']).copy()
+        if i == 0 and len(labels):
+            labels[0] = (labels[0] + 1) % len(ids)
+        scores = np.linspace(0.9, 0.3, len(labels))
+        preds.append(dict(img_id=it['img_id'], img_path=it['img_path'],
+                          pred_instances=dict(bboxes=b, labels=labels, scores=scores)))
+        mine += [dict(image_id=it['img_id'], category_id=ids[int(c)], score=float(sc),
+                      bbox=[float(x1), float(y1), float(x2 - x1), float(y2 - y1)])
+                 for (x1, y1, x2, y2), c, sc in zip(b, labels, scores)]
+    ev = Evaluator([CocoDetectionMetric(out_dir=str(tmp_path))])
+    ev.dataset_meta = ds.metainfo
+    ev.process(preds)
+    stats = ev.evaluate(len(preds))
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(ann)
+        e = COCOeval(gt, gt.loadRes(mine), 'bbox')
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    assert 0.0 < e.stats[0] < 1.0
+    assert stats['coco/AP'] == pytest.approx(float(e.stats[0]), abs=1e-12)
+
+
 def test_infer_writes_the_files_ids_and_names(boxes, tmp_path):
     from mmengine.config import Config
     assert torch.load(boxes['ckpt'], weights_only=True)['meta']['dataset_meta']['cat_ids'] == [5, 9, 42]
