@@ -29,12 +29,13 @@ from mmengine.dataset import BaseDataset
 
 from hrvision.checks import check_choice
 from hrvision.data.checks import check_dataset_args
-from hrvision.data.io import _check_label_content, _read, read_image, read_text
+from hrvision.data.io import _check_label_content, _read, read_text
 from hrvision.data.pipeline import build_pipeline
 from hrvision.errors import ConfigError, DataError, EmptyDatasetError, MissingFileError
 from hrvision.registry import DATASETS, TRANSFORMS
 
 from .labels import IGNORE_INDEX
+from .transforms import check_label_size, read_image_into
 from .meta import colour_table, generated_palette
 
 MASK_FORMATS = ('auto', 'index', 'color')
@@ -294,10 +295,7 @@ class LoadSegmentationFolder:
     a mask whose size differs from its image is an error naming both files."""
 
     def __call__(self, results: dict) -> dict:
-        img = read_image(results['img_path'])
-        results['img'] = img
-        results['ori_shape'] = img.shape[:2]
-        seg_path = results.get('seg_path')
+        img, seg_path = read_image_into(results)
         if seg_path is None:
             return results
         reader = results.get('seg_reader')
@@ -305,8 +303,6 @@ class LoadSegmentationFolder:
             raise ConfigError('LoadSegmentationFolder reads the masks of a SegmentationFolderDataset (its entries carry the mask '
                               'reader); for Cityscapes use LoadCityscapes')
         seg = reader(seg_path)
-        if seg.shape != img.shape[:2]:
-            raise DataError(f'mask {seg_path} is {seg.shape[1]}x{seg.shape[0]} (WxH) but its image '
-                            f'{results["img_path"]} is {img.shape[1]}x{img.shape[0]}')
+        check_label_size('mask', seg, seg_path, img, results['img_path'])
         results['gt_seg'] = seg
         return results

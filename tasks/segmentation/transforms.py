@@ -24,6 +24,22 @@ from .labels import IGNORE_INDEX, NUM_LABEL_IDS, VALID_LABEL_IDS, checked_train_
 _warned_ids: set[str] = set()
 
 
+def read_image_into(results: dict):
+    """The loading step every segmentation loader shares: the RGB image into ``img`` / ``ori_shape``; returns it
+    and the entry's ``seg_path`` (None: an image without a label)."""
+    img = read_image(results['img_path'])
+    results['img'] = img
+    results['ori_shape'] = img.shape[:2]
+    return img, results.get('seg_path')
+
+
+def check_label_size(what: str, label: np.ndarray, seg_path: str, img: np.ndarray, img_path: str) -> None:
+    """A label map must have its image's size: a ``DataError`` naming both files otherwise."""
+    if label.shape != img.shape[:2]:
+        raise DataError(f'{what} {seg_path} is {label.shape[1]}x{label.shape[0]} (WxH) but its image '
+                        f'{img_path} is {img.shape[1]}x{img.shape[0]}')
+
+
 @TRANSFORMS.register_module()
 class LoadCityscapes:
     """Read the RGB image and the label map; labelIds are mapped to train ids.
@@ -34,16 +50,11 @@ class LoadCityscapes:
     """
 
     def __call__(self, results: dict) -> dict:
-        img = read_image(results['img_path'])
-        results['img'] = img
-        results['ori_shape'] = img.shape[:2]
-        seg_path = results.get('seg_path')
+        img, seg_path = read_image_into(results)
         if seg_path is None:
             return results
         lab = read_label(seg_path)
-        if lab.shape != img.shape[:2]:
-            raise DataError(f'label {seg_path} is {lab.shape[1]}x{lab.shape[0]} (WxH) but its image '
-                             f'{results["img_path"]} is {img.shape[1]}x{img.shape[0]}')
+        check_label_size('label', lab, seg_path, img, results['img_path'])
         if results.get('seg_is_train_ids'):
             seg = checked_train_ids(lab, seg_path)
         else:
