@@ -38,6 +38,7 @@ setup(
     extras_require={'posetrack': ['motmetrics>=1.4.0'],  # PoseTrack MOTA (CLEAR-MOT accumulation)
                     'tensorboard': ['tensorboard>=2.21.0'],  # hrvision train --tensorboard
                     'onnx': ['onnx>=1.23.2', 'onnxruntime>=1.32.0'],  # export --format onnx, --backend onnxruntime
-                    'openvino': ['openvino>=2026.4.1']},  # --backend openvino (on the file export --format onnx writes)
+                    'openvino': ['openvino>=2026.4.1'],  # --backend openvino (on the file export --format onnx writes)
+                    'cofw': ['h5py>=3.16.0']},  # COFW's MATLAB v7.3 (HDF5) .mat files
     entry_points={'console_scripts': ['hrvision = hrvision.cli:main']},
 )

@@ -53,14 +53,21 @@ def list_backbones() -> list[str]:
 def build_backbone(name: str, pretrained: bool | str | None = None, **overrides) -> HRNet:
     """Build an HRNet variant by registry name; ``overrides`` go to :class:`HRNet`.
 
-    ``pretrained``: True (timm's default tag), a timm tag (``'timm/hrnet_w32.ms_in1k'``) or a file;
-    see :mod:`hrvision.hub`.
+    ``pretrained``: True (timm's default tag), a timm tag (``'timm/hrnet_w32.ms_in1k'``), a zoo alias
+    (``'hrnet-w32-imagenet'``, :mod:`hrvision.zoo`) or a file; see :mod:`hrvision.hub`.
     """
     net = build_hrnet(name, **overrides)
     if pretrained:
         from .hub import load_pretrained
         load_pretrained(net, ALIASES.get(name, name), pretrained)
     return net
+
+
+def list_models(task: str | None = None) -> list[str]:
+    """The zoo's aliases (trained models by name, :mod:`hrvision.zoo`), of one ``task`` if given; each works as
+    ``init_model(alias)``, ``Inferencer(alias)``, a checkpoint argument, or ``build_backbone(pretrained=alias)``."""
+    from .zoo import entries
+    return [a for a, e in entries().items() if task in (None, e.task)]
 
 
 def from_official(config, checkpoint=None):
@@ -70,11 +77,11 @@ def from_official(config, checkpoint=None):
 
 
 def init_model(config, checkpoint=None, device=None, *, allow_partial=False, cfg_options=None):
-    """Config (.py / Config) or official YAML/JSON + checkpoint -> model on ``device`` (default CUDA when
-    available) in eval mode, loaded strictly (see :func:`hrvision.apis.init_model`)."""
+    """Config (.py / Config), official YAML/JSON or zoo alias + checkpoint (or zoo alias) -> model on ``device``
+    (default CUDA when available) in eval mode, loaded strictly (see :func:`hrvision.apis.init_model`)."""
     from .apis import init_model as _impl
     return _impl(config, checkpoint, device, allow_partial=allow_partial, cfg_options=cfg_options)
 
 
-__all__ = ['list_backbones', 'build_backbone', 'load_weights', 'from_official', 'init_model', 'count', 'Count',
+__all__ = ['list_backbones', 'list_models', 'build_backbone', 'load_weights', 'from_official', 'init_model', 'count', 'Count',
            'Inferencer', 'LoadReport', 'CheckpointError', 'HRNet', '__version__']

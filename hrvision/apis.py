@@ -39,9 +39,10 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
                allow_partial: bool = False, cfg_options: Mapping[str, Any] | None = None) -> nn.Module:
     """Build the model of ``config`` and load ``checkpoint`` into it; returns it on ``device`` in eval mode.
 
-    ``config``: an mmengine config file (.py), an ``mmengine.Config``, or an official HRNet experiment
+    ``config``: a zoo alias (``'hrnet-w32-coco-256x192'``: its config, and its weights when ``checkpoint`` is
+    None; :mod:`hrvision.zoo`), an mmengine config file (.py), an ``mmengine.Config``, or an official HRNet experiment
     YAML/JSON (path) or its dict (with a ``MODEL`` section), as :func:`hrvision.from_official` reads.
-    ``checkpoint``: any format :func:`hrvision.load_weights` reads (path or state dict); ``None`` keeps
+    ``checkpoint``: a zoo alias, or any format :func:`hrvision.load_weights` reads (path or state dict); ``None`` keeps
     the initialisation. A load that leaves weights unset is refused (the report is the message) unless
     ``allow_partial``; the report is kept as ``model.load_report``. ``device``: default CUDA when available.
     ``cfg_options``: dotted-key overrides of an mmengine config (``{'model.test_cfg.flip_test': False}``).
@@ -51,13 +52,19 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
     import torch
 
     from .weights import load_weights, read_checkpoint_file
+    from .zoo import entry_options, is_alias, resolve_checkpoint, resolve_config
+    if checkpoint is None and is_alias(config) and not os.path.exists(config):
+        checkpoint = config   # a zoo alias names the config and the weights
+    aliases = (config, checkpoint)   # a zoo model's training settings go into the config (zoo.apply_entry_options)
+    config, checkpoint = resolve_config(config), resolve_checkpoint(checkpoint)
     cfg = None   # an official experiment file has no mmengine config
     if isinstance(config, (str, os.PathLike)) and os.fspath(config).lower().endswith(OFFICIAL_SUFFIXES) or \
             isinstance(config, Mapping) and 'MODEL' in config:
         from .official import from_official
-        if cfg_options:
+        if cfg_options or entry_options(*aliases):
             from .errors import InputError
-            raise InputError('init_model: cfg_options apply to mmengine configs, not to official experiment files')
+            raise InputError('init_model: cfg_options (and a zoo model\'s settings) apply to mmengine configs, not '
+                             'to official experiment files')
         model = from_official(_official_cfg(os.fspath(config)) if not isinstance(config, Mapping) else config)
     else:
         from mmengine.config import Config
@@ -66,7 +73,9 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
         from .engine.config_checks import load_config_file
         from .registry import MODELS
         from .engine.runner import apply_options
+        from .zoo import apply_entry_options
         cfg = config.copy() if isinstance(config, Config) else load_config_file(config)
+        apply_entry_options(cfg, *aliases)
         # as train/test do: data_root moves every dataset/evaluator path, a key that changes nothing is refused,
         # values that follow from others are filled
         apply_options(cfg, dict(cfg_options or {}))

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from .cli_args import checkpoint_or_alias
 from .cli_args import existing_file as _existing_file
 from .cli_args import positive_int
 
@@ -83,6 +84,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     from hrvision.engine.distributed import is_main_process
     from hrvision.engine.runner import prepare_config, test
     from hrvision.outdir import out_dir_run
+    _check_test_backend(args)
     opts = dict(args.cfg_options or {})
     if args.out:
         opts['test_evaluator.out_dir'] = args.out
@@ -91,6 +93,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     with out_dir_run(args.out, args.overwrite, **info) if owner else nullcontext():   # before any work; locked
         cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts,
                              data_root=args.data_root)
+        _test_exported_file(args, cfg)
         metrics = test(cfg, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
                        launcher=args.launcher)
         if not metrics and not _format_only(cfg):
@@ -101,6 +104,25 @@ def _cmd_test(args: argparse.Namespace) -> int:
     print(json.dumps({k: (float(v) if isinstance(v, (int, float)) else v) for k, v in metrics.items()},
                      indent=1, default=str))
     return 0
+
+
+def _check_test_backend(args: argparse.Namespace) -> None:
+    from hrvision.errors import InputError
+    if args.backend == 'torch' and args.onnx:
+        raise InputError('hrvision test: --onnx FILE goes with --backend onnxruntime or openvino')
+    if args.backend != 'torch' and not args.onnx:
+        raise InputError(f'hrvision test: --backend {args.backend} needs --onnx FILE (hrvision export CONFIG CKPT '
+                         '--format onnx [--quantize int8])')
+
+
+def _test_exported_file(args: argparse.Namespace, cfg) -> None:
+    """``--backend onnxruntime|openvino --onnx FILE``: the test loop runs the file in place of the network (the
+    accuracy of an INT8 / BF16 export, measured as ``hrvision export --quantize`` does)."""
+    if args.backend == 'torch':
+        return
+    import hrvision.quantize  # noqa: F401  (registers the UseExportedFile hook)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='UseExportedFile', path=args.onnx, backend=args.backend)]
 
 
 def _format_only(cfg) -> bool:
@@ -116,11 +138,34 @@ def _format_only(cfg) -> bool:
 def _cmd_export(args: argparse.Namespace) -> int:
     import hrvision
     from hrvision.export import export_model
+    if args.quantize or args.precision != 'fp32':   # INT8 / BF16: evaluated against fp32 before writing
+        return _export_narrow(args)
+    if args.cfg_options or args.data_root:
+        from hrvision.errors import InputError
+        raise InputError('hrvision export: --cfg-options / --data-root go with --quantize int8 or --precision bf16 '
+                         '(the calibration and evaluation data)')
     model = hrvision.init_model(args.config, args.checkpoint, 'cpu', allow_partial=args.allow_partial)
     report = getattr(model, 'load_report', None)
     if report is not None and report.missing_keys:
         print(f'hrvision: partial load (--allow-partial):\n{report}', file=sys.stderr)
     print(export_model(model, args.out, tuple(args.shape), args.format))
+    return 0
+
+
+def _export_narrow(args: argparse.Namespace) -> int:
+    from hrvision.errors import InputError
+    from hrvision.quantize import export_narrow
+    if args.format != 'onnx':
+        raise InputError(f'hrvision export: --quantize int8 / --precision bf16 need --format onnx, got --format '
+                         f'{args.format}')
+    precision = 'int8' if args.quantize else args.precision
+    if args.quantize and args.precision not in ('fp32', 'int8'):
+        raise InputError(f'hrvision export: --quantize int8 and --precision {args.precision} disagree; give one')
+    if not args.checkpoint:
+        raise InputError('hrvision export: --quantize / --precision need the checkpoint (its accuracy is measured)')
+    export_narrow(args.config, args.checkpoint, args.out, tuple(args.shape), precision, calib=args.calib,
+                  calib_split=args.calib_split, eval_split=args.eval_split, max_drop=args.max_drop,
+                  cfg_options=args.cfg_options, data_root=args.data_root, allow_partial=args.allow_partial)
     return 0
 
 
@@ -161,29 +206,62 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser('test', help='evaluate a checkpoint with the config\'s test loop')
     p.add_argument('config')
-    p.add_argument('checkpoint', type=_existing_file)
+    p.add_argument('checkpoint', type=checkpoint_or_alias, help='checkpoint file or zoo alias (hrvision zoo list)')
     p.add_argument('--out', help='also write predictions / pictures into this (new or empty) folder')
     p.add_argument('--overwrite', action='store_true',
                    help='--out may hold an earlier hrvision test run: its files are removed first')
+    p.add_argument('--backend', choices=['torch', 'onnxruntime', 'openvino'], default='torch',
+                   help='run the network from --onnx FILE (e.g. an INT8 export) instead of the checkpoint\'s torch '
+                        'network; pre- and post-processing stay torch\'s (default torch)')
+    p.add_argument('--onnx', type=_existing_file, metavar='FILE', help='the file hrvision export --format onnx wrote')
     p.add_argument('--allow-partial', action='store_true',
                    help='evaluate even if the checkpoint leaves some weights of the model unset (prints the report)')
     _add_runner_args(p)
     p.set_defaults(func=_cmd_test)
 
     p = sub.add_parser('export', help='export a model (torch.export .pt2, TorchScript or ONNX) and check it against eager')
-    p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
-    p.add_argument('checkpoint', nargs='?', type=_existing_file)
+    p.add_argument('config', help='mmengine config (.py), official experiment YAML/JSON, or zoo alias')
+    p.add_argument('checkpoint', nargs='?', type=checkpoint_or_alias)
     p.add_argument('--shape', nargs=2, type=positive_int, required=True, metavar=('H', 'W'))
     p.add_argument('--out', required=True, help='output file (.pt2 for torch.export)')
     p.add_argument('--format', choices=['pt2', 'torchscript', 'onnx'], default='pt2')
     p.add_argument('--allow-partial', action='store_true',
                    help='export even if the checkpoint leaves some weights unset (prints the report)')
+    _add_deploy_args(p)
     p.set_defaults(func=_cmd_export)
+
+    from hrvision.zoo_download import configure as configure_zoo
+    configure_zoo(sub.add_parser('zoo', help='trained models by name: list them, fetch one (verified, cached)'))
 
     from hrvision.inference.cli import configure as configure_infer
     configure_infer(sub.add_parser('infer', help='run a model on your images, folders, globs or videos'))
     _add_task_commands(sub)
     return parser
+
+
+def _add_deploy_args(p: argparse.ArgumentParser) -> None:
+    """INT8 / BF16 export (hrvision.quantize); the metric table of --max-drop is the tasks' registrations."""
+    from hrvision.cli_args import add_cfg_options
+    p.add_argument('--quantize', choices=['int8'],
+                   help='post-training INT8 (onnxruntime static quantization, QDQ; runs on onnxruntime and OpenVINO), '
+                        'calibrated on --calib samples; fp32 and int8 are evaluated first (needs --format onnx)')
+    p.add_argument('--precision', choices=['fp32', 'bf16', 'int8'], default='fp32',
+                   help='bf16: a file OpenVINO runs with its bf16 hint, evaluated against fp32 first (CPUs with bf16 '
+                        'only; elsewhere one line says so and nothing is written); int8 = --quantize int8')
+    p.add_argument('--calib', type=positive_int, default=32, metavar='N',
+                   help='calibration samples read through the config\'s test pipeline (default 32)')
+    p.add_argument('--calib-split', default='train', metavar='train|val|test|FOLDER',
+                   help='where the calibration samples come from: a split of the config or a folder of images '
+                        '(default train)')
+    p.add_argument('--eval-split', default='val', choices=['train', 'val', 'test'],
+                   help='the split fp32 and the narrower model are evaluated on with the config\'s metric (default val)')
+    p.add_argument('--max-drop', type=float, metavar='X',
+                   help='refuse (exit 2, nothing written) when a compared metric gets worse by more than X, on the '
+                        'scale the metric reports; defaults per metric: mIoU 0.005, AP 0.005 (0.5 point on a 0-1 '
+                        'scale), NME 0.0005 (0.05 NME points; NME is a fraction)')
+    p.add_argument('--data-root', metavar='DIR', help='the dataset folder for calibration and evaluation (as hrvision '
+                                                       'test --data-root)')
+    add_cfg_options(p)
 
 
 def _add_task_commands(sub) -> None:
@@ -192,6 +270,7 @@ def _add_task_commands(sub) -> None:
     from hrvision.registry import CLI_COMMANDS, load_tasks
     load_tasks()
     import hrvision.data_check  # noqa: F401  (the core's `hrvision data check`)
+    import hrvision.deploy_bench  # noqa: F401  (the core's `hrvision bench deploy`)
     for name, help, configure in CLI_COMMANDS.group(''):
         configure(sub.add_parser(name, help=help))
     for group, dest, help in (('data', 'generator', 'synthetic datasets in the real formats'),

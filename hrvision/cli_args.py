@@ -34,6 +34,18 @@ def existing_file(text: str) -> str:
     return text
 
 
+def checkpoint_or_alias(text: str) -> str:
+    """A checkpoint file that exists, or a zoo alias (``hrvision zoo list``; fetched when used)."""
+    if not os.path.exists(text):
+        from .zoo import is_alias
+        if is_alias(text):
+            return text
+    try:
+        return existing_file(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f'{e} (nor a zoo alias: hrvision zoo list)') from None
+
+
 def image_size(text: str) -> tuple[int, int]:
     """``HxW`` (e.g. ``128x256``) or one number for a square, both positive."""
     parts = text.lower().split('x')

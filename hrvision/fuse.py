@@ -40,6 +40,10 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
                 if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
                     _fold(a, b)
                     mod._modules[name_b] = nn.Identity()
+                elif isinstance(a, nn.Conv2d) and isinstance(b, nn.Sequential) and len(b) \
+                        and isinstance(b[0], nn.BatchNorm2d):   # conv then Sequential(BN, ReLU) (the OCR head)
+                    _fold(a, b[0])
+                    b[0] = nn.Identity()
         for k in range(1, 4):
             conv, bn = getattr(mod, f'conv{k}', None), getattr(mod, f'bn{k}', None)
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
@@ -65,14 +69,26 @@ def split_concat_conv(model: nn.Module) -> nn.Module:
 
     A model whose ``neck`` is :class:`~hrvision.necks.HRNetV2Concat` and whose ``head`` starts with
     :class:`~hrvision.heads.segmentation.ConcatHeadLayers` (seg, face): the neck becomes a ``ConcatConv`` and the
-    head's first conv an ``Identity`` (:func:`concat_head_conv`). Every :class:`~hrvision.necks.HRNetV2p`: its
+    head's first conv an ``Identity`` (:func:`concat_head_conv`). A head that reads the concat map beside a 1x1 conv
+    of it splits itself through its ``split_neck_conv(neck)`` hook, which returns the new neck
+    (:class:`~hrvision.heads.ocr.OCRHead`: its auxiliary 1x1 conv per branch, the concat map kept for its 3x3 conv);
+    its ``concat_split`` text (what could not be split and why) is logged. Every :class:`~hrvision.necks.HRNetV2p`: its
     reduction conv. Then the model's own ``split_concat_conv()`` when it has one (a task whose wiring the core does
     not know: multi-task). Anything else is left as it is. Parameter names change: inference only, after loading
     weights. Returns ``model``.
     """
     from .necks.hrnetv2 import ConcatConv, HRNetV2p
     neck, head = getattr(model, 'neck', None), getattr(model, 'head', None)
-    found = concat_head_conv(head, neck) if isinstance(head, nn.Module) else None
+    found = None
+    if callable(getattr(head, 'split_neck_conv', None)):   # the head rewires itself (OCR: concat + split 1x1 conv)
+        new_neck = head.split_neck_conv(neck)
+        if new_neck is not None:
+            model.neck = new_neck
+    elif isinstance(head, nn.Module):
+        found = concat_head_conv(head, neck)
+    if isinstance(getattr(head, 'concat_split', None), str):   # what the head could not split, and why (OCR)
+        from mmengine.logging import print_log
+        print_log(f'concat-conv split {head.concat_split}', logger='current')
     if found:
         layers, conv = found
         model.neck, layers[0] = conv, nn.Identity()

@@ -2,7 +2,11 @@
 
 ``build_backbone('hrnet_w32', pretrained=True)`` takes timm's default tag of that variant
 (``timm/hrnet_w32.ms_in1k``); ``pretrained='timm/hrnet_w18.ms_in1k'`` (or ``'hrnet_w18.ms_in1k'``) a
-named one; ``pretrained='path/to/file'`` a local checkpoint. The file (``model.safetensors``, else
+named one; ``pretrained='path/to/file'`` a local checkpoint; ``pretrained='hrnet-w32-imagenet'`` (any zoo alias
+of that backbone, :mod:`hrvision.zoo`) the zoo's verified, converted file; a task model's alias
+(``'hrnet-w32-coco-256x192'``) its backbone part, every tensor (the fuse settings stay the builder's; a pose
+net's last module is single-scale: ``multi_scale_output=False, out_indices=(0,)``). All go through
+:func:`hrvision.zoo.resolve_checkpoint`. The file (``model.safetensors``, else
 ``pytorch_model.bin``) is taken from the hub cache (``HF_HUB_CACHE``, else ``HF_HOME/hub``, else
 ``~/.cache/huggingface/hub``), downloaded only when ``HF_HUB_OFFLINE`` is not set, and loaded with
 :func:`hrvision.load_weights` (the ImageNet classifier keys are reported as dropped). The environment is
@@ -78,12 +82,22 @@ def cached_file(repo_id: str) -> str:
 
 
 def load_pretrained(net: nn.Module, variant: str, pretrained: bool | str):
-    """Put ``pretrained`` (tag, True or a file) into ``net`` with :func:`hrvision.load_weights`; the report."""
+    """Put ``pretrained`` (tag, True, a file or a zoo alias) into ``net`` with :func:`hrvision.load_weights`; the
+    report."""
     from .weights import load_weights
-    if isinstance(pretrained, (str, os.PathLike)) and os.path.isfile(pretrained):
-        path = os.fspath(pretrained)
-    else:
-        path = cached_file(resolve_tag(variant, pretrained))
-    report = load_weights(net, path)
+    from .zoo import get_entry, is_alias, resolve_checkpoint
+    task_model = False
+    if is_alias(pretrained) and not os.path.exists(pretrained):
+        entry = get_entry(pretrained)
+        if entry.arch != variant:
+            raise InputError(f'pretrained {pretrained!r} holds {entry.arch!r} weights, not {variant!r} (the {variant} '
+                             'backbone)')
+        task_model = entry.config is not None   # a trained task model: its backbone part (backbone.*)
+    path = resolve_checkpoint(resolve_tag(variant, True) if pretrained is True else pretrained, variant=variant)
+    if task_model:
+        from .weights import extract_state_dict, read_checkpoint_file
+        sd = extract_state_dict(read_checkpoint_file(path), path)
+        path = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
+    report = load_weights(net, path, **({'strict': True, 'name': f'{pretrained} (backbone.*)'} if task_model else {}))
     logging.getLogger('hrvision').info('pretrained %s: %s', variant, report)
     return report

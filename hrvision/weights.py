@@ -6,7 +6,19 @@ Recognised layouts (detected from the keys, no flag needed):
   cls ``incre_modules``/``classifier``); also wrapped as ``module.`` (DataParallel) or ``model.``
   (the official seg ``FullModel``, which also stores ``loss.criterion.weight``).
 * ``timm``      -- identical to the official classification keys.
-* ``mmpose``    -- ``backbone.`` / ``keypoint_head.`` / ``head.`` prefixes (also mmseg/mmdet).
+* ``mmpose``    -- 0.x ``keypoint_head.final_layer`` -> the pose head, the 0.x face head
+  (``keypoint_head.final_layer.{0,1,3}``, WFLW) -> the face head; a 1.x file (``backbone.`` + ``head.final_layer``)
+  has exactly hrvision's pose keys and reads as ``hrvision``; a backbone-only file (``backbone.`` alone) as ``mmpose``.
+* ``mmseg``     -- ``backbone.`` + ``decode_head.`` of an ``FCNHead`` (``convs.0.conv/bn``, ``conv_seg``) -> the official
+  seg head ``last_layer``; of an OCRNet (``decode_head.0`` FCNHead + ``decode_head.1`` OCRHead) -> the official
+  ``seg_hrnet_ocr`` names of ``OCRHead``. Biases the official layers have and mmseg's do not (a conv before a BN)
+  are filled with zeros, the exact equivalent (``LoadReport.filled``).
+* ``mmdet``     -- ``backbone.`` + HRFPN ``neck.`` -> ``HRNetV2p``; Faster R-CNN ``rpn_head.`` / ``roi_head.`` ->
+  torchvision's ``rpn`` / ``roi_heads`` (class rows moved: mmdet's background is last, torchvision's first).
+  mmdet's FCOS head is refused in one line (per-level scales, exp() decoding, centerness on the other tower).
+  The OpenMMLab layouts live in :mod:`hrvision.weight_formats` (the report: ``variant``, ``converted`` = their key ->
+  ours, ``filled``); a checkpoint of theirs loads only into a model built with the fuse settings it was trained
+  with (refused in one line otherwise), and a head hrvision has no counterpart for is refused in one line.
 * ``hrvision``  -- our own task models (``backbone.``, ``head.``, ...); keys of a task's earlier layout are renamed
   by the rules the task registered (``hrvision.registry.register_key_renames``; ``LoadReport.renamed``).
 * safetensors files.
@@ -23,6 +35,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor, nn
 
+from . import weight_formats
 from .digest import verify_digest
 from .errors import CheckpointFileError, HRVisionError
 
@@ -34,6 +47,8 @@ _UNEXPECTED_CAUSES = [
     (re.compile(r'^(incre_modules|downsamp_modules|final_layer\.\d|classifier)\.'),
      'ImageNet classification head (cls/timm): not part of a dense-prediction model'),
     (re.compile(r'^loss\.'), 'training-loss state saved by the official seg FullModel'),
+    (re.compile(r'^(head\.)?(aux_head|conv3x3_ocr|ocr_distri_head|cls_head)\.'),
+     "HRNet-OCR head (official seg_hrnet_ocr): a model for it has model.head.type='OCRHead'"),
     (re.compile(r'^(final_layer|keypoint_head|head\.final_layer)'), 'pose keypoint head (final_layer)'),
     (re.compile(r'^(last_layer|decode_head|head\.last_layer)'), 'segmentation head (last_layer)'),
     (re.compile(r'^head\.'), 'task head (face landmark head or hrvision head)'),
@@ -70,6 +85,10 @@ class LoadReport:
     renamed: dict[str, str] = field(default_factory=dict)   # earlier-layout key -> model key (register_key_renames)
     layouts: list[str] = field(default_factory=list)   # the earlier layouts those keys come from
     order_kept: bool = True   # the file lists the loaded tensors in the model's order (what optimizer state needs)
+    variant: str = ''   # which head layout of the format (e.g. 'FCNHead', 'Faster R-CNN ...'; OpenMMLab layouts)
+    filled: dict[str, str] = field(default_factory=dict)   # model key -> why it was filled (source lacks it)
+    converted: dict[str, str] = field(default_factory=dict)   # OpenMMLab key -> model key (hrvision.weight_formats)
+    notes: list[str] = field(default_factory=list)   # what the user should know (settings that differ, ...)
 
     def explain(self) -> dict[str, dict[str, list[str]]]:
         """Group missing and unexpected keys by cause."""
@@ -77,7 +96,15 @@ class LoadReport:
                 'unexpected': _group(self.unexpected_keys, _UNEXPECTED_CAUSES)}
 
     def __str__(self) -> str:
-        lines = [f'loaded {len(self.loaded_keys)} tensors from {self.source} (format: {self.format})']
+        fmt = f'{self.format}, {self.variant}' if self.variant else self.format
+        lines = [f'loaded {len(self.loaded_keys)} tensors from {self.source} (format: {fmt})']
+        for why in dict.fromkeys(self.filled.values()):
+            keys = [k for k, w in self.filled.items() if w == why]
+            lines.append(f'  filled {len(keys)}: {why} [{", ".join(keys[:3])}{" ..." if len(keys) > 3 else ""}]')
+        lines += [f'  note: {n}' for n in self.notes]
+        if self.converted:
+            k, n = next(iter(self.converted.items()))
+            lines.append(f'  renamed {len(self.converted)}: keys of the {self.format} layout (e.g. {k} -> {n})')
         if self.renamed:
             lines.append(f'  renamed {len(self.renamed)}: keys of an earlier layout ({"; ".join(self.layouts)}) '
                          f'(e.g. {next(iter(self.renamed))} -> {next(iter(self.renamed.values()))})')
@@ -152,6 +179,9 @@ def detect_format(sd: Mapping[str, Tensor]) -> str:
     rules = _key_renames()
     if any(legacy_rule(k, rules) for k in keys):
         return 'hrvision'   # an earlier layout of a task's model (register_key_renames)
+    mm = weight_formats.detect(_strip(sd))
+    if mm is not None:
+        return mm[0]   # mmseg / mmdet / the mmpose face head (hrvision.weight_formats)
     if any(k.startswith(('keypoint_head.', 'decode_head.')) for k in keys):
         return 'mmpose'
     if any(k.startswith('backbone.') for k in keys):
@@ -213,22 +243,63 @@ def _renames(sd: Mapping[str, Tensor], mapped: Mapping[str, Tensor]):
             yield k, renamed
 
 
-def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module) -> tuple[dict[str, Tensor], list[str]]:
-    """Rename checkpoint keys to the model's names. Returns (mapped, unexpected source keys)."""
+def map_state_dict(sd: Mapping[str, Tensor], model: nn.Module,
+                   origin: Mapping[str, str] | None = None) -> tuple[dict[str, Tensor], list[str]]:
+    """Rename checkpoint keys to the model's names. Returns (mapped, unexpected source keys). ``origin``: the
+    file's name of a key converted by :mod:`hrvision.weight_formats` (used in messages and the unexpected list)."""
     target = model.state_dict()
     mapped: dict[str, Tensor] = {}
     unexpected = []
+    origin = origin or {}
     for k, v in _strip(sd).items():
         name = next((c for c in _candidates(k) if c in target), None)
         if name is None or name in mapped:
-            unexpected.append(k)
+            unexpected.append(origin.get(k) or k)
             continue
         want = tuple(target[name].shape)
         if tuple(v.shape) != want:
-            raise ValueError(f'shape mismatch for {name!r} (checkpoint key {k!r}): checkpoint has '
+            src = origin.get(k) or k
+            raise ValueError(f'shape mismatch for {name!r} (checkpoint key {src!r}): checkpoint has '
                              f'{tuple(v.shape)}, model expects {want}')
         mapped[name] = v
     return mapped, unexpected
+
+
+def _check_conversion(conv: weight_formats.Conversion, model: nn.Module, report: LoadReport, strict: bool,
+                      allow_partial: bool) -> None:
+    """Fill the report of an OpenMMLab checkpoint, and refuse in one line what would load wrongly: a head that
+    hrvision has no counterpart for, a head of another task, or a model built with other fuse settings than the
+    checkpoint was trained with (checked when its head loads; a backbone-only load only notes them)."""
+    report.variant = conv.variant
+    mapped = set(report.loaded_keys)
+    report.converted = {src: k for k, src in conv.origin.items() if src and src != k and k in mapped}
+    for k, why in conv.filled.items():
+        n = next((c for c in _candidates(k) if c in mapped), None)
+        if n is not None:
+            report.filled[n] = why
+    name = type(model).__name__
+    fails = (report.missing_keys and not allow_partial) or (strict and report.unexpected_keys)
+    head = conv.head_keys()
+    head_unplaced = [k for k in head if (conv.origin.get(k) or k) in report.unexpected_keys]
+    head_loaded = len(head_unplaced) < len(head)
+    if fails and conv.refusal:
+        raise WeightsMismatchError(f'{report.source} ({conv.format} {conv.variant}) cannot load into the {name} '
+                                   f'model: {conv.refusal}')
+    if fails and head and not head_loaded:
+        theirs = next((k for k in report.missing_keys if not k.startswith(('backbone.', 'neck.'))), None)
+        raise WeightsMismatchError(
+            f'{report.source} is an {conv.format} {conv.variant} checkpoint: its head '
+            f'({conv.origin.get(head[0]) or head[0]}, ...) has no place in the {name} model'
+            + (f', whose head is {theirs.rsplit(".", 1)[0]}' if theirs else '') + ': not weights of this model')
+    mismatches = weight_formats.settings_mismatches(model, conv)
+    if mismatches and head_loaded:
+        raise WeightsMismatchError(
+            f'{report.source} ({conv.format} {conv.variant}) was trained with other fuse settings than the {name} '
+            f'model has: {"; ".join(mismatches)}. Its outputs would not be the published ones: build the model '
+            f'with the checkpoint\'s settings')
+    report.notes += [f'{conv.format} trained with other fuse settings: {m}' for m in mismatches]
+    if conv.refusal:
+        report.notes.append(conv.refusal)
 
 
 def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False,
@@ -250,20 +321,26 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tens
         src = name or '<state dict>'
         sd = extract_state_dict(source, src)
     fmt = detect_format(sd)
+    target = model.state_dict()
+    conv = None
+    if fmt in ('mmseg', 'mmdet', 'mmpose'):   # OpenMMLab layouts renamed first (hrvision.weight_formats)
+        conv = weight_formats.convert(_strip(sd), has=lambda k: any(c in target for c in _candidates(k)))
     try:
-        mapped, unexpected = map_state_dict(sd, model)
+        mapped, unexpected = map_state_dict(conv.state_dict if conv else sd, model, conv.origin if conv else None)
     except ValueError as e:
         raise WeightsMismatchError(f'{src} does not fit the {type(model).__name__} model (another width or '
                                    f'network?): {e}') from None
-    missing = [k for k in model.state_dict() if k not in mapped and not k.endswith('num_batches_tracked')]
+    missing = [k for k in target if k not in mapped and not k.endswith('num_batches_tracked')]
     if not mapped:
         raise WeightsMismatchError(
             f'{src} shares no key with the {type(model).__name__} model (format: {fmt}; checkpoint keys e.g. '
-            f'{list(sd)[:3]}, model keys e.g. {list(model.state_dict())[:3]}): not weights of this model')
+            f'{list(sd)[:3]}, model keys e.g. {list(target)[:3]}): not weights of this model')
     renamed = {k: n for k, n in _renames(sd, mapped)}
     layouts = sorted({legacy_rule(k)[1] for k in renamed})
     report = LoadReport(fmt, sorted(mapped), missing, unexpected, src, renamed=renamed, layouts=layouts,
-                        order_kept=list(mapped) == [k for k in model.state_dict() if k in mapped])
+                        order_kept=list(mapped) == [k for k in target if k in mapped])
+    if conv is not None:
+        _check_conversion(conv, model, report, strict, allow_partial)
     if before_load is not None:
         before_load(report)   # may refuse: the model is untouched until here
     if missing and not allow_partial:

@@ -26,7 +26,7 @@ from tests import reference_store as rs  # noqa: E402
 
 OUT = REPO / 'tests' / 'reference'
 BUDGET_BYTES = 30 * 2**20
-FAMILIES = ('pose', 'seg', 'face', 'cls')
+FAMILIES = ('pose', 'seg', 'face', 'cls', 'ocr')   # ocr: HRNet + OCR (seg_hrnet_ocr, SPEC §10)
 TENSOR_FILES = [f'{f}_tiny_{kind}.pt' for f in FAMILIES for kind in ('state', 'io')]
 PLAIN_FILES = [f'{f}_tiny_config.json' for f in FAMILIES] + ['model_stats.json',
                                                                  'pose_pipeline.npz', 'seg_pipeline.npz',
@@ -34,7 +34,7 @@ PLAIN_FILES = [f'{f}_tiny_config.json' for f in FAMILIES] + ['model_stats.json',
 GZ_FILES = ['pose_w32_256x192_keys.json', 'pose_w48_384x288_keys.json', 'seg_cityscapes_w48_keys.json',
             'seg_cityscapes_w18_small_v1_keys.json', 'seg_cityscapes_w18_small_v2_keys.json',
             'face_wflw_w18_keys.json', 'cls_w18_keys.json', 'cls_w18_small_v1_keys.json',
-            'cls_w18_small_v2_keys.json', 'cls_w32_keys.json', 'cls_w48_keys.json']
+            'cls_w18_small_v2_keys.json', 'cls_w32_keys.json', 'cls_w48_keys.json', 'seg_ocr_cityscapes_w48_keys.json']
 ALL_FILES = TENSOR_FILES + PLAIN_FILES + GZ_FILES
 
 

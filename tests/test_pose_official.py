@@ -70,3 +70,17 @@ def test_flip_settings_follow_the_official_yaml(tiny):
     off = hrvision.from_official(dict(cfg, TEST={'FLIP_TEST': False, 'SHIFT_HEATMAP': False}))
     assert off.test_cfg['flip_test'] is False and off.head.shift_heatmap is False
 
+
+
+@pytest.mark.parametrize('dataset, joints, pair', [('coco', 17, (5, 6)), ('mpii', 16, (0, 5))])
+def test_official_dataset_gives_its_flip_pairs(tiny, dataset, joints, pair):
+    """An official COCO or MPII experiment gets its dataset preset's metadata (the flip test's pairs, the pictures'
+    skeleton); another joint count gets none rather than a wrong preset."""
+    cfg = tiny[0]
+    model_cfg = dict(cfg['MODEL'], NUM_JOINTS=joints)
+    model = hrvision.from_official(dict(cfg, MODEL=model_cfg, DATASET=dict(cfg.get('DATASET') or {}, DATASET=dataset)))
+    perm = model.dataset_meta['flip_indices']
+    assert len(perm) == joints and perm[pair[0]] == pair[1] and perm[pair[1]] == pair[0]
+    other = hrvision.from_official(dict(cfg, MODEL=dict(cfg['MODEL'], NUM_JOINTS=joints - 1),
+                                        DATASET=dict(cfg.get('DATASET') or {}, DATASET=dataset)))
+    assert getattr(other, 'dataset_meta', None) is None

@@ -245,6 +245,7 @@ WORDS = {'pose': 'Pose', 'posetrack': 'PoseTrack', 'segmentation': 'Segmentation
 ALLOWED = {
     'CocoKeypointDataset', 'CocoKeypointMetric',            # COCO keypoint format
     'CityscapesDataset', 'LoadCityscapes',                  # Cityscapes layout
+    'PascalContextDataset', 'LIPDataset', 'ADE20KDataset',  # the PASCAL-Context, LIP and ADE20K layouts
     'WFLWDataset',                                          # WFLW list format
     'MultiSourceDataset',                                   # concatenation of other datasets
     'RandomRescale', 'ResizeLongSide', 'PadRandomCrop',     # generic image steps (segmentation pipelines)

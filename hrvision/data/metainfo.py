@@ -28,7 +28,7 @@ from hrvision.errors import ConfigError, DataError, HRVisionError, did_you_mean
 #: keys this module knows (validated); any other key is kept as it is
 KNOWN_KEYS = ('classes', 'palette', 'category_ids', 'keypoint_names', 'num_keypoints', 'flip_pairs',
               'flip_indices', 'skeleton', 'sigmas', 'joint_weights', 'norm_indices', 'ignore_index', 'from_file',
-              'upper_body_ids', 'category_id')
+              'upper_body_ids', 'category_id', 'flip_class_pairs', 'flip_class_indices')
 #: keys that describe keypoints: a data file that states its own keypoints replaces all of them
 KEYPOINT_KEYS = ('keypoint_names', 'num_keypoints', 'flip_pairs', 'flip_indices', 'skeleton', 'sigmas',
                  'joint_weights', 'norm_indices', 'upper_body_ids')
@@ -317,6 +317,7 @@ def parse_metainfo(meta: dict | None, source: str, *, kind: type = ConfigError) 
         if classes is not None and len(ids) != len(classes):
             _fail(kind, source, f'metainfo.category_ids has {len(ids)} ids but classes has {len(classes)} names')
         out['category_ids'] = ids
+    _class_flip(meta, classes, out, kind, source)
     if meta.get('ignore_index') is not None:
         if not _is_int(meta['ignore_index']):
             _fail(kind, source, f'metainfo.ignore_index must be an integer, got {meta["ignore_index"]!r}')
@@ -407,6 +408,51 @@ def parse_metainfo(meta: dict | None, source: str, *, kind: type = ConfigError) 
     return out
 
 
+def _class_flip(meta: dict, classes, out: dict, kind: type, source: str) -> None:
+    """Segmentation classes that swap under a horizontal flip (LIP's left-arm / right-arm): ``flip_class_pairs``
+    as stated, else derived from sided class names like keypoints' (only when some pair, so class lists without
+    sides keep their metadata unchanged); ``flip_class_indices`` is the derived permutation (``flipped[k] =
+    original[perm[k]]``) the flip augmentation and the flip test read."""
+    stated = meta.get('flip_class_pairs')
+    if stated is None and meta.get('flip_class_indices') is not None and classes is None:
+        _fail(kind, source, 'metainfo.flip_class_indices is derived from flip_class_pairs; state classes')
+    if classes is None:
+        if stated is not None:
+            _fail(kind, source, 'metainfo.flip_class_pairs needs classes (the class names in label-index order)')
+        return
+    n = len(classes)
+    if stated is not None:
+        if not _seq(stated):
+            _fail(kind, source, f'metainfo.flip_class_pairs must be a list of (i, j) class index pairs, got '
+                                f'{type(stated).__name__}')
+        pairs, used = [], set()
+        for k, p in enumerate(list(stated)):
+            if not _seq(p) or len(p) != 2 or not all(_is_int(x) for x in p):
+                _fail(kind, source, f'metainfo.flip_class_pairs[{k}] must be a pair of 0-based class indices, '
+                                    f'got {p!r}')
+            a, b = int(p[0]), int(p[1])
+            if not (0 <= a < n and 0 <= b < n) or a == b or a in used or b in used:
+                _fail(kind, source, f'metainfo.flip_class_pairs[{k}] = {[a, b]}: expected two different class '
+                                    f'indices in 0..{n - 1}, each in one pair only')
+            used.update((a, b))
+            pairs.append([a, b])
+    else:
+        pairs = [list(p) for p in derive_flip_pairs(classes)]
+    if not pairs and stated is None:
+        if meta.get('flip_class_indices') is not None and \
+                [int(x) for x in meta['flip_class_indices']] != list(range(n)):
+            _fail(kind, source, 'metainfo.flip_class_indices contradicts the classes (no left/right class pairs); '
+                                'state flip_class_pairs, flip_class_indices is derived')
+        return
+    perm = flip_indices(n, pairs)
+    given = meta.get('flip_class_indices')
+    if given is not None and [int(x) for x in given] != perm:
+        _fail(kind, source, f'metainfo.flip_class_indices {list(given)} contradicts flip_class_pairs (gives {perm}); '
+                            'state flip_class_pairs only, flip_class_indices is derived')
+    out['flip_class_pairs'] = pairs
+    out['flip_class_indices'] = perm
+
+
 def from_coco_categories(categories: list, path: str) -> dict:
     """The metadata a COCO file carries: ``classes`` / ``category_ids`` (every category, in file order) and,
     from the category that has ``keypoints``, ``keypoint_names`` and ``skeleton`` (1-based in the file,
@@ -459,7 +505,7 @@ def merge_metainfo(preset: dict | None, from_data: dict | None, config: dict | N
     (a 12-keypoint file does not inherit COCO's 17 sigmas; flip pairs are re-derived from its names); names
     equal to the preset's keep the preset's sigmas, weights and pairs (a plain COCO file keeps COCO's). A config
     ``keypoint_names`` that differs from the data file's is refused (the annotations are in the file's order)."""
-    derived = ('flip_indices', 'num_keypoints')
+    derived = ('flip_indices', 'num_keypoints', 'flip_class_indices')
     merged = parse_metainfo(preset, config_source) if preset else {}
     merged = {k: v for k, v in merged.items() if k not in derived}
     data = dict(from_data or {})
@@ -470,6 +516,8 @@ def merge_metainfo(preset: dict | None, from_data: dict | None, config: dict | N
         cfg.update(extra)
 
     def layer(upper: dict) -> None:
+        if upper.get('classes') is not None and tuple(upper['classes']) != tuple(merged.get('classes') or ()):
+            merged.pop('flip_class_pairs', None)   # the lower layer's class pairs index other classes
         names = upper.get('keypoint_names')
         if names is not None and tuple(names) != tuple(merged.get('keypoint_names') or ()):
             for k in KEYPOINT_KEYS + ('dataset_name',):
@@ -484,6 +532,8 @@ def merge_metainfo(preset: dict | None, from_data: dict | None, config: dict | N
                   f'{data_source or "the annotation file"} ({len(names)}: {", ".join(names[:4])}, ...); '
                   "the annotations are in the file's order: leave keypoint_names out of the config")
         layer({k: data[k] for k in ('keypoint_names', 'skeleton') if k in data})
+    if 'classes' in data and tuple(data['classes']) != tuple(merged.get('classes') or ()):
+        merged.pop('flip_class_pairs', None)
     for k in ('classes', 'category_ids', 'category_id'):   # the file's categories are the truth about the file
         if k in data:
             merged[k] = data[k]

@@ -410,7 +410,7 @@ def _interrupted(runner) -> None:
 
 
 def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: Any) -> dict:
-    """Evaluate ``checkpoint`` with the config's test loop; returns the metrics.
+    """Evaluate ``checkpoint`` (a file or a zoo alias) with the config's test loop; returns the metrics.
 
     The weights go in through :func:`hrvision.load_weights`: a checkpoint that leaves any tensor of the model
     unset is refused unless ``allow_partial`` (or the config's ``allow_partial_load``)."""
@@ -418,7 +418,9 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     if cfg.get('test_cfg') is None or cfg.get('test_evaluator') is None:
         raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no test loop (test_cfg / test_evaluator are '
                              'None): its evaluation is another command (see the config\'s header)')
-    cfg.load_from = checkpoint
+    from ..zoo import apply_entry_options, resolve_checkpoint
+    apply_entry_options(cfg, checkpoint)   # a zoo alias: the settings its model was trained with
+    cfg.load_from = resolve_checkpoint(checkpoint)   # a zoo alias: its verified, converted file
     cfg.resume = False
     if allow_partial:
         cfg.allow_partial_load = True

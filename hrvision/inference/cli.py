@@ -1,4 +1,5 @@
-"""``hrvision infer CONFIG [CHECKPOINT] INPUT... --out DIR``: a model on your images, folders, globs and videos.
+"""``hrvision infer CONFIG [CHECKPOINT] INPUT... --out DIR`` (or ``hrvision infer ALIAS INPUT...``, a zoo model): a
+model on your images, folders, globs and videos.
 
 Outputs: see :mod:`.writers`; videos give per-frame results and ``<video stem>_annotated.mp4``. Unreadable
 images are skipped with a line each and counted; the run ends with one summary line (images, time, images/s).
@@ -14,11 +15,12 @@ CKPT_SUFFIXES = ('.pth', '.pt', '.ckpt', '.safetensors', '.bin', '.tar')
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    from ..cli_args import add_cfg_options, existing_file, positive_int
-    p.add_argument('config', help='mmengine config (.py) or official experiment YAML/JSON')
+    from ..cli_args import add_cfg_options, checkpoint_or_alias, existing_file, positive_int
+    p.add_argument('config', help='mmengine config (.py), official experiment YAML/JSON, or a zoo alias (its config '
+                                  'and weights: hrvision zoo list)')
     p.add_argument('inputs', nargs='+', metavar='[CHECKPOINT] INPUT',
-                   help='checkpoint (optional, by suffix: .pth/.pt/.safetensors/...), then images, folders, '
-                        'globs or videos')
+                   help='checkpoint (optional: a file by its suffix .pth/.pt/.safetensors/..., or a zoo alias), then '
+                        'images, folders, globs or videos')
     p.add_argument('--out', required=True, help='new or empty folder for the results (+ manifest)')
     p.add_argument('--overwrite', action='store_true', help='--out may hold an earlier hrvision run')
     p.add_argument('--show-dir', help='also write pictures with the predictions drawn into this folder')
@@ -34,8 +36,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "checkpoint and the config do not know them: a JSON list in label order, or a COCO "
                         "annotation file (its categories)")
     p.add_argument('--boxes', type=existing_file, help='pose / face: detection JSON with the boxes')
-    p.add_argument('--det-config', help='pose: hrvision detection config giving the person boxes')
-    p.add_argument('--det-checkpoint', type=existing_file)
+    p.add_argument('--det-config', help='pose: hrvision detection config (or zoo alias) giving the person boxes')
+    p.add_argument('--det-checkpoint', type=checkpoint_or_alias, help='file or zoo alias')
     p.add_argument('--det-score-thr', type=float, default=0.3)
     p.add_argument('--det-label', type=int, default=0, help='the person label of the detector (default 0)')
     p.add_argument('--allow-partial', action='store_true',
@@ -44,7 +46,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def split_checkpoint(inputs: list[str]) -> tuple[str | None, list[str]]:
+    """The optional CHECKPOINT before the inputs: a file by its suffix, or a zoo alias that is no path."""
     first = inputs[0]
+    if not osp.exists(first):
+        from ..zoo import is_alias
+        if is_alias(first):
+            return first, inputs[1:]
     if first.lower().endswith(CKPT_SUFFIXES) and not osp.isdir(first):
         if not osp.isfile(first):
             from ..errors import MissingFileError
@@ -55,8 +62,10 @@ def split_checkpoint(inputs: list[str]) -> tuple[str | None, list[str]]:
 
 def _check_args(args) -> None:
     from ..errors import InputError
-    if bool(args.det_config) != bool(args.det_checkpoint):
-        raise InputError('--det-config and --det-checkpoint go together')
+    from ..zoo import is_alias
+    det_alias = is_alias(args.det_config) and not osp.exists(args.det_config)   # a zoo detector: config + weights
+    if bool(args.det_config) != bool(args.det_checkpoint) and not det_alias:
+        raise InputError('--det-config and --det-checkpoint go together (or --det-config a zoo detector alias)')
     if args.backend != 'torch' and not args.onnx:
         raise InputError(f'--backend {args.backend} needs --onnx FILE (made by hrvision export --format onnx)')
     if args.onnx and args.backend == 'torch':

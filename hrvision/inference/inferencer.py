@@ -48,13 +48,15 @@ class Inferencer:
     """``Inferencer(config, checkpoint=None, device=None, backend='torch')``; call it on images.
 
     Args:
-        config: mmengine config (.py or ``Config``) or official experiment YAML/JSON (see ``hrvision.init_model``).
-        checkpoint: weights (any format :func:`hrvision.load_weights` reads); refused if incomplete.
+        config: mmengine config (.py or ``Config``), official experiment YAML/JSON, or a zoo alias (its config and
+            weights; see ``hrvision.init_model``, :mod:`hrvision.zoo`).
+        checkpoint: weights (any format :func:`hrvision.load_weights` reads, or a zoo alias); refused if incomplete.
         device: ``'cpu'``, ``'cuda'``, ...; None: :func:`default_device` of the backend (CUDA when present for
             torch; always the CPU for openvino).
         backend: ``'torch'``, ``'onnxruntime'`` or ``'openvino'`` (CPU; ``onnx`` = the exported network file,
             see :func:`hrvision.export.export_model`).
-        det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model.
+        det_config / det_checkpoint: hrvision detection model giving person boxes to a pose model (either may be a
+            zoo alias).
         det_score_thr / det_label: which detections are people.
         seg_probs: also return per-class probabilities for segmentation.
         cfg_options: dotted-key overrides of an mmengine config, for the model and the test pipeline

@@ -4,8 +4,9 @@ the torch backend's own.
 
 Why a second runtime: on this project's CPU benchmark (``benchmarks/RESULTS.md``, 1 thread, fp32) OpenVINO ran
 the HRNet networks 10-15% faster than onnxruntime on the same file. It is compiled with fp32 inference precision
-(no silent bf16 on CPUs that have it), latency mode, one stream and torch's thread count; input sizes stay
-dynamic (batch, height, width), as in the exported file.
+(no silent bf16 on CPUs that have it; bf16 only for a file ``hrvision export --precision bf16`` marked so),
+latency mode, one stream and torch's thread count; input sizes stay dynamic (batch, height, width), as in the
+exported file. An INT8 file (QDQ, ``hrvision export --quantize int8``) runs its quantized layers in int8.
 
 Device: the CPU only. ``Inferencer`` / ``hrvision infer`` without a device put the whole model on the CPU for
 this backend, also on a machine with a GPU (``default_device``); an explicit CUDA device is refused.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import numpy as np
 import torch
@@ -53,7 +55,11 @@ class OpenVinoModule(OnnxRuntimeModule):
                   'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
         try:
             core = _core()
-            self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
+            model = core.read_model(path)
+            config['INFERENCE_PRECISION_HINT'] = _precision_hint(model, path)
+            self.compiled = core.compile_model(model, 'CPU', config)
+        except DataError:
+            raise
         except Exception as e:  # noqa: BLE001  (OpenVINO raises RuntimeError for missing and malformed files)
             raise DataError(f'{path}: openvino cannot load it ({str(e).strip().splitlines()[0][:200]})') from None
         self.request = self.compiled.create_infer_request()
@@ -73,6 +79,27 @@ class OpenVinoModule(OnnxRuntimeModule):
         outs = self.request.infer({0: arr}, share_inputs=True)   # outputs are copies (share_outputs=False)
         tensors = [torch.from_numpy(np.asarray(outs[o])).to(x.device) for o in self.compiled.outputs]
         return self.pick(tensors)   # select_outputs' order (det / multi-task), all, or the first
+
+
+def _precision_hint(model, path: str) -> str:
+    """f32, or bf16 for a file that ``hrvision export --precision bf16`` marked so (``hrvision.precision`` in its
+    metadata) when this CPU has bf16 (else f32, said once)."""
+    from ..quantize import ONNX_PRECISION, bf16_supported
+    info = model.get_rt_info()
+    marked = info['framework'][ONNX_PRECISION].astype(str) if 'framework' in info and \
+        ONNX_PRECISION in info['framework'] else None
+    if marked != 'bf16':
+        return 'f32'
+    if bf16_supported():
+        return 'bf16'
+    line = f'hrvision: {path} is marked bf16, but this CPU has no bf16 support in OpenVINO: it runs at f32'
+    if line not in _SAID:
+        _SAID.add(line)
+        print(line, file=sys.stderr)
+    return 'f32'
+
+
+_SAID: set = set()
 
 
 def use_openvino(task, path: str | None, device=None) -> torch.nn.Module:

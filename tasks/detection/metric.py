@@ -151,3 +151,7 @@ register_alias(METRICS, 'CocoDetMetric', CocoDetectionMetric)
 CocoDetMetric = CocoDetectionMetric
 
 __all__ = ['CocoDetectionMetric', 'coco_bbox_eval', 'to_coco_results', 'STAT_NAMES']
+
+# what the INT8 / BF16 export compares (hrvision.quantize): box AP on a 0-1 scale, 0.5 point by default
+from hrvision.quantize import register_deploy_metric  # noqa: E402
+register_deploy_metric('AP', higher_better=True, max_drop=0.005)

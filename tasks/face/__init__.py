@@ -16,4 +16,5 @@ __all__ = ['ATTRIBUTES', 'SUBSETS', 'WFLWDataset', 'FaceNMEMetric', 'compute_nme
            'FaceHead', 'WFLW_FLIP_PAIRS', 'FaceCrop', 'FaceHeatmapTargets',
            'FaceRandomAugment', 'LoadFaceImage', 'PackFaceInputs', 'face_crop']
 
-from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import cli, official, inference, official_datasets  # noqa: E402,F401  (registers the official families,
+#   the CLI commands and the 300W / COFW / AFLW datasets)

@@ -97,6 +97,13 @@ def metadata_norm(meta: dict | None, where: str = 'FaceNMEMetric') -> tuple[str,
                       f"(the annotation's box_size, as AFLW); state one in the dataset's metainfo")
 
 
+def norm_label(norm: tuple | None) -> str:
+    """The CED axis label for a :func:`metadata_norm` result (``None``: the official rule for the count)."""
+    if norm is None:
+        return 'NME'
+    return 'NME (box size)' if norm[0] == 'bbox' else f'NME (landmarks {norm[1][0]}-{norm[1][1]})'
+
+
 def failure_rate(nme, threshold: float) -> float:
     nme = _np(nme)
     return float((nme > threshold).mean()) if nme.size else float('nan')
@@ -127,7 +134,27 @@ def summarize(nme, thresholds: Sequence[float] = (0.08, 0.10)) -> dict[str, floa
     return out
 
 
-def plot_ced(curves: dict[str, np.ndarray], threshold: float, path: str, title: str = 'CED') -> str:
+def subset_groups(tags: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
+    """Positions of the results in each named subset (a face may be in several, e.g. AFLW full and frontal)."""
+    names = list(dict.fromkeys(t for ts in tags for t in ts))   # in order of first appearance
+    return {n: np.asarray([i for i, ts in enumerate(tags) if n in ts], np.int64) for n in names}
+
+
+def official_lines(groups: dict[str, np.ndarray], thresholds: Sequence[float] = (0.08, 0.10)) -> str:
+    """One line per subset, laid out as the official face test prints its result (``nme:0.0334 [008]:0.0100
+    [010]:0.0050``), followed by our AUC at each threshold and the image count."""
+    lines = []
+    for name, nme in groups.items():
+        nme = _np(nme)
+        s = summarize(nme, thresholds)
+        fr = ' '.join(f'[{int(round(t * 100)):03d}]:{s[f"FR@{t:.2f}"]:.4f}' for t in thresholds)
+        auc_ = ' '.join(f'auc@{t:.2f}:{s[f"AUC@{t:.2f}"]:.4f}' for t in thresholds)
+        lines.append(f'Test Results {name:<12} nme:{s["NME"]:.4f} {fr} {auc_} images:{s["count"]}')
+    return '\n'.join(lines)
+
+
+def plot_ced(curves: dict[str, np.ndarray], threshold: float, path: str, title: str = 'CED',
+             xlabel: str = 'NME (inter-ocular)') -> str:
     """Write a CED plot (one line per named NME array) as PNG with matplotlib's Agg backend.
 
     The x axis runs to ``threshold`` (the AUC limit, dashed) or further when most errors are larger,
@@ -147,7 +174,7 @@ def plot_ced(curves: dict[str, np.ndarray], threshold: float, path: str, title: 
     ax.axvline(threshold, color='0.4', linestyle='--', linewidth=1)
     ax.set_xlim(0, x_max)
     ax.set_ylim(0, 1)
-    ax.set_xlabel('NME (inter-ocular)')
+    ax.set_xlabel(xlabel)
     ax.set_ylabel('fraction of images')
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
@@ -166,7 +193,9 @@ class FaceNMEMetric(DatasetMetaMetric, BaseMetric):
     metric used on its own) the official rule for the landmark count applies.
 
     Also reports the NME of the images flagged with each WFLW attribute (``attributes``
-    metainfo) when present. ``out_dir``: write per-image results (JSON) and the CED PNG there.
+    metainfo) when present, and NME / FR / AUC per official subset (``subsets`` metainfo: 300W full / common /
+    challenging, COFW test, AFLW full / frontal; keys ``NME_<subset>``, ``FR@0.10_<subset>``, ...), logged one line
+    per subset as the official test prints it. ``out_dir``: write per-image results (JSON) and the CED PNG there.
     """
 
     default_prefix = 'face'
@@ -202,7 +231,8 @@ class FaceNMEMetric(DatasetMetaMetric, BaseMetric):
                 nme = compute_nme(pred[None], gt[None], [box], by_box=True)[0]
             attrs = _np(meta.get('attributes', [])).astype(int).tolist()
             self.results.append(dict(img_id=meta.get('img_id'), sample_idx=meta.get('sample_idx'), nme=float(nme),
-                                     pred=pred.tolist(), attributes=attrs))
+                                     pred=pred.tolist(), attributes=attrs,
+                                     subsets=[str(s) for s in (meta.get('subsets') or ())]))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         nme = np.array([r['nme'] for r in results])
@@ -214,9 +244,24 @@ class FaceNMEMetric(DatasetMetaMetric, BaseMetric):
             for j, name in enumerate(self.attribute_names):
                 if flags[:, j].any():
                     metrics[f'NME_{name}'] = float(nme[flags[:, j]].mean())
+        groups = subset_groups([r.get('subsets') or () for r in results])
+        for name, idx in groups.items():   # official subsets (300W common / challenging, AFLW frontal)
+            part = summarize(nme[idx], self.thresholds)
+            metrics.update({f'{k}_{name}': v for k, v in part.items() if k != 'count'})
+        if groups:
+            from mmengine.logging import print_log
+            print_log('\n' + official_lines({n: nme[i] for n, i in groups.items()}, self.thresholds),
+                      logger='current')
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
             with open(osp.join(self.out_dir, 'face_predictions.json'), 'w') as f:
                 json.dump(results, f)
-            plot_ced({'test': nme}, max(self.thresholds), osp.join(self.out_dir, 'ced.png'))
+            curves = {n: nme[i] for n, i in groups.items()} if groups else {'test': nme}   # one line per subset
+            plot_ced(curves, max(self.thresholds), osp.join(self.out_dir, 'ced.png'), xlabel=norm_label(self._norm))
         return metrics
+
+
+# what the INT8 / BF16 export compares (hrvision.quantize): NME as a fraction (0.0460 = 4.60 %), lower is better;
+# 0.05 NME points (%) by default
+from hrvision.quantize import register_deploy_metric  # noqa: E402
+register_deploy_metric('NME', higher_better=False, max_drop=0.0005, scale='fraction, 0.01 = 1 NME point')

@@ -130,13 +130,15 @@ def face_crop(img: np.ndarray, center, scale: float, output_size=(256, 256), rot
 
 @TRANSFORMS.register_module()
 class LoadFaceImage:
-    """Read ``img_path`` as RGB uint8; ``keypoints``/``center`` become float64 working copies.
+    """Read ``img_path`` as RGB uint8 (or take ``img`` when the annotation holds the image, COFW's .mat);
+    ``keypoints``/``center`` become float64 working copies.
 
     Images are decoded with OpenCV (``hrvision.data.io.read_image``); the official loader uses PIL.
     PNGs decode identically; JPEG decoders of different libjpeg builds may differ by a grey level."""
 
     def __call__(self, results: dict) -> dict:
-        img = read_image(results['img_path'])
+        # an image the annotation file holds itself (COFW .mat) is used as it is; else the file at img_path
+        img = results['img'] if results.get('img') is not None else read_image(results['img_path'])
         results['img'] = img
         results['ori_shape'] = img.shape[:2]
         results['keypoints'] = np.asarray(results['keypoints'], np.float64).copy()
@@ -225,7 +227,7 @@ class FaceHeatmapTargets:
 
 
 META_KEYS = ('img_path', 'img_id', 'sample_idx', 'ori_shape', 'img_shape', 'center', 'scale', 'rotation', 'flip',
-             'ori_keypoints', 'attributes', 'box_size', 'flip_indices')
+             'ori_keypoints', 'attributes', 'box_size', 'flip_indices', 'subsets')
 
 
 @TRANSFORMS.register_module()

@@ -10,7 +10,7 @@ weights move both ways (:mod:`hrvision.tasks.multitask.weights`).
 
 Which shared feature each head reads (computed once per batch by the model):
 
-* ``SegmentationHead`` / ``FaceHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
+* ``SegmentationHead`` / ``OCRHead`` / ``FaceHead``: the HRNetV2 concat map (stride 4, ``sum(C)`` channels).
 * ``PoseHead``: the stride-4 branch.
 * ``DetectionHead``: the HRNetV2p pyramid its own neck (``MultiTaskModel.necks[name]``, the single-task
   ``neck.*``) makes from the shared concat map (the branches when the neck aligns otherwise); the head gets the
@@ -117,6 +117,13 @@ class SegmentationAdapter(TaskAdapter):
             ih, iw = SegmentationBridge.valid_shape(s)
             lg = head.upsample(lg[None, :, :ih, :iw], SegmentationBridge.output_size(s))[0]
             SegmentationBridge.write(s, lg, keep_scores=False, cpu=True)
+
+
+class OCRAdapter(SegmentationAdapter):
+    """``OCRHead`` (HRNet + OCR) on the concat map: a seg head with the same calls (``head(feat)`` the OCR logits,
+    ``head.loss`` the auxiliary + OCR losses); its weights are the single-task ``head.*``."""
+
+    head_type = 'OCRHead'
 
 
 class FaceAdapter(SegmentationAdapter):
@@ -315,8 +322,8 @@ class DetectionAdapter(TaskAdapter):
         return {'backbone': '@backbone', 'neck': '@neck', 'head': '@head'}
 
 
-ADAPTERS: dict[str, type[TaskAdapter]] = {a.head_type: a for a in (SegmentationAdapter, PoseAdapter, FaceAdapter,
-                                                                     DetectionAdapter)}
+ADAPTERS: dict[str, type[TaskAdapter]] = {a.head_type: a for a in (SegmentationAdapter, OCRAdapter, PoseAdapter,
+                                                                     FaceAdapter, DetectionAdapter)}
 
 
 def build_adapter(name: str, cfg: dict | None) -> TaskAdapter:

@@ -161,3 +161,8 @@ def coco_preset() -> dict:
 def coco_preset_sigmas() -> np.ndarray:
     """COCO's 17 OKS sigmas, from the pose dataset's preset metadata."""
     return np.asarray(coco_preset()['sigmas'], np.float64)
+
+
+# what the INT8 / BF16 export compares (hrvision.quantize): COCO AP on a 0-1 scale, 0.5 point by default
+from hrvision.quantize import register_deploy_metric  # noqa: E402
+register_deploy_metric('AP', higher_better=True, max_drop=0.005)

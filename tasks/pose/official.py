@@ -36,7 +36,10 @@ def model_from_official(cfg: Mapping[str, Any]) -> PoseModel:
     model = PoseModel(backbone=backbone, head=head, codec=codec,
                       test_cfg=dict(flip_test=bool(test.get('FLIP_TEST', True)))).eval()
     dataset = str((cfg.get('DATASET') or {}).get('DATASET', 'coco')).lower()
-    if dataset == 'coco' and head.num_keypoints == 17:   # the flip test's pairs: the COCO preset's metadata
+    presets = {('coco', 17): 'coco', ('mpii', 16): 'mpii'}   # the flip test's pairs: the dataset preset's metadata
+    preset = presets.get((dataset, head.num_keypoints))
+    if preset:
         from hrvision.data.metainfo import parse_metainfo
-        model.dataset_meta = parse_metainfo(dict(from_file='_base_/datasets/coco.py'), 'official COCO pose config')
+        model.dataset_meta = parse_metainfo(dict(from_file=f'_base_/datasets/{preset}.py'),
+                                            f'official {preset.upper()} pose config')
     return model

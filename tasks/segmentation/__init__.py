@@ -9,3 +9,4 @@ from .model import SegmentationModel
 __all__ = ['CityscapesDataset', 'SegmentationMetric', 'SegmentationFolderDataset', 'SegmentationModel']
 
 from . import cli, official, inference  # noqa: E402,F401  (registers the official families and CLI commands)
+from . import ade20k, lip, pascal_context  # noqa: E402,F401  (the official repos' other datasets, their synth-*)

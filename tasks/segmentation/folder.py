@@ -55,6 +55,15 @@ class SegMetaMixin:
         cfg = dict(metainfo) if metainfo else None
         return merge_metainfo(dict(cls.METAINFO) or None, None, cfg, config_source=f'{cls.__name__} metainfo')
 
+    def get_data_info(self, idx: int) -> dict:
+        """The entry, with the metadata's ``flip_class_indices`` when some classes are sided (LIP's left-arm /
+        right-arm): the flip augmentation swaps those labels and the flip test their score channels."""
+        info = super().get_data_info(idx)
+        perm = self._metainfo.get('flip_class_indices')
+        if perm is not None:
+            info['flip_class_indices'] = list(perm)
+        return info
+
 
 def _png_colour_type(path: str) -> int | None:
     """The PNG header's colour type (3 = palette indices), None for other files."""
@@ -160,11 +169,23 @@ class SegMaskReader:
         return out
 
 
-def _names_from_split(path: str, img_dir: str, img_suffix: str) -> list[str]:
+def _names_from_split(path: str, img_dir: str, img_suffix: str, seg_map_suffix: str = '.png') -> list:
+    """The split file's entries: a name (relative to ``data_prefix.img``, with or without the suffix), or an
+    ``<image> <label>`` pair (the official HRNet repo's list files, e.g. ``train_images/1_2.jpg
+    train_segmentations/1_2.png``: the image relative to ``data_prefix.img``, the label to ``data_prefix.seg``),
+    given as a (name, image file, label file) tuple."""
     names = []
     for n, line in enumerate(read_text(path, 'split file').splitlines(), 1):
         name = line.strip()
         if not name or name.startswith('#'):
+            continue
+        fields = name.split()
+        if len(fields) == 2 and fields[0].endswith(img_suffix) and fields[1].endswith(seg_map_suffix):
+            if not osp.isfile(osp.join(img_dir, fields[0])):
+                raise MissingFileError(f'{path} line {n}: image {osp.join(img_dir, fields[0])} not found (an image / '
+                                       f'label pair: the image relative to data_prefix.img {img_dir}, the label to '
+                                       'data_prefix.seg)')
+            names.append((fields[0][:-len(img_suffix)], fields[0], fields[1]))
             continue
         if name.endswith(img_suffix):
             name = name[:-len(img_suffix)]
@@ -184,8 +205,9 @@ class SegmentationFolderDataset(SegMetaMixin, BaseDataset):
         data_prefix: ``dict(img='images', seg='masks')``: the image and mask folders (a key not given keeps its
             default); ``seg=None``: images only (prediction). Any other key is refused with a did-you-mean.
         img_suffix / seg_map_suffix: what follows the shared name (``'.jpg'`` / ``'.png'``; ``'_mask.png'`` works).
-        split: a text file listing the names to use (one per line, relative to ``data_prefix.img``); None: every
-            image.
+        split: a text file listing the names to use (one per line, relative to ``data_prefix.img``), or image /
+            label path pairs (``<image> <label>`` a line, relative to ``data_prefix.img`` / ``.seg``: the official
+            HRNet repo's lists); None: every image.
         ignore_index / reduce_zero_label / mask_format / ignore_color: see :class:`SegMaskReader`
             (``ignore_index`` defaults to ``metainfo.ignore_index``, else 255).
         metainfo: ``dict(classes=(...), palette=[[r, g, b], ...])`` or ``dict(from_file='meta.json')``; a missing
@@ -262,7 +284,7 @@ class SegmentationFolderDataset(SegMetaMixin, BaseDataset):
             raise MissingFileError(f'SegmentationFolderDataset data_prefix.seg folder not found: {ann_dir} (data_root '
                                    f'{self.data_root!r}; data_prefix=dict(seg=None) reads images without masks)')
         if self.split:
-            names = _names_from_split(self._path(self.split), img_dir, self.img_suffix)
+            names = _names_from_split(self._path(self.split), img_dir, self.img_suffix, self.seg_map_suffix)
         else:
             names = sorted(osp.relpath(osp.join(d, f), img_dir)[:-len(self.img_suffix)]
                            for d, _, files in os.walk(img_dir, followlinks=True) for f in files
@@ -273,10 +295,12 @@ class SegmentationFolderDataset(SegMetaMixin, BaseDataset):
                                     f'{self.img_suffix!r})')
         data = []
         for name in names:
-            img = osp.join(img_dir, name + self.img_suffix)
+            name, img_rel, seg_rel = name if isinstance(name, tuple) else \
+                (name, name + self.img_suffix, name + self.seg_map_suffix)
+            img = osp.join(img_dir, img_rel)
             seg = None
             if ann_dir is not None:
-                seg = osp.join(ann_dir, name + self.seg_map_suffix)
+                seg = osp.join(ann_dir, seg_rel)
                 if not osp.isfile(seg):
                     raise MissingFileError(f'image {img} has no mask: expected {seg} (seg_map_suffix '
                                            f'{self.seg_map_suffix!r})')

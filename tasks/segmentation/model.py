@@ -7,6 +7,9 @@ for each scale the image is resized (long side ``base_size * s``); images larger
 ``crop_size`` are processed by a sliding window with ``stride`` (official: stride = window,
 windows at the border shifted back inside, overlaps averaged); logits are upsampled to the window,
 flip-averaged, exponentiated, upsampled to the original size and summed over scales.
+``test_cfg.window='pad'`` is the official generic ``BaseDataset.multi_scale_inference`` of the other datasets
+(PASCAL-Context, LIP, ADE20K): an image no larger than the window is padded to it, windows at the bottom / right
+border are padded instead of shifted back, the padding is black (``-mean / std`` after normalisation).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from torch import Tensor
 
-from hrvision.checks import merge_known
+from hrvision.checks import check_choice, merge_known
 from hrvision.errors import ConfigError
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module as _build
@@ -29,6 +32,8 @@ from hrvision.weights import load_weights
 
 from .bridge import SegmentationBridge
 
+WINDOW_MODES = ('shift', 'pad')
+
 
 @MODELS.register_module()
 class SegmentationModel(TaskModel):
@@ -38,7 +43,9 @@ class SegmentationModel(TaskModel):
             contradicts it is an error).
         test_cfg: ``scales`` (list of floats, 1.0 = native size), ``flip`` (bool), ``base_size``
             (long side at scale 1; None = the image's own long side), ``crop_size`` / ``stride``
-            ((H, W) sliding window; None = whole image).
+            ((H, W) sliding window; None = whole image), ``window``: 'shift' (the official Cityscapes test: border
+            windows shifted back inside) or 'pad' (the official test of the other datasets: the image padded to the
+            window, border windows padded; see the module docstring).
         pretrained: weights for the backbone (ImageNet or any supported checkpoint format).
     """
 
@@ -52,7 +59,8 @@ class SegmentationModel(TaskModel):
         self.head = _build(head if ac is None else fill(head, 'align_corners', ac, 'head',
                                                           'the backbone fuse align_corners'))
         self.test_cfg = merge_known('model.test_cfg', test_cfg, dict(scales=[1.0], flip=False, base_size=None,
-                                                                     crop_size=None, stride=None))
+                                                                     crop_size=None, stride=None, window='shift'))
+        check_choice('model.test_cfg.window', self.test_cfg['window'], WINDOW_MODES)
         self.pretrained = pretrained
 
     def init_weights(self) -> None:
@@ -91,21 +99,27 @@ class SegmentationModel(TaskModel):
         return self.head.loss(self.extract_feat(inputs), labels)
 
     # ---- inference ----------------------------------------------------------------------------
-    def _window_probs(self, img: Tensor, flip: bool) -> Tensor:
-        """exp of (flip-averaged) logits upsampled to the window size."""
+    def _window_probs(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
+        """exp of (flip-averaged) logits upsampled to the window size; ``perm`` (``flip_class_indices``) swaps the
+        mirrored logits' left/right class channels back (LIP: the mirror's left-arm is the image's right-arm)."""
         size = img.shape[-2:]
         pred = self.head.upsample(self.logits(img), size)
         if flip:
-            pred = (pred + self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)) * 0.5
+            back = self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)
+            if perm is not None:
+                back = back[:, list(perm)]
+            pred = (pred + back) * 0.5
         # float32 first: exp overflows fp16 above logit 11 (AMP / half test); in place: a C x H x W copy at full
         # size costs more than the exp (``.float()`` of a float32 map is the map itself)
         return pred.float().exp_()
 
-    def _slide(self, img: Tensor, flip: bool) -> Tensor:
+    def _slide(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
+        if self.test_cfg.get('window', 'shift') == 'pad':
+            return self._slide_padded(img, flip, perm)
         crop = self.test_cfg.get('crop_size')
         h, w = img.shape[-2:]
         if not crop or (h <= crop[0] and w <= crop[1]):
-            return self._window_probs(img, flip)
+            return self._window_probs(img, flip, perm)
         ch, cw = crop
         sh, sw = self.test_cfg.get('stride') or crop
         rows = max(math.ceil((h - ch) / sh), 0) + 1
@@ -117,12 +131,81 @@ class SegmentationModel(TaskModel):
                 y0 = min(r * sh, max(h - ch, 0))
                 x0 = min(c * sw, max(w - cw, 0))
                 y1, x1 = min(y0 + ch, h), min(x0 + cw, w)
-                out[..., y0:y1, x0:x1] += self._window_probs(img[..., y0:y1, x0:x1], flip)
+                out[..., y0:y1, x0:x1] += self._window_probs(img[..., y0:y1, x0:x1], flip, perm)
                 count[..., y0:y1, x0:x1] += 1
         return out / count
 
-    def inference(self, img: Tensor, out_size) -> Tensor:
-        """Summed per-scale scores (N, C, *out_size) for images of one size (official protocol)."""
+    def _pad_value(self, img: Tensor) -> Tensor:
+        """Black after normalisation (the official ``padvalue = -mean / std``), (1, C, 1, 1)."""
+        pre = self.data_preprocessor
+        mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+        if mean is None or std is None:
+            return img.new_zeros(1, img.shape[1], 1, 1)
+        return (-mean / std).to(img).view(1, -1, 1, 1)
+
+    def _pad_to(self, x: Tensor, size, value: Tensor) -> Tensor:
+        """``x`` padded at the bottom / right to at least ``size`` with ``value`` (per channel)."""
+        h, w = x.shape[-2:]
+        ph, pw = max(size[0] - h, 0), max(size[1] - w, 0)
+        if not (ph or pw):
+            return x
+        out = value.expand(x.shape[0], x.shape[1], h + ph, w + pw).clone()
+        out[..., :h, :w] = x
+        return out
+
+    def _slide_padded(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
+        """The official generic sliding window (``BaseDataset.multi_scale_inference``, PASCAL-Context / LIP /
+        ADE20K): an image no larger than the window runs padded to it; else the image is padded up to the window,
+        windows start every ``stride`` (official: 2/3 of the window) and those reaching the border are padded."""
+        crop = self.test_cfg.get('crop_size')
+        if not crop:
+            return self._window_probs(img, flip, perm)
+        ch, cw = crop
+        h, w = img.shape[-2:]
+        value = self._pad_value(img)
+        if max(h, w) <= min(ch, cw):
+            return self._window_probs(self._pad_to(img, crop, value), flip, perm)[..., :h, :w]
+        sh, sw = self.test_cfg.get('stride') or (int(ch * 2 / 3), int(cw * 2 / 3))
+        x = self._pad_to(img, crop, value)
+        H, W = x.shape[-2:]
+        rows = max(math.ceil((H - ch) / sh), 0) + 1
+        cols = max(math.ceil((W - cw) / sw), 0) + 1
+        out = None
+        count = x.new_zeros((1, 1, H, W), dtype=torch.float32)
+        for r in range(rows):
+            for c in range(cols):
+                y0, x0 = r * sh, c * sw
+                y1, x1 = min(y0 + ch, H), min(x0 + cw, W)
+                win = x[..., y0:y1, x0:x1]
+                if y1 == H or x1 == W:
+                    win = self._pad_to(win, crop, value)
+                probs = self._window_probs(win, flip, perm)[..., :y1 - y0, :x1 - x0]
+                if out is None:
+                    out = probs.new_zeros(probs.shape[0], probs.shape[1], H, W)
+                out[..., y0:y1, x0:x1] += probs
+                count[..., y0:y1, x0:x1] += 1
+        return (out / count)[..., :h, :w]
+
+    def flip_class_indices(self, sample: DataSample | None = None) -> list[int] | None:
+        """The class permutation of a horizontal flip: the sample's ``flip_class_indices`` (dataset metadata), else
+        the checkpoint's ``dataset_meta``; None when no class is sided (the identity)."""
+        perm = sample.metainfo.get('flip_class_indices') if sample is not None else None
+        source = 'the data sample'
+        if perm is None:
+            perm, source = (getattr(self, 'dataset_meta', None) or {}).get('flip_class_indices'), \
+                "the checkpoint's dataset_meta"
+        if perm is None:
+            return None
+        perm = [int(i) for i in perm]
+        n = int(self.head.num_classes)
+        if sorted(perm) != list(range(n)):
+            raise ConfigError(f'the flip test has flip_class_indices for {len(perm)} classes ({source}) but '
+                              f'model.head.num_classes={n}')
+        return None if perm == list(range(n)) else perm
+
+    def inference(self, img: Tensor, out_size, flip_perm: Sequence[int] | None = None) -> Tensor:
+        """Summed per-scale scores (N, C, *out_size) for images of one size (official protocol); ``flip_perm``:
+        the flip test's class permutation (:meth:`flip_class_indices`)."""
         cfg = self.test_cfg
         h, w = img.shape[-2:]
         base = cfg.get('base_size') or max(h, w)
@@ -133,7 +216,7 @@ class SegmentationModel(TaskModel):
             scale = long_side / max(h, w)
             size = (int(h * scale + 0.5), int(w * scale + 0.5))
             x = img if size == (h, w) else F.interpolate(img, size=size, mode='bilinear', align_corners=ac)
-            probs = self._slide(x, cfg.get('flip', False))
+            probs = self._slide(x, cfg.get('flip', False), flip_perm)
             if tuple(probs.shape[-2:]) != tuple(out_size):
                 probs = F.interpolate(probs, size=out_size, mode='bilinear', align_corners=ac)
             total = probs if total is None else total + probs
@@ -147,7 +230,8 @@ class SegmentationModel(TaskModel):
         out = []
         for img, sample in zip(inputs, data_samples):
             ih, iw = SegmentationBridge.valid_shape(sample)
-            scores = self.inference(img[None, :, :ih, :iw], SegmentationBridge.output_size(sample))[0]
+            scores = self.inference(img[None, :, :ih, :iw], SegmentationBridge.output_size(sample),
+                                    self.flip_class_indices(sample) if self.test_cfg.get('flip') else None)[0]
             SegmentationBridge.write(sample, scores)
             out.append(sample)
         return out

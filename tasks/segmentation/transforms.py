@@ -135,7 +135,8 @@ class PadRandomCrop:
 
 @TRANSFORMS.register_module()
 class SegmentationRandomFlip:
-    """Flip image and label together with probability ``prob``."""
+    """Flip image and label together with probability ``prob``; the labels of left/right classes are swapped
+    (the sample's ``flip_class_indices``, from the dataset metadata: LIP's left-arm becomes right-arm)."""
 
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = prob
@@ -146,15 +147,25 @@ class SegmentationRandomFlip:
         if flip:
             results['img'] = results['img'][:, ::-1]
             if 'gt_seg' in results:
-                results['gt_seg'] = results['gt_seg'][:, ::-1]
+                results['gt_seg'] = swap_flipped_labels(results['gt_seg'][:, ::-1], results.get('flip_class_indices'))
         return results
+
+
+def swap_flipped_labels(seg: np.ndarray, perm) -> np.ndarray:
+    """A mirrored label map with every class ``k`` replaced by ``perm[k]`` (``flip_class_indices``; None or the
+    identity: unchanged); ignore (255) stays."""
+    if perm is None or list(perm) == list(range(len(perm))):
+        return seg
+    lut = np.arange(256, dtype=np.uint8)
+    lut[:len(perm)] = np.asarray(perm, np.int64)
+    return lut[seg]
 
 
 @TRANSFORMS.register_module()
 class PackSegmentationInputs:
     """-> ``{'inputs': (3, H, W) uint8 RGB tensor, 'data_samples': DataSample}``."""
 
-    META = ('img_path', 'seg_path', 'img_id', 'ori_shape', 'flip')
+    META = ('img_path', 'seg_path', 'img_id', 'ori_shape', 'flip', 'flip_class_indices')
 
     def __call__(self, results: dict) -> dict:
         img = np.ascontiguousarray(results['img'].transpose(2, 0, 1))
