@@ -92,7 +92,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     info = dict(command='hrvision test', config=args.config, checkpoint=args.checkpoint)
     with out_dir_run(args.out, args.overwrite, **info) if owner else nullcontext():   # before any work; locked
         cfg = prepare_config(args.config, work_dir=args.work_dir, launcher=args.launcher, cfg_options=opts,
-                             data_root=args.data_root)
+                             data_root=args.data_root, checkpoint=args.checkpoint)
         _test_exported_file(args, cfg)
         metrics = test(cfg, args.checkpoint, allow_partial=args.allow_partial, work_dir=args.work_dir,
                        launcher=args.launcher)
@@ -244,7 +244,8 @@ def _add_deploy_args(p: argparse.ArgumentParser) -> None:
     from hrvision.cli_args import add_cfg_options
     p.add_argument('--quantize', choices=['int8'],
                    help='post-training INT8 (onnxruntime static quantization, QDQ; runs on onnxruntime and OpenVINO), '
-                        'calibrated on --calib samples; fp32 and int8 are evaluated first (needs --format onnx)')
+                        'calibrated on --calib samples; fp32 (torch) and int8 (onnxruntime; OpenVINO: hrvision test '
+                        '--backend openvino --onnx FILE) are evaluated first (needs --format onnx)')
     p.add_argument('--precision', choices=['fp32', 'bf16', 'int8'], default='fp32',
                    help='bf16: a file OpenVINO runs with its bf16 hint, evaluated against fp32 first (CPUs with bf16 '
                         'only; elsewhere one line says so and nothing is written); int8 = --quantize int8')
@@ -258,7 +259,8 @@ def _add_deploy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument('--max-drop', type=float, metavar='X',
                    help='refuse (exit 2, nothing written) when a compared metric gets worse by more than X, on the '
                         'scale the metric reports; defaults per metric: mIoU 0.005, AP 0.005 (0.5 point on a 0-1 '
-                        'scale), NME 0.0005 (0.05 NME points; NME is a fraction)')
+                        'scale), NME 0.0005 (0.05 NME points; NME is a fraction), MPII Mean 0.5 (percent); one value '
+                        'for metrics on different scales is refused')
     p.add_argument('--data-root', metavar='DIR', help='the dataset folder for calibration and evaluation (as hrvision '
                                                        'test --data-root)')
     add_cfg_options(p)

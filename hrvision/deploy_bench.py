@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> dict:
     from .inference import Inferencer
     from .quantize import (Evaluator, bf16_supported, bf16_unsupported, calibrate, check_calib_source, compared,
                            eval_config, mark_bf16, quantize_int8)
+    from .zoo import resolve_checkpoint
     torch.set_num_threads(args.threads)   # onnxruntime and OpenVINO take torch's count
     notes: list = []
     rows = _rows(args.backends, args.precisions, notes)
@@ -132,7 +133,9 @@ def run(args: argparse.Namespace) -> dict:
         notes.append(bf16_unsupported().replace(', nothing written', ''))
     live = [r for r in rows if r.status == 'ok']
     with tempfile.TemporaryDirectory(prefix='hrvision-bench-deploy-') as work:
-        cfg = prepare_config(args.config, work_dir=work, cfg_options=args.cfg_options, data_root=args.data_root)
+        cfg = prepare_config(args.config, work_dir=work, cfg_options=args.cfg_options, data_root=args.data_root,
+                             checkpoint=args.checkpoint)   # a zoo alias: its config and training settings
+        args.checkpoint = resolve_checkpoint(args.checkpoint)   # a zoo alias: its verified, converted file
         eval_config(cfg, args.eval_split, work)   # a missing split is said before any work
         need = {r.precision for r in live if r.backend != 'torch'}
         if 'int8' in need:

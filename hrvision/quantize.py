@@ -443,7 +443,16 @@ class DeployCheck:
 
 
 def max_drops(metrics: dict, where: str, max_drop: float | None) -> dict:
-    return {n: (m, m.max_drop if max_drop is None else max_drop) for n, m in compared(metrics, where).items()}
+    """Each compared metric's refusal threshold: its registered default, or the one ``--max-drop`` for all, which
+    is refused when the compared metrics are on different scales (a multi-task model's mIoU 0-1 and PCKh percent:
+    half a point of one would be fifty of the other)."""
+    found = compared(metrics, where)
+    scales = {m.scale for m in found.values()}
+    if max_drop is not None and len(scales) > 1:
+        raise InputError(f'--max-drop {max_drop:g}: the compared metrics are on different scales ('
+                         + ', '.join(f'{n}: {m.scale}' for n, m in sorted(found.items()))
+                         + '); leave --max-drop out to use each metric\'s default')
+    return {n: (m, m.max_drop if max_drop is None else max_drop) for n, m in found.items()}
 
 
 # ---- the export -----------------------------------------------------------------------------------------------------
@@ -471,8 +480,11 @@ def export_narrow(config, checkpoint: str, out: str, shape: tuple[int, int], pre
     from .apis import init_model
     from .engine.runner import prepare_config
     from .export import export_model
+    from .zoo import resolve_checkpoint
     with tempfile.TemporaryDirectory(prefix='hrvision-deploy-') as work:
-        cfg = prepare_config(config, work_dir=work, cfg_options=cfg_options, data_root=data_root)
+        cfg = prepare_config(config, work_dir=work, cfg_options=cfg_options, data_root=data_root,
+                             checkpoint=checkpoint)   # a zoo alias: its config and training settings
+        checkpoint = resolve_checkpoint(checkpoint)   # a zoo alias: its verified, converted file
         eval_config(cfg, eval_split, work)   # a missing split or calibration source is said before any work
         if precision == 'int8':
             check_calib_source(cfg, calib_split)

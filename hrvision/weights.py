@@ -282,7 +282,7 @@ def _check_conversion(conv: weight_formats.Conversion, model: nn.Module, report:
     head = conv.head_keys()
     head_unplaced = [k for k in head if (conv.origin.get(k) or k) in report.unexpected_keys]
     head_loaded = len(head_unplaced) < len(head)
-    if fails and conv.refusal:
+    if conv.refusal and (fails or head_loaded):   # a head it cannot place, even when every tensor was filled
         raise WeightsMismatchError(f'{report.source} ({conv.format} {conv.variant}) cannot load into the {name} '
                                    f'model: {conv.refusal}')
     if fails and head and not head_loaded:
@@ -302,6 +302,28 @@ def _check_conversion(conv: weight_formats.Conversion, model: nn.Module, report:
         report.notes.append(conv.refusal)
 
 
+def check_trained_settings(model: nn.Module, checkpoint: Any, src: str) -> None:
+    """A zoo checkpoint records the settings its weights were trained with that its config does not state
+    (``meta.zoo.options``, e.g. ``model.backbone.align_corners``: :mod:`hrvision.zoo`); used by its path, the
+    model must have been built with them (the alias applies them), else it would run silently with others."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    zoo = meta.get('zoo') if isinstance(meta, Mapping) else None
+    options = zoo.get('options') if isinstance(zoo, Mapping) else None
+    for key, want in (options or {}).items():
+        obj: Any = model
+        for part in key.split('.')[1:] if key.startswith('model.') else ():
+            obj = getattr(obj, part, _MISSING)
+            if obj is _MISSING:
+                break
+        if obj is not _MISSING and key.startswith('model.') and obj != want:
+            raise WeightsMismatchError(
+                f'{src} was trained with {key}={want!r} (zoo {zoo.get("alias")}), the model has {obj!r}: build it '
+                f'with that setting (--cfg-options {key}={want}), or give the alias instead of the file')
+
+
+_MISSING = object()
+
+
 def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tensor], strict: bool = False,
                  allow_partial: bool = False, name: str | None = None,
                  before_load: Callable[[LoadReport], None] | None = None) -> LoadReport:
@@ -316,10 +338,12 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Tens
     tensor enters the model, so a caller's refusal (``--resume`` of a reordered checkpoint) leaves it untouched.
     """
     if isinstance(source, (str, os.PathLike)):
-        sd, src = read_checkpoint(source), os.fspath(source)
+        src = os.fspath(source)
+        obj = read_checkpoint_file(source)
     else:
-        src = name or '<state dict>'
-        sd = extract_state_dict(source, src)
+        src, obj = name or '<state dict>', source
+    sd = extract_state_dict(obj, src)
+    check_trained_settings(model, obj, src)
     fmt = detect_format(sd)
     target = model.state_dict()
     conv = None

@@ -208,6 +208,21 @@ def test_missing_or_incomplete_ground_truth_is_refused(tmp_path):
         MPIIPoseMetric(gt_file=str(tmp_path / 'no_heads.mat')).dataset_meta = meta
 
 
+def test_another_dataset_or_joint_order_is_refused(tmp_path):
+    """PCKh matches predictions to gt_valid.mat by entry position and reads the joints in MPII's order: a dataset
+    that is not the MPII reader (a COCO-converted MPII: its ids are not positions), or a joint list in another
+    order, would score silently wrong, so the metric refuses them when the loop is built."""
+    _hand_gt(tmp_path / 'gt_valid.mat')
+    with pytest.raises(ConfigError, match='scores MPIIPoseDataset .* the evaluated dataset \\(mpii_coco.json\\)'):
+        MPIIPoseMetric(gt_file=str(tmp_path / 'gt_valid.mat')).dataset_meta = dict(ann_file='mpii_coco.json')
+    from hrvision.data.metainfo import parse_metainfo
+    names = list(parse_metainfo(dict(from_file='_base_/datasets/mpii.py'), 'test')['keypoint_names'])
+    meta = dict(mpii_entries=3, mpii_labelled=True, ann_file='valid.json', keypoint_names=names[::-1])
+    with pytest.raises(ConfigError, match='reads them in the MPII order'):
+        MPIIPoseMetric(gt_file=str(tmp_path / 'gt_valid.mat')).dataset_meta = meta
+    MPIIPoseMetric(gt_file=str(tmp_path / 'gt_valid.mat')).dataset_meta = dict(meta, keypoint_names=names)
+
+
 # ---- the runner and the CLI --------------------------------------------------------------------------------------
 @pytest.fixture(scope='module')
 def trained(data, tmp_path_factory):

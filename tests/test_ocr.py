@@ -108,6 +108,9 @@ def test_from_official_yaml_reads_the_ocr_and_loss_sections(ocr_cfg, state, io, 
     assert head.conv3x3_ocr[0].out_channels == 16 and head.ocr_distri_head.object_context_block.key_channels == 8
     with torch.no_grad():
         _close(model(io['input']), io['output'])
+    cfg['LOSS'] = dict(USE_OHEM=True, BALANCE_WEIGHTS=[0.4, 1])   # the rest as the official config's defaults
+    head = hrvision.from_official(cfg).head
+    assert (head.ohem_thresh, head.ohem_min_kept) == (0.9, 100000)
     cfg['LOSS']['BALANCE_WEIGHTS'] = [1.0]
     with pytest.raises(ConfigError, match=r'LOSS.BALANCE_WEIGHTS .* \[aux, ocr\]'):
         hrvision.from_official(cfg)

@@ -286,6 +286,13 @@ def test_deploy_check_rules():
     with pytest.raises(ConfigError, match='none of them is a metric the deployment check compares'):
         compared({'foo/bar': 1.0}, 'x')
     assert np.isfinite(ap.max_drop)
+    from hrvision.errors import InputError
+    from hrvision.quantize import max_drops
+    mixed = {'seg/mIoU': 0.8, 'mpii/Mean': 90.0}   # a multi-task model: a 0-1 metric beside a percent one
+    assert {n: d for n, (_, d) in max_drops(mixed, 'x', None).items()} == {'seg/mIoU': 0.005, 'mpii/Mean': 0.5}
+    with pytest.raises(InputError, match=r'--max-drop 0.5: the compared metrics are on different scales'):
+        max_drops(mixed, 'x', 0.5)
+    assert max_drops({'seg/mIoU': 0.8, 'coco/AP': 0.7}, 'x', 0.01)['coco/AP'][1] == 0.01   # one scale: one limit
 
 
 def test_int8_file_keeps_the_dataset_meta(tiny, tmp_path):

@@ -79,6 +79,9 @@ def test_presets_state_the_classes_and_lip_pairs_come_from_the_names():
         == [0, 2, 1]
     with pytest.raises(ConfigError, match=r'metainfo\.flip_class_pairs\[0\] = \[1, 3\]: expected .* 0\.\.2'):
         parse_metainfo(dict(classes=['bg', 'a', 'b'], flip_class_pairs=[[1, 3]]), 'own')
+    for bad in (5, ['x', 'y', 'z']):   # one line naming the field, not a TypeError from int()
+        with pytest.raises(ConfigError, match=r'metainfo\.flip_class_indices must be a list of class indices'):
+            parse_metainfo(dict(classes=['bg', 'left-arm', 'right-arm'], flip_class_indices=bad), 'own')
     # a config's own classes replace the preset's: LIP's pairs do not follow onto other names
     other = LIPDataset._load_metainfo(dict(classes=[f'c{i}' for i in range(20)]))
     assert 'flip_class_indices' not in other and 'flip_class_pairs' not in other
@@ -108,6 +111,17 @@ def test_readers_on_their_synth_output(synth):
         raw = _raw(ade.get_data_info(i)['seg_path'])
         np.testing.assert_array_equal(_gt(ade, i), np.where(raw == 0, 255, raw.astype(np.int64) - 1))
         assert 'flip_class_indices' not in ade[i]['data_samples'].metainfo
+
+
+def test_pascal_context_class_count_and_metadata_must_agree(synth):
+    """num_classes decides the label shift (59: stored 0 ignored, k -> k-1), the metadata names the classes: a
+    60-class preset with the default num_classes=59 would train every class shifted by one, so it is refused."""
+    with pytest.raises(ConfigError, match=r'num_classes=59 but its metainfo has 60 classes \(background, '):
+        PascalContextDataset(str(synth / 'pc'), split='val', pipeline=LOAD,
+                             metainfo=dict(from_file='_base_/datasets/pascal_context_60.py'))
+    with pytest.raises(ConfigError, match=r'num_classes=60 but its metainfo has 59 classes'):
+        PascalContextDataset(str(synth / 'pc'), split='val', num_classes=60, pipeline=LOAD,
+                             metainfo=dict(from_file='_base_/datasets/pascal_context.py'))
 
 
 def test_readers_with_a_relative_data_root(synth, monkeypatch):

@@ -283,6 +283,8 @@ def test_an_fcn_head_with_more_convs_is_refused_in_one_line(pairs):
     with pytest.raises(WeightsMismatchError) as e:
         load_weights(b, sd, strict=True, name='fcn2.pth')
     assert '\n' not in str(e.value).strip("'\"") and 'num_convs > 1' in str(e.value)
+    with pytest.raises(WeightsMismatchError, match='num_convs > 1'):   # not strict (test, infer): refused too
+        load_weights(b, sd, strict=False, name='fcn2.pth')
 
 
 def test_other_fuse_settings_are_refused(pairs):

@@ -234,6 +234,16 @@ def test_entry_options_reach_every_entry_point(zoo_env, monkeypatch):
     monkeypatch.setattr(runner, 'build_runner', fake_build_runner)   # `hrvision test CONFIG ALIAS`: what it runs
     assert runner.test(cfg_file, 'tiny-pose-opts', work_dir=str(zoo_env / 'work')) == {'ok': 1.0}
     assert seen == {'load_from': zoo.resolve_checkpoint('tiny-pose-opts'), 'flip': False}
+    # the command's way: its config prepared with the alias first, then the user's --cfg-options, which win
+    cfg = runner.prepare_config(cfg_file, work_dir=str(zoo_env / 'work'), checkpoint='tiny-pose-opts',
+                                cfg_options={'model.test_cfg.flip_test': True})
+    assert runner.test(cfg, 'tiny-pose-opts') == {'ok': 1.0} and seen['flip'] is True
+    from hrvision.cli import main
+    assert main(['test', cfg_file, 'tiny-pose-opts', '--work-dir', str(zoo_env / 'work'),
+                 '--cfg-options', 'model.test_cfg.flip_test=True']) == 0
+    assert seen['flip'] is True
+    assert main(['test', cfg_file, 'tiny-pose-opts', '--work-dir', str(zoo_env / 'work')]) == 0
+    assert seen['flip'] is False
 
 
 def test_timm_tag_verified_by_the_hub_blob_name(tmp_path, monkeypatch):
@@ -413,3 +423,27 @@ def test_list_models():
     assert 'hrnet-w32-coco-256x192' in hrvision.list_models('pose')
     assert 'hrnetv2-w48-ocr-cityscapes' not in hrvision.list_models('pose')
     assert set(hrvision.list_models()) >= {e.alias for e in zoo.ENTRIES}
+
+
+def test_converted_file_by_path_needs_the_settings_it_was_trained_with(tmp_path):
+    """A zoo checkpoint records the settings its config does not state (meta.zoo.options); used by its path
+    instead of its alias, a model built without them is refused in one line instead of running silently with
+    other upsampling; built with them (what the alias does), it loads."""
+    from hrvision.weights import WeightsMismatchError
+    cfg = str(REPO / 'configs' / 'segmentation' / 'demo_synthetic.py')
+    model = hrvision.init_model(cfg, device='cpu')
+    trained = not model.backbone.align_corners
+    path = tmp_path / 'converted.pth'
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'zoo': {'alias': 'some-alias', 'options': {'model.backbone.align_corners': trained}}}}, path)
+    with pytest.raises(WeightsMismatchError, match=r'converted.pth was trained with model.backbone.align_corners='
+                                                   rf'{trained} \(zoo some-alias\), the model has {not trained}'):
+        hrvision.init_model(cfg, str(path), device='cpu')
+    ok = hrvision.init_model(cfg, str(path), device='cpu', cfg_options={'model.backbone.align_corners': trained})
+    assert ok.backbone.align_corners is trained
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    subprocess.run([sys.executable, '-m', 'hrvision', 'data', 'synth-cityscapes', str(tmp_path / 'data'), '--n-train',
+                    '1', '--n-val', '1', '--size', '64x128'], check=True, capture_output=True, env=env)
+    r = subprocess.run([sys.executable, '-m', 'hrvision', 'test', cfg, str(path), '--data-root', str(tmp_path / 'data')],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and 'was trained with' in r.stderr

@@ -414,7 +414,10 @@ def _class_flip(meta: dict, classes, out: dict, kind: type, source: str) -> None
     sides keep their metadata unchanged); ``flip_class_indices`` is the derived permutation (``flipped[k] =
     original[perm[k]]``) the flip augmentation and the flip test read."""
     stated = meta.get('flip_class_pairs')
-    if stated is None and meta.get('flip_class_indices') is not None and classes is None:
+    given = meta.get('flip_class_indices')
+    if given is not None and not (_seq(given) and all(_is_int(x) for x in given)):
+        _fail(kind, source, f'metainfo.flip_class_indices must be a list of class indices, got {given!r}')
+    if stated is None and given is not None and classes is None:
         _fail(kind, source, 'metainfo.flip_class_indices is derived from flip_class_pairs; state classes')
     if classes is None:
         if stated is not None:
@@ -439,13 +442,11 @@ def _class_flip(meta: dict, classes, out: dict, kind: type, source: str) -> None
     else:
         pairs = [list(p) for p in derive_flip_pairs(classes)]
     if not pairs and stated is None:
-        if meta.get('flip_class_indices') is not None and \
-                [int(x) for x in meta['flip_class_indices']] != list(range(n)):
+        if given is not None and [int(x) for x in given] != list(range(n)):
             _fail(kind, source, 'metainfo.flip_class_indices contradicts the classes (no left/right class pairs); '
                                 'state flip_class_pairs, flip_class_indices is derived')
         return
     perm = flip_indices(n, pairs)
-    given = meta.get('flip_class_indices')
     if given is not None and [int(x) for x in given] != perm:
         _fail(kind, source, f'metainfo.flip_class_indices {list(given)} contradicts flip_class_pairs (gives {perm}); '
                             'state flip_class_pairs only, flip_class_indices is derived')

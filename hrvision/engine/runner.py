@@ -315,17 +315,23 @@ def apply_options(cfg: Config, cfg_options: dict | None = None, data_root: str |
 
 def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp: bool = False,
                    amp_dtype: str | None = None, resume: bool | str = False, launcher: str = 'none',
-                   cfg_options: dict | None = None, tensorboard: bool = False, data_root: str | None = None) -> Config:
-    """Load a config (path / dict / Config) and apply command-line choices: ``data_root`` (``--data-root``, or
-    ``data_root=`` in ``cfg_options``) first (:func:`apply_data_root`), then the other ``cfg_options``, each of
-    which must change something (:func:`check_override_keys`); then what follows from them
-    (:func:`complete_config`)."""
+                   cfg_options: dict | None = None, tensorboard: bool = False, data_root: str | None = None,
+                   checkpoint: Any = None) -> Config:
+    """Load a config (path / dict / Config, or a zoo alias: its entry's config) and apply command-line choices:
+    the settings a zoo ``checkpoint`` alias was trained with first (:func:`hrvision.zoo.apply_entry_options`), so
+    the user's options override them; ``data_root`` (``--data-root``, or ``data_root=`` in ``cfg_options``)
+    (:func:`apply_data_root`), then the other ``cfg_options``, each of which must change something
+    (:func:`check_override_keys`); then what follows from them (:func:`complete_config`)."""
+    from ..zoo import apply_entry_options, resolve_config
+    aliases = (config, checkpoint)
+    config = resolve_config(config)
     if isinstance(config, Config):
         cfg = config
     elif isinstance(config, dict):
         cfg = Config(config)
     else:
         cfg = load_config_file(config)
+    apply_entry_options(cfg, *aliases)
     apply_options(cfg, cfg_options, data_root, check=True)
     cfg.setdefault('default_scope', 'hrvision')
     if work_dir is not None:
@@ -413,13 +419,14 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     """Evaluate ``checkpoint`` (a file or a zoo alias) with the config's test loop; returns the metrics.
 
     The weights go in through :func:`hrvision.load_weights`: a checkpoint that leaves any tensor of the model
-    unset is refused unless ``allow_partial`` (or the config's ``allow_partial_load``)."""
-    cfg = prepare_config(config, **kwargs)
+    unset is refused unless ``allow_partial`` (or the config's ``allow_partial_load``). A zoo alias's training
+    settings enter the config in :func:`prepare_config` (before the user's options): a ``Config`` passed in is taken
+    as prepared that way (``prepare_config(..., checkpoint=ALIAS)``)."""
+    cfg = prepare_config(config, checkpoint=None if isinstance(config, Config) else checkpoint, **kwargs)
     if cfg.get('test_cfg') is None or cfg.get('test_evaluator') is None:
         raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no test loop (test_cfg / test_evaluator are '
                              'None): its evaluation is another command (see the config\'s header)')
-    from ..zoo import apply_entry_options, resolve_checkpoint
-    apply_entry_options(cfg, checkpoint)   # a zoo alias: the settings its model was trained with
+    from ..zoo import resolve_checkpoint
     cfg.load_from = resolve_checkpoint(checkpoint)   # a zoo alias: its verified, converted file
     cfg.resume = False
     if allow_partial:

@@ -243,8 +243,16 @@ class MPIIPoseMetric(DatasetMetaMetric, BaseMetric):
             raise ConfigError(f'MPIIPoseMetric: {meta.get("ann_file", "the evaluated file")} has no joints (the MPII '
                               'test split): it cannot be scored; set test_evaluator.format_only=True (with hrvision '
                               'test --out DIR) to write pred.mat for the MPII server')
-        if 'mpii_entries' in meta:
-            self._gt(meta)
+        if 'mpii_entries' not in meta:   # predictions are matched to gt_valid.mat by the entry's position
+            raise ConfigError(f'MPIIPoseMetric scores MPIIPoseDataset (the official annot/*.json, whose entry order is '
+                              f'the order of {self.gt_file or "gt_valid.mat"}); the evaluated dataset '
+                              f'({meta.get("ann_file", "of another type")}) is not one')
+        from hrvision.data.metainfo import parse_metainfo
+        names = parse_metainfo(dict(from_file='_base_/datasets/mpii.py'), 'MPIIPoseMetric')['keypoint_names']
+        if tuple(meta.get('keypoint_names') or names) != tuple(names):
+            raise ConfigError(f'MPIIPoseMetric: the dataset names its joints {list(meta["keypoint_names"])[:3]}...; '
+                              f'the PCKh table reads them in the MPII order ({", ".join(names[:3])}, ...)')
+        self._gt(meta)
 
     def _gt(self, meta: dict | None) -> dict:
         gt = load_gt_mat(self.gt_file)
@@ -273,6 +281,8 @@ class MPIIPoseMetric(DatasetMetaMetric, BaseMetric):
             by_id.setdefault(r['id'], r['pred'])   # a padded distributed batch repeats entries: first kept
         ids = sorted(by_id)
         preds = np.stack([by_id[i] for i in ids]) + 1.0   # 0-based -> the file's 1-based pixels, as officially
+        if preds.shape[1] != len(MAT_JOINTS):   # before pred.mat is written: the server reads 16 joints
+            raise ConfigError(f'MPIIPoseMetric: predictions have {preds.shape[1]} joints; MPII has 16')
         out_dir = self.out_dir or default_out_dir('hrvision_mpii_')
         path = write_pred_mat(osp.join(out_dir, 'pred.mat'), preds)
         total = meta.get('mpii_entries')
@@ -286,8 +296,6 @@ class MPIIPoseMetric(DatasetMetaMetric, BaseMetric):
         if ids[-1] >= n:
             raise DataError(f'{self.gt_file}: holds {n} entries, but entry {ids[-1]} was evaluated; the metric and '
                             'the dataset read different splits')
-        if preds.shape[1] != len(MAT_JOINTS):
-            raise ConfigError(f'MPIIPoseMetric: predictions have {preds.shape[1]} joints; PCKh on MPII needs 16')
         table, _ = pckh(preds, gt, ids, self.thr, self.low_thr)
         logger.info('\n' + format_table(table, self.arch))
         return table

@@ -52,6 +52,6 @@ def ocr_model_from_official(cfg: dict, bn_momentum: float = 0.1) -> Segmentation
                    key_channels=int(ocr.get('KEY_CHANNELS', 256)), dropout=float(ocr.get('DROPOUT', 0.05)),
                    scale=float(ocr.get('SCALE', 1)), momentum=bn_momentum, align_corners=align,
                    loss='ohem' if loss.get('USE_OHEM') else 'ce', loss_weights=[float(w) for w in weights],
-                   ohem_thresh=float(loss.get('OHEMTHRES', 0.9)), ohem_min_kept=int(loss.get('OHEMKEEP', 131072)),
+                   ohem_thresh=float(loss.get('OHEMTHRES', 0.9)), ohem_min_kept=int(loss.get('OHEMKEEP', 100000)),
                    class_weight=CLASS_WEIGHTS if num_classes == 19 else None)
     return SegmentationModel(backbone, neck, head)

@@ -70,6 +70,11 @@ class PascalContextDataset(SegmentationFolderDataset):
         lst = split_list(data_root, split, f'{LIST_DIR}/{split}.txt', 'PASCAL-Context')
         super().__init__(data_root=data_root, data_prefix=prefix, img_suffix=img_suffix,
                          seg_map_suffix=seg_map_suffix, split=lst, metainfo=metainfo, **kwargs)
+        classes = self.metainfo.get('classes') or ()
+        if len(classes) != num_classes:   # the label shift follows num_classes, the names the metadata
+            raise ConfigError(f'PascalContextDataset num_classes={num_classes} but its metainfo has {len(classes)} '
+                              f'classes ({", ".join(map(str, classes[:3]))}, ...): the stored labels would be read '
+                              f'shifted; give num_classes={len(classes)} or the metadata of {num_classes} classes')
 
 
 # ---- synthetic data in the exact layout -------------------------------------------------------------------------
