@@ -6,6 +6,7 @@ Readers on ``hrvision data synth-*`` output and on hand-made layouts; mIoU throu
 is a known function; each demo config trained a few iterations and evaluated through the runner; bad input through
 the CLI in subprocesses (one line, exit 2).
 """
+import logging
 import os
 import subprocess
 import sys
@@ -293,7 +294,18 @@ def test_perfect_and_perturbed_predictions_through_evaluate(tmp_path, name):
     preds = _perturbed(gts, n, 0)
     want = _numpy_miou(gts, preds, n)
     assert 0.2 < want < 0.9
-    assert _evaluate(ds, preds)['seg/mIoU'] == pytest.approx(want, abs=1e-12)
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda r: records.append(r.getMessage())
+    MMLogger.get_current_instance().addHandler(handler)
+    try:
+        assert _evaluate(ds, preds)['seg/mIoU'] == pytest.approx(want, abs=1e-12)
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    # the official test's summary line, the figures of this evaluation
+    line = next(m for m in records if m.startswith('MeanIU: '))
+    assert line.startswith(f'MeanIU: {want: 4.4f}, Pixel_Acc: ') and 'Class IoU: ' in line
     # one image wrong changes the score: the evaluation sees every image, not only the first
     worse = [preds[0], preds[1], np.zeros_like(preds[2])]
     assert _evaluate(ds, worse)['seg/mIoU'] == pytest.approx(_numpy_miou(gts, worse, n), abs=1e-12) != want

@@ -57,6 +57,13 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
                 pixel_acc=float(tp.sum() / max(1.0, pos.sum())), mean_acc=float((tp / np.maximum(1.0, pos)).mean()))
 
 
+def official_line(scores: dict) -> str:
+    """The official segmentation test's summary as its ``tools/test.py`` logs it (``MeanIU``, ``Pixel_Acc``,
+    ``Mean_Acc``, then the per-class IoU array), so figures can be compared line by line with the official logs."""
+    return (f'MeanIU: {scores["mIoU"]: 4.4f}, Pixel_Acc: {scores["pixel_acc"]: 4.4f}, Mean_Acc: '
+            f'{scores["mean_acc"]: 4.4f}, Class IoU: \n{np.array2string(np.asarray(scores["IoU"]))}')
+
+
 def boundary_band(labels: np.ndarray, width: int, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """Pixels within ``width`` (disk) of a pixel of another class; ignored pixels are neither in nor a cause."""
     from skimage.morphology import dilation, disk, erosion
@@ -212,6 +219,7 @@ class SegmentationMetric(BaseMetric):
             cm, union = np.sum(results, axis=0), None
         scores = scores_from_confusion(cm)
         logger.info('per-class IoU (%):\n' + format_table(scores, self.class_names))
+        logger.info(official_line(scores))
         out = {'mIoU': scores['mIoU'], 'mIoU_present': scores['mIoU_present'], 'pixel_acc': scores['pixel_acc'],
                'mean_acc': scores['mean_acc']}
         out.update({f'IoU.{n}': float(v) for n, v in zip(self.class_names, scores['IoU'])})
