@@ -9,8 +9,8 @@ Paths, per task:
   onnxruntime, same pre/post;
 * ``openvino``: the same exported file compiled by OpenVINO's CPU plugin (fp32, latency hint), same pre/post
   (skipped with a line when openvino is not installed or the device is not the CPU);
-* ``timm`` / ``timm_cl``: ``timm.create_model(<same width>, features_only=True)`` forward alone, NCHW /
-  channels_last, on a ready tensor of the network's input size (no decoding, no pre/post-processing).
+* ``timm`` / ``timm_cl``: ``timm.create_model(<same width>, features_only=True, feature_location='')`` forward
+  alone (the bare network: no incre blocks of the classification head), NCHW / channels_last, on a ready tensor of the network's input size (no decoding, no pre/post-processing).
 
 Rounds are interleaved (every path once per round) so a shared, loaded machine slows all paths alike; the
 median of the rounds is reported with the ratios best-hrvision / timm. Weights are random (speed only). Each
@@ -84,7 +84,7 @@ def _paths(task: str, device: str, tmp: str, net_hw, batch: int) -> dict:
 
 def _timm(name: str, device: str, channels_last: bool):
     import timm
-    net = timm.create_model(name, pretrained=False, features_only=True).eval().to(device)
+    net = timm.create_model(name, pretrained=False, features_only=True, feature_location='').eval().to(device)
     return net.to(memory_format=torch.channels_last) if channels_last else net
 
 

@@ -54,11 +54,52 @@ def fcos_head(channels: int, num_classes: int, num_convs: int = 4, norm_groups: 
     return head
 
 
-def _anchor_generator(sizes: Sequence[Sequence[int]], ratios: Sequence[float], n_levels: int) -> AnchorGenerator:
+class UnroundedAnchorGenerator(AnchorGenerator):
+    """torchvision's anchors without rounding the base anchors to whole pixels (mmdetection's AnchorGenerator keeps
+    ``size * sqrt(ratio)`` as it is: a 0.5-ratio anchor of size 32 is 45.25 x 22.63 there, 46 x 22 in torchvision)."""
+
+    def generate_anchors(self, scales, aspect_ratios, dtype=torch.float32, device=torch.device('cpu')) -> Tensor:
+        scales = torch.as_tensor(scales, dtype=dtype, device=device)
+        ratios = torch.as_tensor(aspect_ratios, dtype=dtype, device=device)
+        h = torch.sqrt(ratios)
+        ws = (scales[None, :] / h[:, None]).reshape(-1)
+        hs = (scales[None, :] * h[:, None]).reshape(-1)
+        return torch.stack([-ws, -hs, ws, hs], dim=1) / 2
+
+
+def _anchor_generator(sizes: Sequence[Sequence[int]], ratios: Sequence[float], n_levels: int,
+                      round_anchors: bool = True) -> AnchorGenerator:
     if len(sizes) != n_levels:
         raise ValueError(f'anchor_sizes has {len(sizes)} tuples but the backbone returns {n_levels} pyramid '
                          'levels; torchvision needs one size tuple per level')
-    return AnchorGenerator(tuple(tuple(int(s) for s in t) for t in sizes), (tuple(ratios),) * n_levels)
+    cls = AnchorGenerator if round_anchors else UnroundedAnchorGenerator
+    return cls(tuple(tuple(int(s) for s in t) for t in sizes), (tuple(ratios),) * n_levels)
+
+
+class LevelRoIAlign(MultiScaleRoIAlign):
+    """Multi-level RoIAlign with the half-pixel offset (``aligned=True``, ``sampling_ratio=0``: adaptive), as
+    mmcv's RoIAlign in mmdetection's models. Level of a box: ``floor(log2(sqrt(area) / 56))`` clamped to the levels
+    (mmdetection's ``finest_scale`` 56; torchvision's mapper gives the same levels); each level's scale is
+    1 / its stride, stated by the pyramid."""
+
+    def __init__(self, featmap_names: Sequence[str], strides: Sequence[int], output_size: int = 7,
+                 sampling_ratio: int = 0, finest_scale: float = 56.0) -> None:
+        super().__init__(featmap_names=list(featmap_names), output_size=output_size, sampling_ratio=sampling_ratio)
+        self.level_scales = [1.0 / float(s) for s in strides]
+        self.finest_scale = float(finest_scale)
+
+    def forward(self, x: Mapping[str, Tensor], boxes: list[Tensor], image_shapes) -> Tensor:
+        from torchvision.ops import roi_align
+        feats = [x[name] for name in self.featmap_names]
+        rois = torch.cat([torch.cat([torch.full_like(b[:, :1], i), b], dim=1) for i, b in enumerate(boxes)], 0)
+        side = ((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2])).clamp(min=0).sqrt()
+        levels = torch.floor(torch.log2(side / self.finest_scale + 1e-6)).clamp(0, len(feats) - 1).long()
+        out = feats[0].new_zeros((len(rois), feats[0].shape[1], *self.output_size))
+        for level, (feat, scale) in enumerate(zip(feats, self.level_scales)):
+            idx = torch.where(levels == level)[0]
+            out[idx] = roi_align(feat, rois[idx], self.output_size, scale, self.sampling_ratio,
+                                 aligned=True).to(out.dtype)
+        return out
 
 
 class _Channels(nn.Module):
@@ -99,6 +140,10 @@ class DetectionHead(nn.Module):
         size_divisible: batch padding multiple the task model pads with (:class:`BatchOnlyTransform`); default
             the coarsest stride, because torchvision's AnchorGenerator derives each level's stride as
             ``image_size // feature_size``.
+        roi_align: Faster R-CNN's RoI features and anchors as ``'torchvision'`` computes them (RoIAlign
+            ``aligned=False``, 2 samples per bin, base anchors rounded to whole pixels) or as ``'mmdet'`` does
+            (:class:`LevelRoIAlign`: ``aligned=True``, adaptive sampling; :class:`UnroundedAnchorGenerator`), for
+            weights trained there (the mmdetection zoo entry sets it).
         **det_kwargs: torchvision's FCOS / FasterRCNN settings (score_thresh, nms_thresh, ...).
 
     The parts are torchvision's, under torchvision's names (FCOS: ``head``, ``anchor_generator``; Faster R-CNN:
@@ -109,7 +154,7 @@ class DetectionHead(nn.Module):
     def __init__(self, in_shape: Mapping[str, ShapeSpec] | nn.Module, num_classes: int, kind: str = 'fcos',
                  anchor_sizes: Sequence[Sequence[int]] | None = None, aspect_ratios: Sequence[float] | None = None,
                  roi_levels: Sequence[str] | None = None, head_convs: int = 4, head_norm_groups: int = 32,
-                 size_divisible: int | None = None, **det_kwargs) -> None:
+                 size_divisible: int | None = None, roi_align: str = 'torchvision', **det_kwargs) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
@@ -122,6 +167,7 @@ class DetectionHead(nn.Module):
         self.in_shape = shape
         self.kind = kind
         self.num_classes = num_classes
+        self.roi_align = roi_align
         self.size_divisible = int(size_divisible or max(strides))
         stub = _Channels(channels)   # torchvision's constructors want a backbone and min/max sizes; unused
         if kind == 'fcos':
@@ -134,13 +180,19 @@ class DetectionHead(nn.Module):
                 setattr(self, key, getattr(det, key))
             self.label_offset = 0
         elif kind == 'faster_rcnn':
+            if roi_align not in ('torchvision', 'mmdet'):
+                raise ValueError(f"roi_align must be 'torchvision' or 'mmdet', got {roi_align!r}")
             sizes = anchor_sizes or [(8 * s,) for s in strides]
-            anchors = _anchor_generator(sizes, aspect_ratios or (0.5, 1.0, 2.0), len(names))
+            anchors = _anchor_generator(sizes, aspect_ratios or (0.5, 1.0, 2.0), len(names),
+                                        round_anchors=roi_align == 'torchvision')
             levels = list(roi_levels or names[:4])
             bad = [lv for lv in levels if lv not in names]
             if bad:
                 raise ValueError(f'roi_levels {bad} are not backbone levels {names}')
-            roi_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2)
+            if roi_align == 'mmdet':
+                roi_pool = LevelRoIAlign(levels, [shape[lv].stride for lv in levels])
+            else:
+                roi_pool = MultiScaleRoIAlign(featmap_names=levels, output_size=7, sampling_ratio=2)
             det = FasterRCNN(stub, num_classes + 1, min_size=1, max_size=1, rpn_anchor_generator=anchors,
                              box_roi_pool=roi_pool, **det_kwargs)
             self.rpn, self.roi_heads = det.rpn, det.roi_heads
@@ -230,4 +282,4 @@ class DetectionHead(nn.Module):
 register_alias(MODELS, 'TorchvisionDetector', DetectionHead)
 TorchvisionDetector = DetectionHead
 
-__all__ = ['BatchOnlyTransform', 'DetectionHead', 'ImageList']
+__all__ = ['BatchOnlyTransform', 'DetectionHead', 'ImageList', 'LevelRoIAlign', 'UnroundedAnchorGenerator']

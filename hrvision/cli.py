@@ -144,6 +144,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         from hrvision.errors import InputError
         raise InputError('hrvision export: --cfg-options / --data-root go with --quantize int8 or --precision bf16 '
                          '(the calibration and evaluation data)')
+    from hrvision.quantize import int8_flags_given
+    if int8_flags_given(args):
+        from hrvision.errors import InputError
+        raise InputError(f'hrvision export: {" / ".join(int8_flags_given(args))}: only with --quantize int8')
     model = hrvision.init_model(args.config, args.checkpoint, 'cpu', allow_partial=args.allow_partial)
     report = getattr(model, 'load_report', None)
     if report is not None and report.missing_keys:
@@ -163,9 +167,14 @@ def _export_narrow(args: argparse.Namespace) -> int:
         raise InputError(f'hrvision export: --quantize int8 and --precision {args.precision} disagree; give one')
     if not args.checkpoint:
         raise InputError('hrvision export: --quantize / --precision need the checkpoint (its accuracy is measured)')
+    from hrvision.quantize import int8_flags_given, int8_settings
+    if precision != 'int8' and int8_flags_given(args):
+        raise InputError(f'hrvision export: {" / ".join(int8_flags_given(args))}: only with --quantize int8, not '
+                         f'--precision {precision}')
     export_narrow(args.config, args.checkpoint, args.out, tuple(args.shape), precision, calib=args.calib,
                   calib_split=args.calib_split, eval_split=args.eval_split, max_drop=args.max_drop,
-                  cfg_options=args.cfg_options, data_root=args.data_root, allow_partial=args.allow_partial)
+                  cfg_options=args.cfg_options, data_root=args.data_root, allow_partial=args.allow_partial,
+                  int8=int8_settings(args))
     return 0
 
 
@@ -254,6 +263,8 @@ def _add_deploy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument('--calib-split', default='train', metavar='train|val|test|FOLDER',
                    help='where the calibration samples come from: a split of the config or a folder of images '
                         '(default train)')
+    from hrvision.quantize import add_int8_args
+    add_int8_args(p)
     p.add_argument('--eval-split', default='val', choices=['train', 'val', 'test'],
                    help='the split fp32 and the narrower model are evaluated on with the config\'s metric (default val)')
     p.add_argument('--max-drop', type=float, metavar='X',

@@ -58,6 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--calib', type=positive_int, default=32, metavar='N', help='int8 calibration samples (default 32)')
     p.add_argument('--calib-split', default='train', metavar='train|val|test|FOLDER',
                    help='where the calibration samples come from (default train)')
+    from .quantize import add_int8_args
+    add_int8_args(p)
     p.add_argument('--eval-split', default='val', choices=['train', 'val', 'test'],
                    help='the split the metric is computed on (default val); its first --images images are timed')
     p.add_argument('--threads', type=positive_int, default=1, help='intra-op threads of every backend (default 1)')
@@ -110,10 +112,11 @@ def run(args: argparse.Namespace) -> dict:
     from .export import export_model
     from .inference import Inferencer
     from .quantize import (Evaluator, bf16_supported, bf16_unsupported, calibrate, check_calib_source, compared,
-                           eval_config, mark_bf16, quantize_int8)
+                           eval_config, int8_settings, mark_bf16, quantize_int8)
     from .zoo import resolve_checkpoint
     torch.set_num_threads(args.threads)   # onnxruntime and OpenVINO take torch's count
     notes: list = []
+    int8 = int8_settings(args)   # refused in one line before any work
     rows = _rows(args.backends, args.precisions, notes)
     if args.out:
         _check_out(args.out)
@@ -149,9 +152,9 @@ def run(args: argparse.Namespace) -> dict:
         if 'int8' in need:
             files['int8'] = os.path.join(work, 'int8.onnx')
             cal = calibrate(cfg, args.checkpoint, files['fp32'], args.calib, args.calib_split, args.allow_partial)
-            quantize_int8(files['fp32'], files['int8'], cal)
+            quantize_int8(files['fp32'], files['int8'], cal, int8)
             notes.append(f'int8: onnxruntime static quantization (QDQ, per-channel int8 weights, uint8 activations, '
-                         f'min/max) calibrated on {len(cal.inputs)} network input(s) from {cal.source}'
+                         f'{int8.describe()}) calibrated on {len(cal.inputs)} network input(s) from {cal.source}'
                          + (f', {len(cal.skipped)} unreadable image(s) skipped' if cal.skipped else ''))
         if 'bf16' in need:
             files['bf16'] = os.path.join(work, 'bf16.onnx')
@@ -186,6 +189,7 @@ def run(args: argparse.Namespace) -> dict:
             r.latency_ms = statistics.median(r.rounds_ms)
             r.images_per_s = 1000 / r.latency_ms
     result = dict(config=args.config, checkpoint=args.checkpoint, eval_split=args.eval_split, threads=args.threads,
+                  calib_method=int8.calibration(), keep_fp32=int8.keep_fp32,
                   rounds=args.rounds, images=len(images), image_files=images, shape=list(args.shape),
                   torch=torch.__version__, load_average=[round(x, 2) for x in os.getloadavg()], notes=notes,
                   rows=[asdict(r) for r in rows])

@@ -1,7 +1,15 @@
 """Narrower types for the ONNX export, with their accuracy cost measured before anything is written.
 
 * **int8**: onnxruntime's post-training static quantization in QDQ form (``quantize_static``: uint8 activations,
-  int8 per-channel weights, min/max calibration) of the fp32 file :func:`hrvision.export.export_model` writes.
+  int8 per-channel weights) of the fp32 file :func:`hrvision.export.export_model` writes. Activation ranges:
+  ``--calib-method`` (:class:`Int8Settings`; default ``mean-minmax``, each tensor's min and max averaged over the
+  calibration inputs); ``--keep-fp32`` leaves the weighted layer nearest the input (the stem conv, which reads
+  the normalised image) and / or those nearest the outputs (the heatmap / landmark / logit convs) fp32 (default
+  ``first``). The defaults are the measured best on the demo models (``benchmarks/RESULTS.md``, "INT8
+  calibration"): plain min/max lost 0.9 AP points on pose (onnxruntime) and 1.5 NME points on face; averaging the
+  ranges fixed face, the fp32 stem fixed pose, the fp32 output convs changed nothing measurable; percentile clips
+  the rare large activations that carry the keypoints; entropy helped face but cost pose 4 AP points and takes
+  minutes. Both settings are written into the file's metadata.
   The QDQ file runs on onnxruntime and on OpenVINO (which reads QDQ ONNX natively and runs the quantized
   convolutions in int8). NNCF (OpenVINO's quantizer) was measured against it on the face W18 network (256x256,
   1 thread, the development box; ``benchmarks/RESULTS.md``, "bf16 and NNCF"): on OpenVINO neither was faster
@@ -311,11 +319,128 @@ def _meta(path: str) -> dict:
     return {p.key: p.value for p in onnx.load(path).metadata_props}
 
 
-def quantize_int8(fp32_path: str, out_path: str, calib: Calibration) -> None:
-    """onnxruntime static quantization, QDQ format (U8 activations, S8 per-channel weights), min/max calibration;
-    the fp32 file's metadata (dataset meta) kept and the precision added."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+CALIB_METHODS = ('mean-minmax', 'minmax', 'percentile', 'entropy')
+KEEP_FP32 = ('none', 'first', 'last', 'first+last')
+DEFAULT_CALIB_METHOD = 'mean-minmax'   # measured on the demo models: benchmarks/RESULTS.md, "INT8 calibration"
+DEFAULT_KEEP_FP32 = 'first'
+DEFAULT_PERCENTILE = 99.999
+ONNX_CALIB = 'hrvision.int8.calibration'   # ONNX metadata: how the activation ranges were chosen
+ONNX_KEEP_FP32 = 'hrvision.int8.keep_fp32'   # which end layers stayed fp32 (none, first, last, first+last)
+ONNX_FP32_NODES = 'hrvision.int8.fp32_nodes'   # their node names, comma-separated
+WEIGHTED_OPS = ('Conv', 'ConvTranspose', 'Gemm', 'MatMul')
+
+
+@dataclass(frozen=True)
+class Int8Settings:
+    """How ``--quantize int8`` quantizes: the activation-range ``method`` (``mean-minmax``: each tensor's minimum
+    and maximum averaged over the calibration inputs, so one unusual input does not set the range for all;
+    ``minmax``: the extremes over all inputs; ``percentile``: that percentile of each tensor's histogram, both
+    tails; ``entropy``: the histogram range of least KL divergence) and which end layers stay fp32, weights,
+    inputs and outputs (``keep_fp32``: the weighted layer nearest the input, those nearest the outputs).
+    ``extra``: further onnxruntime ``extra_options`` (measurements only)."""
+    method: str = DEFAULT_CALIB_METHOD
+    keep_fp32: str = DEFAULT_KEEP_FP32
+    percentile: float = DEFAULT_PERCENTILE
+    extra: tuple = ()
+
+    def __post_init__(self) -> None:
+        if self.method not in CALIB_METHODS:
+            raise InputError(f'--calib-method: expected one of {", ".join(CALIB_METHODS)}, got {self.method!r}')
+        if self.keep_fp32 not in KEEP_FP32:
+            raise InputError(f'--keep-fp32: expected one of {", ".join(KEEP_FP32)}, got {self.keep_fp32!r}')
+        if not 0 < self.percentile <= 100:
+            raise InputError(f'percentile: expected a number in (0, 100], got {self.percentile}')
+
+    def describe(self) -> str:
+        m = f'percentile {self.percentile:g}' if self.method == 'percentile' else self.method
+        return f'{m} calibration, fp32 layers: {self.keep_fp32}'
+
+    def calibration(self) -> str:
+        return f'percentile {self.percentile:g}' if self.method == 'percentile' else self.method
+
+
+def add_int8_args(p) -> None:
+    """``--calib-method`` and ``--keep-fp32`` (``hrvision export --quantize int8`` and ``hrvision bench deploy``)."""
+    p.add_argument('--calib-method', choices=CALIB_METHODS,
+                   help='int8 activation ranges from the calibration inputs: mean-minmax (each tensor\'s min and max '
+                        'averaged over the inputs), minmax (the extremes over all inputs), '
+                        f'percentile ({DEFAULT_PERCENTILE:g}th percentile of each tensor, both tails clipped), '
+                        f'entropy (the range of least KL divergence); default {DEFAULT_CALIB_METHOD}')
+    p.add_argument('--keep-fp32', choices=KEEP_FP32,
+                   help='int8: leave the weighted layer nearest the input (first), those nearest the outputs (last: '
+                        'the heatmap / landmark / logit convs) or both in fp32; default ' + DEFAULT_KEEP_FP32)
+
+
+def int8_settings(args) -> Int8Settings:
+    """The parsed ``--calib-method`` / ``--keep-fp32`` (the defaults where left out)."""
+    return Int8Settings(getattr(args, 'calib_method', None) or DEFAULT_CALIB_METHOD,
+                        getattr(args, 'keep_fp32', None) or DEFAULT_KEEP_FP32)
+
+
+def int8_flags_given(args) -> list[str]:
+    """The int8-only flags given on the command line (refused with another precision)."""
+    return [f for f, k in (('--calib-method', 'calib_method'), ('--keep-fp32', 'keep_fp32'))
+            if getattr(args, k, None) is not None]
+
+
+def end_layers(model) -> tuple[list[str], list[str]]:
+    """The weighted nodes (Conv, Gemm, MatMul) nearest the graph inputs (first) and the graph outputs (last): reached
+    from an input / output through unweighted nodes only (a multi-head network: one last layer per head)."""
+    g = model.graph
+    nodes = list(g.node)
+    weights = {i.name for i in g.initializer}
+    producer = {o: k for k, n in enumerate(nodes) for o in n.output}
+    consumers: dict = {}
+    for k, n in enumerate(nodes):
+        for i in n.input:
+            consumers.setdefault(i, []).append(k)
+
+    def weighted(n) -> bool:
+        return n.op_type in WEIGHTED_OPS and any(i in weights for i in n.input[1:])
+
+    def walk(starts, nexts) -> list[str]:
+        seen, found, todo = set(), set(), list(starts)
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            if weighted(nodes[k]):
+                found.add(k)
+                continue
+            todo.extend(nexts(nodes[k]))
+        return [nodes[k].name for k in sorted(found)]   # graph order
+
+    inputs = [i.name for i in g.input if i.name not in weights]
+    first = walk([c for i in inputs for c in consumers.get(i, [])],
+                 lambda n: [c for o in n.output for c in consumers.get(o, [])])
+    last = walk([producer[o.name] for o in g.output if o.name in producer],
+                lambda n: [producer[i] for i in n.input if i in producer])
+    return first, last
+
+
+def fp32_nodes(model, keep: str) -> list[str]:
+    """The node names ``--keep-fp32 keep`` leaves unquantized (unnamed ones are named first: the quantizer selects
+    by name)."""
+    if keep == 'none':
+        return []
+    for k, n in enumerate(model.graph.node):
+        if not n.name:
+            n.name = f'hrvision_node_{k}'
+    first, last = end_layers(model)
+    return list(dict.fromkeys((first if 'first' in keep else []) + (last if 'last' in keep else [])))
+
+
+def quantize_int8(fp32_path: str, out_path: str, calib: Calibration, settings: Int8Settings | None = None) -> None:
+    """onnxruntime static quantization, QDQ format (U8 activations, S8 per-channel weights), activation ranges by
+    ``settings.method``, ``settings.keep_fp32`` end layers left fp32; the fp32 file's metadata (dataset meta)
+    kept, the precision and the settings added."""
+    import contextlib
+    import io
+
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    settings = settings or Int8Settings()
 
     class Reader(CalibrationDataReader):
         def __init__(self, inputs):
@@ -326,16 +451,62 @@ def quantize_int8(fp32_path: str, out_path: str, calib: Calibration) -> None:
             return None if x is None else {'input': x}
 
     meta = _meta(fp32_path)
+    model = onnx.load(fp32_path)
+    keep = fp32_nodes(model, settings.keep_fp32)
     root = logging.getLogger()   # onnxruntime's advice to pre-process goes to the root logger, on every call
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        quantize_static(fp32_path, out_path, Reader(calib.inputs), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        calibrate_method=CalibrationMethod.MinMax)
+        with tempfile.TemporaryDirectory(prefix='hrvision-int8-') as work, \
+                contextlib.redirect_stdout(io.StringIO()):   # the histogram calibrators print their progress
+            src = os.path.join(work, 'fp32.onnx')
+            onnx.save(model, src)   # nodes named (the quantizer excludes by name)
+            method, cache = _activation_ranges(src, calib.inputs, settings, work)
+            quantize_static(src, out_path, Reader([]), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                            calibrate_method=method, nodes_to_exclude=keep, calibration_cache_path=cache,
+                            extra_options=dict(settings.extra))
     finally:
         root.setLevel(level)
-    _set_meta(out_path, dict(meta, **{ONNX_PRECISION: 'int8'}))
+    _set_meta(out_path, dict(meta, **{ONNX_PRECISION: 'int8', ONNX_CALIB: settings.calibration(),
+                                      ONNX_KEEP_FP32: settings.keep_fp32, ONNX_FP32_NODES: ','.join(keep)}))
+
+
+def _activation_ranges(src: str, inputs: list, settings: Int8Settings, work: str):
+    """Every tensor's range by the calibrator of ``settings.method``, written as onnxruntime's calibration cache
+    (what ``quantize_static`` reads back). Done here rather than inside ``quantize_static`` because that one does
+    not pass the histogram size on: its entropy search then has no narrower range to try than min/max. Percentile:
+    both tails (``symmetric=False``), ``settings.percentile`` of the values kept."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod
+    from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, xs):
+            self.it = iter(xs)
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {'input': x}
+
+    method, opts = {
+        'minmax': (CalibrationMethod.MinMax, {}),
+        'mean-minmax': (CalibrationMethod.MinMax, dict(moving_average=True)),   # one collect: the plain mean
+        'percentile': (CalibrationMethod.Percentile, dict(num_bins=2048, percentile=settings.percentile,
+                                                          symmetric=False)),
+        'entropy': (CalibrationMethod.Entropy, dict(num_bins=2048, num_quantized_bins=128, symmetric=False)),
+    }[settings.method]
+    ex = dict(settings.extra)
+    for key, name in (('CalibMovingAverage', 'moving_average'), ('CalibMovingAverageConstant', 'averaging_constant'),
+                      ('CalibTensorRangeSymmetric', 'symmetric'), ('CalibNumBins', 'num_bins'),
+                      ('CalibNumQuantizedBins', 'num_quantized_bins')):
+        if key in ex:
+            opts[name] = ex[key]
+    cal = create_calibrator(src, None, augmented_model_path=os.path.join(work, 'augmented.onnx'),
+                            calibrate_method=method, extra_options=opts)
+    cal.collect_data(Reader(inputs))
+    cache = os.path.join(work, 'ranges.json')
+    save_tensors_data(cal.compute_data(), cache)
+    return method, cache
 
 
 def mark_bf16(fp32_path: str, out_path: str) -> None:
@@ -460,11 +631,13 @@ def max_drops(metrics: dict, where: str, max_drop: float | None) -> dict:
 def export_narrow(config, checkpoint: str, out: str, shape: tuple[int, int], precision: str, calib: int = 32,
                   calib_split: str = 'train', eval_split: str = 'val', max_drop: float | None = None,
                   cfg_options: dict | None = None, data_root: str | None = None, allow_partial: bool = False,
-                  log=print) -> DeployCheck:
+                  log=print, int8: Int8Settings | None = None) -> DeployCheck:
     """``hrvision export --format onnx --quantize int8`` / ``--precision bf16``: export fp32, make the narrower
     file, evaluate both on ``eval_split``, print both and the drop; write ``out`` only when every compared metric
     drops by at most its limit (:class:`DeployRefused` otherwise). bf16 on a CPU without it:
-    :class:`Bf16Unsupported` (one line, before any work)."""
+    :class:`Bf16Unsupported` (one line, before any work). ``int8``: the calibration method and the layers kept
+    fp32 (default :class:`Int8Settings`), printed with the metrics and recorded in the file's metadata."""
+    int8 = int8 or Int8Settings()
     if precision not in ('int8', 'bf16'):
         raise InputError(f'precision must be int8 or bf16, got {precision!r}')
     if max_drop is not None and not max_drop >= 0:
@@ -494,7 +667,9 @@ def export_narrow(config, checkpoint: str, out: str, shape: tuple[int, int], pre
         narrow = os.path.join(work, f'{precision}.onnx')
         if precision == 'int8':
             cal = calibrate(cfg, checkpoint, fp32, calib, calib_split, allow_partial)
-            quantize_int8(fp32, narrow, cal)
+            quantize_int8(fp32, narrow, cal, int8)
+            log(f'int8: {int8.describe()} ({", ".join(_meta(narrow)[ONNX_FP32_NODES].split(",")) or "no node"} '
+                f'fp32), calibrated on {len(cal.inputs)} network input(s) from {cal.source}')
             backend = 'onnxruntime'
         else:
             mark_bf16(fp32, narrow)
@@ -518,7 +693,8 @@ def export_narrow(config, checkpoint: str, out: str, shape: tuple[int, int], pre
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with atomic_path(out) as tmp, open(narrow, 'rb') as src:
             write_with(out, tmp, lambda f: shutil.copyfileobj(src, f), f'{precision} model')
-    log(f'exported {out} ({precision}, onnx, {os.path.getsize(out):,} bytes)')
+    log(f'exported {out} ({precision}, onnx, {os.path.getsize(out):,} bytes'
+        + (f'; {int8.describe()})' if precision == 'int8' else ')'))
     return check
 
 
@@ -532,7 +708,7 @@ def metric_help() -> str:
 
 UseExportedFile = _register_hook()
 
-__all__ = ['PRECISIONS', 'ONNX_PRECISION', 'DeployRefused', 'Bf16Unsupported', 'UseExportedFile', 'swap_network', 'DeployMetric', 'DEPLOY_METRICS', 'register_deploy_metric',
-           'compared', 'bf16_supported', 'bf16_unsupported', 'calibrate', 'quantize_int8', 'mark_bf16', 'Evaluator', 'export_narrow',
-           'DeployCheck', 'metric_help']
-
+__all__ = ['PRECISIONS', 'ONNX_PRECISION', 'DeployRefused', 'Bf16Unsupported', 'UseExportedFile', 'swap_network',
+           'DeployMetric', 'DEPLOY_METRICS', 'register_deploy_metric', 'compared', 'bf16_supported', 'bf16_unsupported',
+           'calibrate', 'quantize_int8', 'CALIB_METHODS', 'KEEP_FP32', 'Int8Settings', 'add_int8_args', 'int8_settings',
+           'end_layers', 'fp32_nodes', 'mark_bf16', 'Evaluator', 'export_narrow', 'DeployCheck', 'metric_help']

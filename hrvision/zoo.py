@@ -219,6 +219,8 @@ ENTRIES: tuple[ZooEntry, ...] = (
        urls=(_MMDET + 'faster_rcnn_hrnetv2p_w32_1x_coco/faster_rcnn_hrnetv2p_w32_1x_coco_20200130-6e286425.pth',),
        sha256='6e286425', source_format='mmdet', metric='box AP 40.2',
        metric_source='mmdetection configs/hrnet/README.md: COCO val2017, Faster R-CNN HRNetV2p-W32, 1x schedule',
+       # mmcv's RoIAlign (aligned, adaptive sampling) and unrounded anchors, as the weights were trained with
+       options={'model.detector.roi_align': 'mmdet'},
        licence='mmdetection code: Apache-2.0; trained on COCO train2017 (annotations CC BY 4.0)'),
     # mmdetection's FCOS HRNetV2p-W32 (fcos_hrnetv2p_w32_gn-head_4x4_1x_coco, box AP 39.5) is left out: its head
     # (a learnt scale per level, centerness on the classification tower) is not torchvision's FCOS head, which
@@ -309,6 +311,9 @@ def _env_entries() -> dict[str, ZooEntry]:
         if not isinstance(row, dict):
             raise ConfigError(f'{EXTRA_ENV}={path}: expected a JSON list of entry objects')
         row = _fields(row)
+        if row.get('alias') in {e.alias for e in ENTRIES}:   # a published model's alias names the published file
+            raise ConfigError(f'{EXTRA_ENV}={path}: entry {row["alias"]!r} has the alias of a built-in entry; '
+                              'give your checkpoint another alias')
         try:
             out[row['alias']] = check_entry(ZooEntry(**row))
         except (TypeError, KeyError) as e:

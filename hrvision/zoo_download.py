@@ -165,6 +165,9 @@ def get(alias: str, *, verify: bool = True, file: str | None = None, progress: b
     entry = get_entry(alias)
     out = converted_path(entry)
     if osp.isfile(out) and not force and file is None:
+        if entry.hash_kind == 'none':   # said every time it is used, not only when it was fetched
+            print(f'hrvision zoo: {alias}: the cached copy was accepted without a published hash (--no-verify): '
+                  f'{out}', file=sys.stderr)
         return out
     if file is None and not entry.urls and not entry.timm_tag and not osp.isfile(source_path(entry)):
         raise MissingFileError(f'zoo {alias}: no download link ({entry.note or "a manual download"}); or put the file '
@@ -258,6 +261,22 @@ def load_source(entry: ZooEntry, sd: dict, model, name: str = '<source>'):
     return load_weights(model, kept, strict=True, name=name), dropped
 
 
+def entry_dataset_meta(entry: ZooEntry) -> dict | None:
+    """The dataset metadata the entry's config states (:func:`config_metainfo`; detection also as ``cat_ids``), for
+    the converted file's ``meta.dataset_meta``: source files from other libraries carry no category ids."""
+    if entry.config is None:
+        return None
+    from .data.metainfo import config_metainfo
+    from .engine.config_checks import load_config_file
+    meta = config_metainfo(load_config_file(entry.config_path()))
+    if not meta:
+        return None
+    meta = {k: list(v) if isinstance(v, tuple) else v for k, v in meta.items()}
+    if meta.get('category_ids'):
+        meta['cat_ids'] = list(meta['category_ids'])   # the detection key (tasks/detection/categories.py)
+    return meta
+
+
 def convert(entry: ZooEntry, src: str, digest: str, out: str, verified: bool = True):
     """Load ``src`` into the entry's model (:func:`load_source`) and store its state dict atomically at ``out``
     (with ``meta.zoo`` and the content digest)."""
@@ -274,6 +293,9 @@ def convert(entry: ZooEntry, src: str, digest: str, out: str, verified: bool = T
                              'sha256': digest, 'verified': verified and entry.hash_kind != 'none',
                              'source_format': entry.source_format, 'detected_format': report.format,
                              'dropped': dropped, 'config': entry.config, 'options': dict(entry.options)}}}
+    meta = entry_dataset_meta(entry)
+    if meta:   # as mmengine saves a training run's: classes, category ids, keypoints travel with the weights
+        ckpt['meta']['dataset_meta'] = meta
     add_digest(ckpt)
     os.makedirs(osp.dirname(out), exist_ok=True)
     with atomic_path(out) as tmp:

@@ -23,9 +23,11 @@ def test_bench_deploy_table_json_and_chart(tiny, tmp_path):  # noqa: F811
     cfg, ckpt, _ = tiny['seg']
     out = tmp_path / 'bench'
     r = cli('bench', 'deploy', cfg, ckpt, '--shape', 64, 96, '--calib', 2, '--rounds', 2, '--images', 2,
-            '--eval-split', 'test', '--out', out)
+            '--eval-split', 'test', '--out', out, '--calib-method', 'percentile', '--keep-fp32', 'first')
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out / 'deploy_bench.json').read_text())
+    assert res['calib_method'] == 'percentile 99.999' and res['keep_fp32'] == 'first'   # the flags reach the int8 file
+    assert 'percentile 99.999 calibration, fp32 layers: first' in r.stdout
     assert (out / 'deploy_bench.md').read_text().strip() in r.stdout
     assert (out / 'deploy_bench.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert res['threads'] == 1 and res['images'] == 2 and res['rounds'] == 2
@@ -71,6 +73,13 @@ def test_bench_deploy_refusals(tiny, tmp_path, capsys):  # noqa: F811
         assert main(['bench', 'deploy', cfg, ckpt, '--shape', '64', '96', *extra]) == 2, extra
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith('hrvision: error:') and says in err[-1], err
+    for flag, bad in (('--calib-method', 'kl'), ('--keep-fp32', 'all')):   # argparse: one line, exit 2
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main(['bench', 'deploy', cfg, ckpt, '--shape', '64', '96', flag, bad])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"argument {flag}: invalid choice: '{bad}'" in err[0], err
     f = tmp_path / 'file'
     f.write_text('x')
     assert main(['bench', 'deploy', cfg, ckpt, '--shape', '64', '96', '--out', str(f)]) == 2

@@ -127,3 +127,21 @@ def test_flip_moves_boxes_with_pixels():
     packed = PackDetectionInputs()(res)
     assert packed['inputs'].shape == (3, 20, 30) and packed['data_samples'].flip is True
     assert packed['data_samples'].gt_instances.bboxes.shape == (1, 4)
+
+
+def test_flip_swaps_classes_named_by_side(tmp_path):
+    """A mirrored left hand is a right hand: the dataset derives the swap from the names, the flip applies it."""
+    images = [{'id': 1, 'file_name': 'a.png', 'width': 40, 'height': 30}]
+    anns = [{'id': k + 1, 'image_id': 1, 'category_id': cid, 'bbox': [2 + 10 * k, 4, 6, 8], 'area': 48, 'iscrowd': 0}
+            for k, cid in enumerate((3, 5, 9))]
+    cats = ({'id': 3, 'name': 'left_hand'}, {'id': 5, 'name': 'ball'}, {'id': 9, 'name': 'right_hand'})
+    ann = _write_coco(tmp_path, images, anns, cats)
+    ds = CocoDetectionDataset(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[
+        dict(type='LoadDetectionImage'), dict(type='DetectionRandomFlip', prob=1.0), dict(type='PackDetectionInputs')])
+    assert ds.metainfo['flip_class_indices'] == [2, 1, 0]
+    got = ds[0]['data_samples'].gt_instances
+    assert got.labels.tolist() == [2, 1, 0]   # boxes of ids 3, 5, 9 (labels 0, 1, 2), mirrored
+    assert got.bboxes[0].tolist() == [32.0, 4.0, 38.0, 12.0]
+    cats = ({'id': 3, 'name': 'hand'}, {'id': 5, 'name': 'ball'}, {'id': 9, 'name': 'foot'})
+    ds = _ds(_write_coco(tmp_path, images, anns, cats), tmp_path)
+    assert ds.metainfo['flip_class_indices'] is None

@@ -235,3 +235,55 @@ def test_frozen_old_keys_map_to_todays_tensors(kind):
     for old, shape in OLD_KEYS[kind]:
         new = legacy_name(old)
         assert new in target and tuple(target[new].shape) == shape, (old, new)
+
+
+def test_mmdet_roi_align_and_anchors_for_weights_trained_there():
+    """``roi_align='mmdet'``: mmcv's RoIAlign (half-pixel offset, adaptive sampling) at mmdetection's levels
+    (``floor(log2(sqrt(area) / 56))``) and base anchors kept unrounded; torchvision's own mode is unchanged."""
+    from torchvision.ops import roi_align
+    from hrvision.heads.detection import LevelRoIAlign
+    shape = HRNetV2p([4, 8, 16, 32], out_channels=8, num_outs=4).output_shape()
+    torch.manual_seed(0)
+    feats = OrderedDict((n, torch.randn(1, 8, 256 // s.stride, 320 // s.stride)) for n, s in shape.items())
+    boxes = torch.tensor([[3., 4., 30., 40.], [10., 10., 150., 120.], [0., 0., 300., 250.], [50., 60., 90., 100.]])
+    got = LevelRoIAlign(list(shape), [s.stride for s in shape.values()])(feats, [boxes], [(256, 320)])
+    side = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sqrt()
+    levels = [min(max(int(torch.floor(torch.log2(v / 56))), 0), 3) for v in side]
+    assert levels == [0, 1, 2, 0]
+    for i, lv in enumerate(levels):   # each box on its level, sampled as mmcv does
+        stride = 4 * 2 ** lv
+        want = roi_align(feats[f'p{lv + 2}'], [boxes[i:i + 1]], 7, 1 / stride, 0, aligned=True)[0]
+        torch.testing.assert_close(got[i], want, rtol=0, atol=0)
+    plain = roi_align(feats['p2'], [boxes[:1]], 7, 0.25, 2, aligned=False)[0]
+    assert (got[0] - plain).abs().max() > 1e-3   # not torchvision's own pooling
+    mm = MODELS.build(dict(type='DetectionHead', in_shape=shape, num_classes=2, kind='faster_rcnn', roi_align='mmdet'))
+    tv = MODELS.build(dict(type='DetectionHead', in_shape=shape, num_classes=2, kind='faster_rcnn'))
+    assert isinstance(mm.roi_heads.box_roi_pool, LevelRoIAlign) and not isinstance(tv.roi_heads.box_roi_pool,
+                                                                                   LevelRoIAlign)
+    half = 16 * 2 ** 0.5   # a 0.5-ratio anchor of size 32 (stride 4): 45.25 x 22.63
+    torch.testing.assert_close(mm.rpn.anchor_generator.cell_anchors[0][0],
+                               torch.tensor([-half, -half / 2, half, half / 2]))
+    assert tv.rpn.anchor_generator.cell_anchors[0][0].tolist() == [-23.0, -11.0, 23.0, 11.0]
+    assert list(mm.state_dict()) == list(tv.state_dict())   # the same weights load into either
+    images = BatchOnlyTransform(mm.size_divisible)([torch.zeros(3, 120, 150)])[0]
+    mm.load_state_dict(tv.state_dict())
+    dets = mm.predict(OrderedDict((n, torch.randn(1, 8, 128 // s.stride, 160 // s.stride))
+                                  for n, s in shape.items()), images)
+    assert set(dets[0]) == {'boxes', 'labels', 'scores'}
+    with pytest.raises(ValueError, match="roi_align must be 'torchvision' or 'mmdet'"):
+        MODELS.build(dict(type='DetectionHead', in_shape=shape, num_classes=2, kind='faster_rcnn', roi_align='mmcv'))
+
+
+def test_zoo_detector_builds_with_mmdets_settings_and_its_file_refuses_a_model_without_them():
+    from hrvision import zoo
+    from hrvision.weights import check_trained_settings
+    entry = zoo.get_entry('hrnetv2p-w32-faster-rcnn-coco')
+    assert dict(entry.options) == {'model.detector.roi_align': 'mmdet'}
+    model = _det('faster_rcnn', 0)   # built with torchvision's pooling
+    ckpt = {'meta': {'zoo': {'alias': entry.alias, 'options': dict(entry.options)}}}
+    with pytest.raises(WeightsMismatchError, match="trained with model.detector.roi_align='mmdet'.*the model has "
+                                                   "'torchvision'"):
+        check_trained_settings(model, ckpt, 'faster_rcnn.pth')
+    cfg = _cfg('faster_rcnn')
+    cfg['detector']['roi_align'] = 'mmdet'
+    check_trained_settings(MODELS.build(cfg), ckpt, 'faster_rcnn.pth')

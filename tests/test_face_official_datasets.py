@@ -200,7 +200,7 @@ def test_cofw_mat_v73_reads_as_the_v5_file(data):
     """The same faces written as MATLAB v7.3 (HDF5, h5py) read back identical to the v5 file."""
     if 'cofw73' not in data:
         pytest.skip('h5py not installed: the v7.3 (HDF5) reading is not exercised')
-    from hrvision.tasks.face.official_datasets import is_mat73
+    from hrvision.data.matfile import is_mat73
     root = data['cofw']
     ds = _dataset('cofw', root, subset='test')
     path73 = data['cofw73'] / 'COFW_test_color.mat'
@@ -239,6 +239,13 @@ def test_cofw_hand_made_mat(tmp_path):
         read_cofw_mat(path, 'test')
     scipy.io.savemat(path, dict(IsTr=imgs, phisTr=phis[:, :50]))
     with pytest.raises(HRVisionError, match=r'phisTr has shape \(2, 50\), expected \(faces, 87\)'):
+        read_cofw_mat(path, 'train')
+    imgs[1, 0] = imgs[1, 0].astype(np.float64)   # a double copy of 8-bit pixels: read as such
+    scipy.io.savemat(path, dict(IsTr=imgs, phisTr=phis))
+    np.testing.assert_array_equal(read_cofw_mat(path, 'train')[1]['img'][..., 0], imgs[1, 0].astype(np.uint8))
+    imgs[1, 0] = imgs[1, 0] / 255.0   # 0..1 floats: refused, not clipped to black
+    scipy.io.savemat(path, dict(IsTr=imgs, phisTr=phis))
+    with pytest.raises(HRVisionError, match=r'IsTr entry 2 is float64, not 8-bit pixel values \(integers 0..255; min 0.0078\d*, max 0.996'):
         read_cofw_mat(path, 'train')
 
 

@@ -90,6 +90,37 @@ def test_flip_keeps_boxes_joints_and_mask_consistent(synth):
         assert (kp[v, 0] >= box[0] - 2).all() and (kp[v, 0] <= box[2] + 2).all()
 
 
+def _sided_copy(synth, tmp_path):
+    """The synthetic set with two of its object classes renamed 'left_glove' / 'right_glove'."""
+    import shutil
+    root = tmp_path / 'sided'
+    shutil.copytree(synth, root)
+    path = root / 'annotations' / 'instances_train2017.json'
+    data = json.loads(path.read_text())
+    data['categories'][1]['name'], data['categories'][2]['name'] = 'left_glove', 'right_glove'
+    path.write_text(json.dumps(data))
+    return str(root)
+
+
+def test_flip_swaps_classes_named_by_side_in_boxes_and_masks(synth, tmp_path):
+    """A mirrored left glove is a right glove: box labels 1 <-> 2, mask labels 2 <-> 3 (1 + box label)."""
+    ds = _dataset(_sided_copy(synth, tmp_path), seg_mode='category')
+    assert ds.metainfo['flip_class_indices'] == [0, 2, 1, 3, 4]
+    i = next(k for k in range(len(ds)) if {1, 2} & set(ds.get_data_info(k)['gt_labels'].tolist()))
+    r = _results(ds, i)
+    labels, seg = np.copy(r['gt_labels']), np.copy(r['gt_sem_seg'])
+    assert {2, 3} & set(np.unique(seg).tolist())
+    f = MultiTaskRandomFlip(prob=1.0)(r)
+    np.testing.assert_array_equal(f['gt_labels'], np.array([0, 2, 1, 3, 4])[labels])
+    np.testing.assert_array_equal(f['gt_sem_seg'], np.array([0, 1, 3, 2, 4, 5, 255])[
+        np.searchsorted([0, 1, 2, 3, 4, 5, 255], seg[:, ::-1])])
+    plain = _dataset(synth, seg_mode='category')   # no sided names: nothing swapped
+    assert plain.metainfo['flip_class_indices'] is None
+    r = _results(plain, i)
+    labels = np.copy(r['gt_labels'])
+    np.testing.assert_array_equal(MultiTaskRandomFlip(prob=1.0)(r)['gt_labels'], labels)
+
+
 def test_crop_keeps_labels_consistent_and_hides_joints_outside(synth):
     ds = _dataset(synth)
     np.random.seed(0)

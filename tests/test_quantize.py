@@ -71,11 +71,17 @@ def test_json(stdout: str) -> dict:
 test_json.__test__ = False   # a helper, not a test
 
 
-def _export_and_check(task, cfg, ckpt, data, tmp_path):
+def _export_and_check(task, cfg, ckpt, data, tmp_path, method=None, keep=None):
+    """The export (``--calib-method`` / ``--keep-fp32`` when given, else the defaults): its printed figures equal
+    hrvision test's, its summary and metadata name the calibration, the file runs in hrvision infer."""
     out = tmp_path / f'{task}_int8.onnx'
+    flags = (['--calib-method', method] if method else []) + (['--keep-fp32', keep] if keep else [])
     r = cli('export', cfg, ckpt, '--format', 'onnx', '--shape', *SHAPES[task], '--out', out, '--quantize', 'int8',
-            '--calib', 4, '--eval-split', 'test', '--max-drop', 1)
+            '--calib', 4, '--eval-split', 'test', '--max-drop', 1, *flags)
     assert r.returncode == 0, r.stderr[-3000:]
+    from hrvision.quantize import DEFAULT_CALIB_METHOD, DEFAULT_KEEP_FP32, Int8Settings
+    said = Int8Settings(method or DEFAULT_CALIB_METHOD, keep or DEFAULT_KEEP_FP32)
+    assert f'int8: {said.describe()} (' in r.stdout and f'; {said.describe()})' in r.stdout, r.stdout
     got = printed(r.stdout)
     assert got, r.stdout
     assert out.is_file()
@@ -90,6 +96,7 @@ def _export_and_check(task, cfg, ckpt, data, tmp_path):
     import onnx
     meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert meta['hrvision.precision'] == 'int8'
+    assert meta['hrvision.int8.calibration'] == said.calibration() and meta['hrvision.int8.keep_fp32'] == said.keep_fp32
     nodes = {n.op_type for n in onnx.load(str(out)).graph.node}
     assert {'QuantizeLinear', 'DequantizeLinear'} <= nodes
     # the int8 file in hrvision infer, on both runtimes
@@ -114,7 +121,8 @@ def test_int8_seg_printed_metrics_equal_hrvision_test(tiny, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('task', ['pose', 'face', 'multitask'])
 def test_int8_other_tasks_printed_metrics_equal_hrvision_test(tiny, tmp_path, task):
-    got = _export_and_check(task, *tiny[task], tmp_path)
+    flags = {'face': ('percentile', 'last'), 'pose': ('minmax', 'none')}.get(task, (None, None))
+    got = _export_and_check(task, *tiny[task], tmp_path, *flags)
     want = {'pose': {'coco/AP'}, 'face': {'face/NME'}, 'multitask': {'seg/mIoU', 'pose/AP', 'det/AP'}}[task]
     assert set(got) == want
     if task == 'face':
@@ -251,7 +259,7 @@ def test_bf16(tiny, tmp_path):
     assert 'bf16' in str(net.compiled.get_property('INFERENCE_PRECISION_HINT'))
 
 
-def test_usage_refusals(tiny, tmp_path):
+def test_usage_refusals(tiny, tmp_path, capsys):
     cfg, ckpt, _ = tiny['seg']
     out = tmp_path / 'x.onnx'
     from hrvision.cli import main
@@ -260,8 +268,23 @@ def test_usage_refusals(tiny, tmp_path):
                         (['--format', 'onnx', '--cfg-options', 'a=1'], 'go with --quantize int8'),
                         (['--format', 'onnx', '--quantize', 'int8', '--eval-split', 'train', '--cfg-options',
                           'train_dataloader=None'], 'train_dataloader'),
-                        (['--format', 'onnx', '--quantize', 'int8', '--max-drop', '-1'], '--max-drop')):
+                        (['--format', 'onnx', '--quantize', 'int8', '--max-drop', '-1'], '--max-drop'),
+                        (['--format', 'onnx', '--calib-method', 'entropy'],
+                         '--calib-method: only with --quantize int8'),
+                        (['--format', 'onnx', '--precision', 'bf16', '--keep-fp32', 'last'],
+                         '--keep-fp32: only with --quantize int8, not --precision bf16')):
+        capsys.readouterr()
         assert main(['export', cfg, ckpt, '--shape', '64', '96', '--out', str(out), *extra]) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], (extra, err)
+        assert not out.exists()
+    for flag, bad in (('--calib-method', 'kl'), ('--keep-fp32', 'middle')):   # argparse: one line, exit 2
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main(['export', cfg, ckpt, '--shape', '64', '96', '--out', str(out), '--format', 'onnx', '--quantize',
+                  'int8', flag, bad])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and len(err) == 1 and f"argument {flag}: invalid choice: '{bad}'" in err[0], err
         assert not out.exists()
     assert main(['test', cfg, ckpt, '--backend', 'onnxruntime']) == 2   # needs --onnx
     assert main(['test', cfg, ckpt, '--onnx', ckpt]) == 2               # --onnx without a file backend
@@ -351,3 +374,102 @@ def test_bf16_marker_and_hint(tiny, tmp_path, monkeypatch, capsys):
     from hrvision.apis import init_model
     export_model(init_model(cfg, ckpt, 'cpu'), str(tmp_path / 'fp32.onnx'), SHAPES['seg'], 'onnx')
     assert ovb._precision_hint(ov.Core().read_model(str(tmp_path / 'fp32.onnx')), 'x') == 'f32'
+
+
+def _weight_sources(m) -> dict:
+    """Conv node name -> 'fp32' when its weight is a plain initializer, 'int8' when it comes out of a
+    DequantizeLinear of an int8 initializer (the QDQ form of a quantized weight)."""
+    import onnx
+    init = {i.name: i for i in m.graph.initializer}
+    producer = {o: n for n in m.graph.node for o in n.output}
+    out = {}
+    for n in m.graph.node:
+        if n.op_type != 'Conv':
+            continue
+        w = n.input[1]
+        if w in init and init[w].data_type == onnx.TensorProto.FLOAT:
+            out[n.name] = 'fp32'
+        elif w in producer and producer[w].op_type == 'DequantizeLinear' and \
+                init[producer[w].input[0]].data_type == onnx.TensorProto.INT8:
+            out[n.name] = 'int8'
+        else:
+            out[n.name] = 'other'
+    return out
+
+
+def _scales(m) -> dict:
+    """Activation tensor -> the scale of its QuantizeLinear (the calibrated range / 255)."""
+    import onnx
+    init = {i.name: i for i in m.graph.initializer}
+    return {n.input[0]: float(onnx.numpy_helper.to_array(init[n.input[1]]))
+            for n in m.graph.node if n.op_type == 'QuantizeLinear' and n.input[1] in init}
+
+
+def test_calibration_methods_and_fp32_end_layers(tiny, tmp_path):
+    """Each --calib-method writes a QDQ file onnxruntime runs (outputs close to fp32's), with ranges of its own (a
+    method that silently fell back to min/max would give the same scales), and records the method and the fp32
+    layers in the metadata; --keep-fp32 leaves exactly the named end layers with fp32 weights and no QuantizeLinear
+    on their output, every other Conv with int8 weights."""
+    import onnx
+    import onnxruntime as ort
+
+    from hrvision.apis import init_model
+    from hrvision.export import export_model
+    from hrvision.quantize import (CALIB_METHODS, ONNX_CALIB, ONNX_FP32_NODES, ONNX_KEEP_FP32, Calibration,
+                                   Int8Settings, end_layers, quantize_int8)
+    cfg, ckpt, _ = tiny['face']
+    fp32 = str(tmp_path / 'fp32.onnx')
+    export_model(init_model(cfg, ckpt, 'cpu'), fp32, SHAPES['face'], 'onnx')
+    first, last = end_layers(onnx.load(fp32))
+    assert first == ['/model/backbone/conv1/Conv'] and len(last) == 1 and '/head/' in last[0], (first, last)
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((1, 3, 96, 96)).astype(np.float32) * (1 + k) for k in range(3)]
+    ref = ort.InferenceSession(fp32, providers=['CPUExecutionProvider']).run(None, {'input': xs[0]})[0]
+    fast = (('CalibNumBins', 256),)   # entropy's KL search over 2048 bins takes a minute on this CPU
+
+    def check(method, keep, fp32_layers):
+        out = str(tmp_path / f'{method}_{keep}.onnx')
+        quantize_int8(fp32, out, Calibration(xs), Int8Settings(method, keep, extra=fast if method == 'entropy'
+                                                                else ()))
+        m = onnx.load(out)
+        onnx.checker.check_model(m)
+        meta = {p.key: p.value for p in m.metadata_props}
+        assert meta[ONNX_CALIB] == ('percentile 99.999' if method == 'percentile' else method)
+        assert meta[ONNX_KEEP_FP32] == keep and meta[ONNX_FP32_NODES] == ','.join(fp32_layers)
+        assert meta['hrvision.precision'] == 'int8'
+        src = _weight_sources(m)
+        assert {n for n, s in src.items() if s == 'fp32'} == set(fp32_layers), (keep, src)
+        assert all(s == 'int8' for n, s in src.items() if n not in fp32_layers), src
+        quantized = {n.input[0] for n in m.graph.node if n.op_type == 'QuantizeLinear'}
+        for n in m.graph.node:   # a kept layer's output is not quantized; a quantized head's is
+            if n.name in last:
+                assert (n.output[0] in quantized) == (n.name not in fp32_layers), (keep, n.name)
+        got = ort.InferenceSession(out, providers=['CPUExecutionProvider']).run(None, {'input': xs[0]})[0]
+        assert got.shape == ref.shape and np.isfinite(got).all()
+        assert np.corrcoef(got.ravel(), ref.ravel())[0, 1] > 0.9, (method, keep)
+        return _scales(m)
+
+    scales = {method: check(method, 'none', []) for method in CALIB_METHODS}
+    for method in CALIB_METHODS[1:]:
+        assert scales[method] != scales[CALIB_METHODS[0]], method
+    assert scales['minmax'] != scales['entropy'] and scales['minmax'] != scales['percentile']
+    t = next(iter(scales['minmax']))   # min/max over all inputs: the widest range of all
+    assert scales['minmax'][t] >= max(scales[m][t] for m in ('mean-minmax', 'percentile')) - 1e-12
+    for keep, fp32_layers in (('first', first), ('last', last), ('first+last', first + last)):
+        check('mean-minmax', keep, fp32_layers)
+
+
+def test_end_layers_one_per_head(tiny, tmp_path):
+    """The multi-task network: one last layer per head (seg logits, pose heatmaps, detection outputs), one first."""
+    import onnx
+
+    from hrvision.apis import init_model
+    from hrvision.export import export_model
+    from hrvision.quantize import end_layers
+    cfg, ckpt, _ = tiny['multitask']
+    path = str(tmp_path / 'mt.onnx')
+    export_model(init_model(cfg, ckpt, 'cpu'), path, SHAPES['multitask'], 'onnx')
+    m = onnx.load(path)
+    first, last = end_layers(m)
+    assert len(first) == 1 and len(last) >= 3, (first, last)   # a conv per head at least
+    assert not set(first) & set(last)

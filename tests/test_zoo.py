@@ -171,6 +171,19 @@ def test_no_published_hash_needs_an_explicit_yes(zoo_env, server, published, cap
     assert published['pose_sha'] in capsys.readouterr().err   # the accepted file's sha256, shown and recorded
     assert path.endswith('-unverified.pth')
     assert torch.load(path, weights_only=True)['meta']['zoo']['verified'] is False
+    assert zoo_download.get('tiny-pose-nohash', progress=False) == path   # cached: used, and said again
+    assert 'accepted without a published hash' in capsys.readouterr().err
+
+
+def test_zoo_file_cannot_take_a_builtin_alias(tmp_path, monkeypatch):
+    extra = tmp_path / 'zoo.json'
+    extra.write_text(json.dumps([dict(alias='hrnet-w32-coco-256x192', task='pose', dataset='mine', arch='hrnet_w32',
+                                      config=TINY_CONFIG, urls=['http://127.0.0.1:9/x.pth'], sha256='0123abcd',
+                                      source_format='hrvision', metric='-', metric_source='-', licence='-')]))
+    monkeypatch.setenv(zoo.EXTRA_ENV, str(extra))
+    from hrvision.errors import ConfigError
+    with pytest.raises(ConfigError, match="entry 'hrnet-w32-coco-256x192' has the alias of a built-in entry"):
+        zoo.entries()
 
 
 def test_file_downloaded_by_hand(zoo_env, server, published):

@@ -5,6 +5,9 @@ custom_imports = dict(imports=['hrvision.tasks.detection'], allow_failed_imports
 env_cfg = dict(cudnn_benchmark=False)   # keep-ratio resizing: batch sizes vary (a cuDNN search per new shape)
 
 data_root = 'data/coco/'
+# COCO's 80 categories (names and ids, stated once): a file with other ids is refused, and a COCO model reports
+# COCO ids without an annotation file at hand. Your own data: metainfo=None (its file decides) or its own preset.
+coco_categories = dict(from_file='_base_/datasets/coco_detection.py')
 train_pipeline = [
     dict(type='LoadDetectionImage'),
     dict(type='DetectionResize', scale=(1333, 800)),  # keep aspect: long side <= 1333, short side <= 800
@@ -20,12 +23,14 @@ train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,  # 8 GPUs x 2 images = batch 16
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_train2017.json',
-                 data_prefix=dict(img='train2017/'), filter_empty_gt=True, pipeline=train_pipeline))
+                 data_prefix=dict(img='train2017/'), filter_empty_gt=True, metainfo=coco_categories,
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_val2017.json',
-                 data_prefix=dict(img='val2017/'), test_mode=True, pipeline=test_pipeline))
+                 data_prefix=dict(img='val2017/'), test_mode=True, metainfo=coco_categories,
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoDetectionMetric')  # ann_file comes from the dataset's metainfo
 test_evaluator = val_evaluator

@@ -25,10 +25,11 @@ pipeline_train = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', 
 pipeline_test = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(128, 128)), dict(type='PackDetectionInputs')]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=pipeline_train, filter_empty_gt=True))
+    dataset=dict(data_root=data_root, pipeline=pipeline_train, filter_empty_gt=True,
+                 metainfo=None))   # not COCO's 80 categories: the synthetic file's 4 decide
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=pipeline_test))
+    dataset=dict(data_root=data_root, pipeline=pipeline_test, metainfo=None))
 test_dataloader = val_dataloader
 
 # From scratch and tiny, AdamW learns several times faster than the paper's SGD here (measured:

@@ -48,6 +48,13 @@ def flip_indices(num: int, flip_pairs: Iterable[Sequence[int]]) -> list[int]:
     return perm
 
 
+def sided_class_indices(names: Sequence[str]) -> list[int] | None:
+    """The class permutation of a horizontal flip for classes named by side (``left_hand`` / ``right_hand``:
+    :func:`derive_flip_pairs`), or None when no class has a mirror: a flipped box or mask of one side is the other."""
+    pairs = derive_flip_pairs(names)
+    return flip_indices(len(names), pairs) if pairs else None
+
+
 def keypoint_count(meta: dict | None) -> int | None:
     """The metadata's keypoint count: the parsed ``num_keypoints``, else (a dict not parsed, e.g. an older
     checkpoint's) the number of ``keypoint_names``; None when it states neither."""

@@ -9,7 +9,9 @@ training data's (COCO: 1..90 with gaps; the synthetic set: 1, 3, 4, 7). They are
 2. the checkpoint's ``meta['dataset_meta']`` (mmengine saves the training dataset's metainfo in every checkpoint:
    ``cat_ids``, ``classes``), kept by :func:`hrvision.init_model` as ``model.dataset_meta``;
 3. the config's test (else val) dataset annotation file, when it exists (``category_mapping`` of its
-   ``categories``).
+   ``categories``);
+4. the categories the config's dataset ``metainfo`` states (``_base_/datasets/coco_detection.py`` in the COCO
+   configs), when no annotation file is at hand: a converted mmdetection checkpoint stores no ids.
 
 Never guessed: COCO's 80 ids for an 80-class model, or ``label + 1``, would be made-up ids that score AP 0 on an
 evaluation server. Without a source the results carry the labels only, pictures caption the label indices, and
@@ -129,7 +131,23 @@ def _resolve(model, num_classes: int, given, absent: list, mismatched: list) -> 
     else:
         absent.append(f"the config's annotation file {ann} does not exist" if ann else
                       'the config names no annotation file')
+    stated = _stated(cfg)
+    if stated is not None:
+        ids, names, where = stated
+        if len(ids) == num_classes:
+            return Categories(ids, names if len(names) == num_classes else None, where)
+        mismatched.append(f'{where} states {len(ids)} categories')
     return Categories(None, None, '; '.join(absent + mismatched))
+
+
+def _stated(cfg):
+    """The category ids and names the config's dataset ``metainfo`` states (:func:`config_metainfo`), or None."""
+    from hrvision.data.metainfo import config_metainfo
+    meta = (config_metainfo(cfg) if cfg is not None else None) or {}
+    if not meta.get('category_ids'):
+        return None
+    return ([int(i) for i in meta['category_ids']], list(meta.get('classes') or ()),
+            "the config's dataset metainfo")
 
 
 def require_ids(categories: Categories, num_classes: int, what: str = 'detections.json') -> list[int]:

@@ -18,8 +18,9 @@ from mmengine.logging import print_log
 
 from hrvision.data.checks import require_samples
 from hrvision.data.coco import check_dataset_args, file_summary, load_coco, orphan_annotations
+from hrvision.data.metainfo import sided_class_indices
 from hrvision.data.pipeline import build_pipeline
-from hrvision.errors import DataError, MissingFileError
+from hrvision.errors import ConfigError, DataError, MissingFileError
 from hrvision.registry import DATASETS
 
 
@@ -32,6 +33,11 @@ def category_mapping(coco, ann_file: str = '') -> tuple[list[int], list[str]]:
         raise DataError(f'{ann_file}: duplicate category ids {dup} in "categories"')
     order = sorted(range(len(cats)), key=lambda i: ids[i])
     return [ids[i] for i in order], [cats[i].get('name', str(ids[i])) for i in order]
+
+
+def _ids(ids) -> str:
+    ids = list(ids)
+    return ', '.join(map(str, ids)) if len(ids) <= 6 else f'{", ".join(map(str, ids[:6]))}, ...'
 
 
 def clip_xywh(bbox, width: int, height: int) -> tuple[np.ndarray | None, bool]:
@@ -55,6 +61,10 @@ class CocoDetectionDataset(BaseDataset):
         filter_empty_gt: drop images without usable boxes (training only; never in ``test_mode``).
         min_size: boxes whose clipped width or height is below this (pixels) are skipped and counted.
         check_images: verify every image file exists when loading (fails fast, naming the path).
+        metainfo: the categories the config expects (``from_file='_base_/datasets/coco_detection.py'``, or
+            ``classes`` / ``category_ids``): the file's categories stay the truth, a file whose ids differ is refused
+            (its labels would name other classes), and a model without an annotation file at hand still knows its
+            ids (:mod:`.categories`).
     """
 
     METAINFO: dict = dict(classes=())
@@ -66,13 +76,42 @@ class CocoDetectionDataset(BaseDataset):
         self.check_images = check_images
         self.stats: Counter = Counter()
         check_dataset_args(type(self), kwargs)
+        if kwargs.get('metainfo') is not None:   # a relative from_file: data_root first, then the shipped configs
+            from hrvision.data.metainfo import rebase_from_file
+            kwargs['metainfo'] = rebase_from_file(kwargs['metainfo'], kwargs.get('data_root'),
+                                                  f'{type(self).__name__} metainfo')
         kwargs['pipeline'] = build_pipeline(kwargs.get('pipeline', ()))
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: dict | None = None) -> dict:
+        """The config's expected categories, parsed once (none stated: the file alone decides)."""
+        from hrvision.data.metainfo import merge_metainfo
+        if metainfo is None:
+            return dict(cls.METAINFO)
+        if not isinstance(metainfo, dict):
+            raise ConfigError(f'{cls.__name__} metainfo must be a dict (classes, category_ids, or from_file=...), '
+                              f'got {type(metainfo).__name__}')
+        return merge_metainfo(None, None, dict(metainfo), config_source=f'{cls.__name__} metainfo')
+
+    def get_data_info(self, idx: int) -> dict:
+        """mmengine's, plus ``flip_class_indices`` when classes are named by side (the flip swaps their labels)."""
+        info = super().get_data_info(idx)
+        if self._metainfo.get('flip_class_indices') is not None:
+            info['flip_class_indices'] = list(self._metainfo['flip_class_indices'])
+        return info
 
     def load_data_list(self) -> list[dict]:
         ann_file = self.ann_file
         coco = load_coco(ann_file, boxes=True, image_info=self.test_mode)   # test-dev: images only, format-only
         cat_ids, names = category_mapping(coco, ann_file)
+        stated = self._metainfo.get('category_ids')
+        if stated is not None and list(stated) != cat_ids:
+            raise DataError(f'{ann_file}: its {len(cat_ids)} category ids ({_ids(cat_ids)}) are not the '
+                            f'{len(stated)} the config\'s metainfo states ({_ids(stated)}); labels would name other '
+                            'classes: give the dataset metainfo=None (the file decides) or the metainfo of this file')
+        self._metainfo.pop('category_ids', None)   # the detection key is cat_ids, from the file
+        self._metainfo['flip_class_indices'] = sided_class_indices(names)   # left_hand <-> right_hand under a flip
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)
         img_dir = self.data_prefix.get('img', '') or ''

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmengine.logging import MMLogger
 
@@ -86,6 +86,11 @@ class DetectionModel(TaskModel):
             raise ValueError(f"DetectionModel mode {mode!r} needs data_samples (with img_shape / gt_instances)")
         images: ImageList = self.batcher(DetectionBridge.valid_images(inputs, data_samples))[0]
         return self.extract_feat(images.tensors), images
+
+    @property
+    def detector(self) -> nn.Module:
+        """The head under its config key (``model.detector``): a zoo file's recorded settings are checked by it."""
+        return self.head
 
     def loss(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> dict:
         feats, images = self._batch(inputs, data_samples, 'loss')

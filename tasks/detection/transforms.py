@@ -67,7 +67,8 @@ class DetectionResize:
 
 @TRANSFORMS.register_module()
 class DetectionRandomFlip:
-    """Horizontal flip with probability ``prob``: x1' = W - x2, x2' = W - x1 (continuous coordinates)."""
+    """Horizontal flip with probability ``prob``: x1' = W - x2, x2' = W - x1 (continuous coordinates); classes named
+    by side swap labels (the sample's ``flip_class_indices``, from the dataset: a mirrored left hand is a right hand)."""
 
     def __init__(self, prob: float = 0.5) -> None:
         if not 0.0 <= prob <= 1.0:
@@ -83,6 +84,9 @@ class DetectionRandomFlip:
             b = results['gt_bboxes'].copy()
             b[:, 0], b[:, 2] = w - results['gt_bboxes'][:, 2], w - results['gt_bboxes'][:, 0]
             results['gt_bboxes'] = b
+            perm = results.get('flip_class_indices')
+            if perm is not None and len(results.get('gt_labels', ())):
+                results['gt_labels'] = np.asarray(perm, np.int64)[results['gt_labels']]
         return results
 
 

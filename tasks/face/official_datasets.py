@@ -37,6 +37,7 @@ import numpy as np
 
 from hrvision.data.checks import require_samples
 from hrvision.data.io import read_text
+from hrvision.data.matfile import read_mat
 from hrvision.errors import ConfigError, DataError, MissingFileError
 from hrvision.registry import DATASETS
 
@@ -127,55 +128,9 @@ def cofw_center_scale(pts: np.ndarray) -> tuple[np.ndarray, float]:
     return np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0]), max(x1 - x0, y1 - y0) / 200.0
 
 
-HDF5_SIGNATURE = b'\x89HDF\r\n\x1a\n'
-
-
-def is_mat73(path: str) -> bool:
-    """A MATLAB v7.3 file: HDF5 (its signature at offset 0 or after MATLAB's 512-byte user block)."""
-    with open(path, 'rb') as f:
-        head = f.read(520)
-    return head[:10] == b'MATLAB 7.3' or head[:8] == HDF5_SIGNATURE or head[512:520] == HDF5_SIGNATURE
-
-
-def _h5_value(f, ds) -> np.ndarray:
-    """One variable of a v7.3 file in MATLAB's order (HDF5 stores the transpose); cell arrays (object references)
-    become object arrays of their (transposed) contents."""
-    import h5py
-    if h5py.check_dtype(ref=ds.dtype) is not None:
-        refs = np.asarray(ds[()]).T
-        out = np.empty(refs.shape, dtype=object)
-        for idx in np.ndindex(refs.shape):
-            out[idx] = np.asarray(f[refs[idx]][()]).T
-        return out
-    return np.asarray(ds[()]).T
-
-
-def _loadmat73(path: str) -> dict:
-    try:
-        import h5py
-    except ImportError:
-        raise DataError(f'{path}: a MATLAB v7.3 (HDF5) file, which needs h5py (pip install h5py); or re-save it as '
-                        f'v7 (MATLAB/Octave: load it, then save(\'-v7\', ...)) for scipy.io, or use the CSV '
-                        f'form') from None
-    try:
-        with h5py.File(path, 'r') as f:
-            return {k: _h5_value(f, f[k]) for k in f.keys() if isinstance(f[k], h5py.Dataset)}
-    except (OSError, KeyError, ValueError) as e:
-        raise DataError(f'{path}: a MATLAB v7.3 (HDF5) file h5py cannot read '
-                        f'({str(e).splitlines()[0][:200]})') from None
-
-
 def _loadmat(path: str) -> dict:
-    """The variables of a .mat file: scipy.io for MATLAB v4 to v7.2, h5py for v7.3 (HDF5), as the file needs."""
-    import scipy.io
-    if not osp.isfile(path):
-        raise MissingFileError(f'COFW .mat file not found: {path}')
-    if is_mat73(path):
-        return _loadmat73(path)
-    try:
-        return scipy.io.loadmat(path)
-    except (ValueError, TypeError, NotImplementedError, OSError) as e:
-        raise DataError(f'{path}: not a MATLAB .mat file scipy.io can read ({str(e).splitlines()[0][:200]})') from None
+    """The variables of a COFW .mat file (v4 to v7.2 through scipy, v7.3 through h5py: :mod:`hrvision.data.matfile`)."""
+    return read_mat(path, 'COFW .mat file')
 
 
 def read_cofw_mat(path: str, split: str) -> list[dict]:
@@ -210,8 +165,12 @@ def read_cofw_mat(path: str, split: str) -> list[dict]:
             img = np.repeat(img[:, :, None], 3, axis=2)
         if img.ndim != 3 or img.shape[2] != 3:
             raise DataError(f'{path}: {img_key} entry {i + 1} has shape {img.shape}, expected an HxW or HxWx3 image')
-        if img.dtype != np.uint8:
-            img = np.clip(img, 0, 255).astype(np.uint8)
+        if img.dtype != np.uint8:   # a double copy of the 8-bit pixels is read as such; anything else is refused
+            if not (np.issubdtype(img.dtype, np.number) and np.all(np.isfinite(img)) and img.min() >= 0
+                    and img.max() <= 255 and np.all(img == np.round(img))):
+                raise DataError(f'{path}: {img_key} entry {i + 1} is {img.dtype}, not 8-bit pixel values '
+                                f'(integers 0..255; min {np.nanmin(img):g}, max {np.nanmax(img):g}); expected uint8 images')
+            img = img.astype(np.uint8)
         pts = phi[:2 * COFW_POINTS].reshape(2, COFW_POINTS).T
         if not np.all(np.isfinite(pts)):
             raise DataError(f'{where}: landmark coordinates must be finite')

@@ -18,13 +18,13 @@ or occlusion attribute go to 300W's challenging part (ibug) and out of AFLW's fr
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 
 import numpy as np
 
-from hrvision.atomic import atomic_path, atomic_write_text
+from hrvision.atomic import atomic_write_text
 from hrvision.data.io import write_image
+from hrvision.data.matfile import write_mat
 
 from .dataset import ATTRIBUTES, center_scale_from_box
 from .official_datasets import COFW_KEYS, COFW_POINTS, W300_CSV, W300_FOLDERS
@@ -106,47 +106,6 @@ def write_300w(out: str, *, n_train: int = 64, n_val: int | None = None, size=(1
     return dict(train=n_train, common=n_common, challenging=n_hard, full=n_val, test=n_test, landmarks=68)
 
 
-MAT73_HEADER = b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: hrvision, HDF5 schema 1.00 .'
-
-
-def _savemat73(path: str, variables: dict) -> None:
-    """MATLAB v7.3 (HDF5 with a 512-byte user block holding MATLAB's 128-byte header): numeric arrays transposed
-    (MATLAB is column-major), cell arrays (object arrays) as references to datasets under ``#refs#``."""
-    try:
-        import h5py
-    except ImportError:
-        raise ValueError('--mat-version 7.3 needs h5py (pip install h5py)') from None
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, 'w', userblock_size=512) as f:
-            refs = f.create_group('#refs#')
-            for name, value in variables.items():
-                value = np.asarray(value)
-                if value.dtype == object:
-                    ref = np.empty(value.T.shape, dtype=h5py.ref_dtype)
-                    for idx in np.ndindex(value.shape):
-                        item = np.asarray(value[idx])
-                        ds = refs.create_dataset(f'{name}_{len(refs)}', data=item.T)
-                        ds.attrs['MATLAB_class'] = np.bytes_('uint8' if item.dtype == np.uint8 else 'double')
-                        ref[idx[::-1]] = ds.ref
-                    ds = f.create_dataset(name, data=ref)
-                    ds.attrs['MATLAB_class'] = np.bytes_('cell')
-                else:
-                    ds = f.create_dataset(name, data=value.T)
-                    ds.attrs['MATLAB_class'] = np.bytes_('double')
-        with open(tmp, 'r+b') as fh:   # MATLAB's header: text, subsystem offset, version 0x0200, endian 'IM'
-            fh.write(MAT73_HEADER.ljust(116, b' ') + b'\0' * 8 + b'\x00\x02' + b'IM')
-
-
-def _savemat(path: str, variables: dict, version: str = '5') -> None:
-    import scipy.io
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    if version == '7.3':
-        return _savemat73(path, variables)
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            scipy.io.savemat(f, variables, format='5', do_compression=True)
-
-
 def write_cofw(out: str, *, n_train: int = 64, n_val: int | None = None, size=(160, 160), seed: int = 0,
                mat_version: str = '5') -> dict:
     """``COFW_{train,test}_color.mat`` (v5, or v7.3 through h5py) and the CSV form (module docstring)."""
@@ -171,8 +130,8 @@ def write_cofw(out: str, *, n_train: int = 64, n_val: int | None = None, size=(1
             write_image(osp.join(out, 'images', rel), img if img.ndim == 3 else np.repeat(img[..., None], 3, 2))
             lines.append(_csv_line(rel, pts))
         img_key, phis_key, box_key = COFW_KEYS[split]
-        _savemat(osp.join(out, f'COFW_{split}_color.mat'), {img_key: images, phis_key: phis, box_key: boxes},
-                 mat_version)
+        write_mat(osp.join(out, f'COFW_{split}_color.mat'), {img_key: images, phis_key: phis, box_key: boxes},
+                  'COFW .mat file', mat_version)
         atomic_write_text(osp.join(out, f'face_landmarks_cofw_{split}.csv'), ''.join(lines))
     return dict(train=n_train, test=n_val, landmarks=COFW_POINTS, mat_version=mat_version)
 

@@ -26,6 +26,7 @@ from mmengine.logging import print_log
 from hrvision.data.checks import require_samples
 from hrvision.data.coco import check_dataset_args, check_segmentation, file_summary, keypoint_category, load_coco, \
     orphan_annotations
+from hrvision.data.metainfo import sided_class_indices
 from hrvision.data.pipeline import build_pipeline
 from hrvision.errors import ConfigError, DataError
 from hrvision.registry import DATASETS, task_kind
@@ -92,7 +93,8 @@ class CocoMultiTaskDataset(BaseDataset):
         person_label = cat2label.get(self._kpt_category, -1)
         seg_classes = ('background', 'person') if self.seg_mode == 'person' else ('background', *names)
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file, kpt_file=kpt_file,
-                              person_label=person_label, seg_classes=seg_classes, tasks=dict(self.tasks))
+                              person_label=person_label, seg_classes=seg_classes, tasks=dict(self.tasks),
+                              flip_class_indices=sided_class_indices(names))   # left_hand <-> right_hand
         img_dir = self.data_prefix.get('img', '') or ''
         stats: Counter = Counter(image_id_not_in_images=orphan_annotations(coco))
         if kpts is not None:   # people on images the instances file does not list are unreachable
@@ -203,10 +205,16 @@ class CocoMultiTaskDataset(BaseDataset):
         return self.num_keypoints
 
     def get_data_info(self, idx: int) -> dict:
-        """mmengine's, plus ``flip_indices`` (the keypoint file's metadata) for the flip transform."""
+        """mmengine's, plus ``flip_indices`` (the keypoint file's metadata) and, for classes named by side,
+        ``flip_class_indices`` (box labels) and ``flip_seg_class_indices`` (mask labels), for the flip transform."""
         info = super().get_data_info(idx)
         if self._metainfo.get('flip_indices') is not None:
             info['flip_indices'] = list(self._metainfo['flip_indices'])
+        perm = self._metainfo.get('flip_class_indices')
+        if perm is not None:
+            info['flip_class_indices'] = list(perm)
+            if self.seg_mode != 'person':   # mask label = 1 + box label (0: background)
+                info['flip_seg_class_indices'] = [0] + [1 + int(k) for k in perm]
         return info
 
     def _people(self, kpts, img_id: int, W: int, H: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -21,6 +21,7 @@ from hrvision.errors import ConfigError
 from hrvision.registry import TRANSFORMS, register_alias
 from hrvision.structures import DataSample, InstanceData
 from hrvision.tasks.detection.transforms import rescale_size
+from hrvision.tasks.segmentation.transforms import swap_flipped_labels
 
 IGNORE = 255
 
@@ -89,7 +90,8 @@ class MultiTaskResize:
 @TRANSFORMS.register_module()
 class MultiTaskRandomFlip:
     """Horizontal flip with probability ``prob``: image, mask, boxes (x1' = W - x2), joints (``x' = W - 1 - x``,
-    left/right swapped by the dataset's ``results['flip_indices']``). ``flip_pairs`` / ``num_keypoints`` are
+    left/right swapped by the dataset's ``results['flip_indices']``); classes named by side swap their box and mask
+    labels (``flip_class_indices`` / ``flip_seg_class_indices``). ``flip_pairs`` / ``num_keypoints`` are
     deprecated: given, they must agree with the dataset's (refused otherwise)."""
 
     def __init__(self, prob: float = 0.5, flip_pairs=None, num_keypoints: int | None = None) -> None:
@@ -121,11 +123,16 @@ class MultiTaskRandomFlip:
             return results
         w = results['img'].shape[1]
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
-        results['gt_sem_seg'] = np.ascontiguousarray(results['gt_sem_seg'][:, ::-1])
+        # classes named by side swap labels (the dataset's flip_class_indices: a mirrored left hand is a right hand)
+        results['gt_sem_seg'] = swap_flipped_labels(np.ascontiguousarray(results['gt_sem_seg'][:, ::-1]),
+                                                    results.get('flip_seg_class_indices'))
         for key in ('gt_bboxes', 'gt_person_bboxes'):
             b = results[key].copy()
             b[:, 0], b[:, 2] = w - results[key][:, 2], w - results[key][:, 0]
             results[key] = b
+        perm = results.get('flip_class_indices')
+        if perm is not None and len(results['gt_labels']):
+            results['gt_labels'] = np.asarray(perm, np.int64)[results['gt_labels']]
         kp = np.asarray(results['gt_keypoints'])
         if kp.size:   # the pose task's flip, person by person (x' = W - 1 - x; invisible joints become 0)
             perm = self._indices(results, kp.shape[1])

@@ -1,6 +1,6 @@
 """MPII PCKh as the official pose repo scores it (``lib/dataset/mpii.py`` ``evaluate``), and ``pred.mat``.
 
-The ground truth is the official ``annot/gt_valid.mat`` (MATLAB, read with ``scipy.io.loadmat``):
+The ground truth is the official ``annot/gt_valid.mat`` (MATLAB v5, read with ``scipy.io.loadmat`` through :mod:`hrvision.data.matfile`):
 
 * ``dataset_joints``: the 16 joint names in MPII order (``rank rkne rhip lhip lkne lank pelvis thorax neck head
   rwri relb rsho lsho lelb lwri``); the table rows look joints up by these names, as officially;
@@ -23,11 +23,10 @@ Where the official code divides by zero (a joint visible in no evaluated entry) 
 weighs 0 in the means (officially the mean itself would be NaN). A head box of zero size is refused.
 
 Predictions are written as the MPII server takes them, also for the unlabelled test split: ``pred.mat`` with
-``preds`` (N, 16, 2), 1-based pixels, in the annotation file's entry order (``scipy.io.savemat``, atomically).
+``preds`` (N, 16, 2), 1-based pixels, in the annotation file's entry order (``scipy.io.savemat``, atomically: :func:`hrvision.data.matfile.write_mat`).
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 from typing import Sequence
 
@@ -35,7 +34,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from hrvision.atomic import atomic_path, writing
+from hrvision.data.matfile import read_mat, write_mat
 from hrvision.engine.metric_files import DatasetMetaMetric
 from hrvision.errors import ConfigError, DataError
 from hrvision.metrics import default_out_dir
@@ -80,12 +79,7 @@ def load_gt_mat(path: str | None, where: str = 'MPIIPoseMetric') -> dict:
     if not osp.isfile(path):
         raise DataError(f'{path}: the MPII ground truth (gt_file of {where}) does not exist; PCKh needs its head '
                         'boxes (the official annot/gt_valid.mat, or hrvision data synth-mpii for a synthetic one)')
-    from scipy.io import loadmat
-    try:
-        mat = loadmat(path)
-    except Exception as e:  # noqa: BLE001 -- scipy raises ValueError/TypeError/OSError/... on a file that is no .mat
-        raise DataError(f'{path}: cannot read as a MATLAB .mat file (scipy.io.loadmat: {type(e).__name__}: '
-                        f'{str(e)[:120]})') from None
+    mat = read_mat(path, 'MPII ground truth', v73=False)
     missing = [k for k in GT_FIELDS if k not in mat]
     if missing:
         raise DataError(f'{path}: the MPII ground truth has no {", ".join(missing)} (a gt_valid.mat holds '
@@ -172,12 +166,7 @@ def read_pred_mat(path: str, n: int | None = None) -> np.ndarray:
     (the ground truth's entries, matched by position)."""
     if not osp.isfile(path):
         raise DataError(f'{path}: the MPII predictions file does not exist (a pred.mat from hrvision test --out DIR)')
-    from scipy.io import loadmat
-    try:
-        mat = loadmat(path)
-    except Exception as e:  # noqa: BLE001 -- scipy raises ValueError/TypeError/OSError/... on a file that is no .mat
-        raise DataError(f'{path}: cannot read as a MATLAB .mat file (scipy.io.loadmat: {type(e).__name__}: '
-                        f'{str(e)[:120]})') from None
+    mat = read_mat(path, 'MPII predictions file', v73=False)
     if 'preds' not in mat:
         keys = [k for k in mat if not k.startswith('__')]
         raise DataError(f'{path}: has no field "preds" (N x 16 x 2 joints, 1-based pixels); it holds '
@@ -202,12 +191,7 @@ def read_pred_mat(path: str, n: int | None = None) -> np.ndarray:
 def write_pred_mat(path: str, preds: np.ndarray) -> str:
     """``preds`` (N, 16, 2), 1-based pixels -> ``pred.mat`` (``preds``) as the MPII server takes it; complete or
     not at all."""
-    from scipy.io import savemat
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with atomic_path(path) as tmp, writing(path, 'MPII predictions'):
-        with open(tmp, 'wb') as f:   # a file object: savemat would append '.mat' to the temporary name
-            savemat(f, {'preds': np.asarray(preds, np.float64)})
-    return path
+    return write_mat(path, {'preds': np.asarray(preds, np.float64)}, 'MPII predictions')
 
 
 @METRICS.register_module()

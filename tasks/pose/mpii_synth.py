@@ -22,8 +22,9 @@ import os.path as osp
 
 import numpy as np
 
-from hrvision.atomic import atomic_path, atomic_write_text, writing
+from hrvision.atomic import atomic_write_text
 from hrvision.data.io import write_image
+from hrvision.data.matfile import write_mat
 
 from .mpii import CENTER_SHIFT
 from .mpii_metric import MAT_JOINTS
@@ -83,16 +84,13 @@ def _split(out: str, rng: np.random.RandomState, n: int, first: int, size: tuple
 def write_gt_mat(path: str, entries: list[dict], headboxes: list) -> None:
     """The official evaluation's ground truth for ``entries`` (1-based): ``dataset_joints`` (1x16 cell),
     ``jnt_missing`` (16, N), ``pos_gt_src`` (16, 2, N), ``headboxes_src`` (2, 2, N); complete or not at all."""
-    from scipy.io import savemat
     names = np.empty((1, len(MAT_JOINTS)), dtype=object)
     names[0, :] = MAT_JOINTS
     joints = np.stack([np.asarray(e['joints'], np.float64) for e in entries])         # (N, 16, 2)
     vis = np.stack([np.asarray(e['joints_vis'], np.float64) for e in entries])        # (N, 16)
     data = dict(dataset_joints=names, jnt_missing=(1.0 - vis).T, pos_gt_src=np.transpose(joints, (1, 2, 0)),
                 headboxes_src=np.transpose(np.asarray(headboxes, np.float64), (1, 2, 0)))
-    with atomic_path(path) as tmp, writing(path, 'MPII ground truth'):
-        with open(tmp, 'wb') as f:
-            savemat(f, data)
+    write_mat(path, data, 'MPII ground truth')
 
 
 def write_mpii_synthetic(out: str, *, n_train: int = 32, n_val: int | None = None, size: tuple[int, int] = (160, 160),
