@@ -112,12 +112,16 @@ def run(args: argparse.Namespace) -> dict:
     from .export import export_model
     from .inference import Inferencer
     from .quantize import (Evaluator, bf16_supported, bf16_unsupported, calibrate, check_calib_source, compared,
-                           eval_config, int8_settings, mark_bf16, quantize_int8)
+                           eval_config, int8_flags_given, int8_settings, mark_bf16, quantize_int8)
     from .zoo import resolve_checkpoint
     torch.set_num_threads(args.threads)   # onnxruntime and OpenVINO take torch's count
     notes: list = []
     int8 = int8_settings(args)   # refused in one line before any work
     rows = _rows(args.backends, args.precisions, notes)
+    if int8_flags_given(args) and not any(r.precision == 'int8' for r in rows):
+        from .errors import InputError
+        raise InputError(f'hrvision bench deploy: {" / ".join(int8_flags_given(args))}: only with an int8 row '
+                         f'(--precisions ... int8)')
     if args.out:
         _check_out(args.out)
     if any(r.backend == 'openvino' for r in rows):

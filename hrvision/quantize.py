@@ -7,8 +7,9 @@
   the normalised image) and / or those nearest the outputs (the heatmap / landmark / logit convs) fp32 (default
   ``first``). The defaults are the measured best on the demo models (``benchmarks/RESULTS.md``, "INT8
   calibration"): plain min/max lost 0.9 AP points on pose (onnxruntime) and 1.5 NME points on face; averaging the
-  ranges fixed face, the fp32 stem fixed pose, the fp32 output convs changed nothing measurable; percentile clips
-  the rare large activations that carry the keypoints; entropy helped face but cost pose 4 AP points and takes
+  ranges fixed face, the fp32 stem fixed pose, the fp32 output convs changed nothing measurable on face and seg
+  (0.3-0.4 AP points on pose, either way); percentile clips the rare large activations that carry the keypoints;
+  entropy helped face but cost pose 4 AP points and takes
   minutes. Both settings are written into the file's metadata.
   The QDQ file runs on onnxruntime and on OpenVINO (which reads QDQ ONNX natively and runs the quantized
   convolutions in int8). NNCF (OpenVINO's quantizer) was measured against it on the face W18 network (256x256,

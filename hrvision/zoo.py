@@ -311,7 +311,9 @@ def _env_entries() -> dict[str, ZooEntry]:
         if not isinstance(row, dict):
             raise ConfigError(f'{EXTRA_ENV}={path}: expected a JSON list of entry objects')
         row = _fields(row)
-        if row.get('alias') in {e.alias for e in ENTRIES}:   # a published model's alias names the published file
+        if not isinstance(row.get('alias'), str) or not row['alias']:
+            raise ConfigError(f'{EXTRA_ENV}={path}: every entry needs an "alias" string, got {row.get("alias")!r}')
+        if row['alias'] in {e.alias for e in ENTRIES}:   # a published model's alias names the published file
             raise ConfigError(f'{EXTRA_ENV}={path}: entry {row["alias"]!r} has the alias of a built-in entry; '
                               'give your checkpoint another alias')
         try:

@@ -68,7 +68,8 @@ def test_bench_deploy_refusals(tiny, tmp_path, capsys):  # noqa: F811
     from hrvision.cli import main
     cfg, ckpt, _ = tiny['seg']
     for extra, says in ((['--backends', 'torch', '--precisions', 'int8'], 'no row of the ladder'),
-                        (['--eval-split', 'train', '--cfg-options', 'train_dataloader=None'], 'train')):
+                        (['--eval-split', 'train', '--cfg-options', 'train_dataloader=None'], 'train'),
+                        (['--precisions', 'fp32', '--keep-fp32', 'last'], '--keep-fp32: only with an int8 row')):
         capsys.readouterr()
         assert main(['bench', 'deploy', cfg, ckpt, '--shape', '64', '96', *extra]) == 2, extra
         err = capsys.readouterr().err.strip().splitlines()

@@ -145,3 +145,17 @@ def test_flip_swaps_classes_named_by_side(tmp_path):
     cats = ({'id': 3, 'name': 'hand'}, {'id': 5, 'name': 'ball'}, {'id': 9, 'name': 'foot'})
     ds = _ds(_write_coco(tmp_path, images, anns, cats), tmp_path)
     assert ds.metainfo['flip_class_indices'] is None
+
+
+def test_a_config_states_which_classes_swap(tmp_path):
+    """Names that only look like sides (a character detector's L and R) keep their labels with flip_class_pairs=[];
+    stated pairs replace the names' and are checked against the file's classes."""
+    images = [{'id': 1, 'file_name': 'a.png', 'width': 40, 'height': 30}]
+    anns = [{'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [2, 4, 6, 8], 'area': 48, 'iscrowd': 0}]
+    cats = ({'id': 1, 'name': 'L'}, {'id': 2, 'name': 'R'}, {'id': 3, 'name': 'Z'})
+    ann = _write_coco(tmp_path, images, anns, cats)
+    assert _ds(ann, tmp_path).metainfo['flip_class_indices'] == [1, 0, 2]   # by the names
+    ds = _ds(ann, tmp_path, metainfo=dict(classes=('L', 'R', 'Z'), flip_class_pairs=[]))
+    assert ds.metainfo['flip_class_indices'] is None
+    ds = _ds(ann, tmp_path, metainfo=dict(classes=('L', 'R', 'Z'), flip_class_pairs=[[0, 2]]))
+    assert ds.metainfo['flip_class_indices'] == [2, 1, 0]

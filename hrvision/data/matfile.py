@@ -98,8 +98,9 @@ def _write_mat73(tmp: str, variables: dict) -> None:
         fh.write(MAT73_HEADER.ljust(116, b' ') + b'\0' * 8 + b'\x00\x02' + b'IM')
 
 
-def write_mat(path: str, variables: dict, what: str = 'MATLAB .mat file', version: str = '5') -> str:
-    """``variables`` -> ``path``, complete or not at all: MATLAB v5 through scipy.io (compressed), or
+def write_mat(path: str, variables: dict, what: str = 'MATLAB .mat file', version: str = '5',
+              compress: bool = False) -> str:
+    """``variables`` -> ``path``, complete or not at all: MATLAB v5 through scipy.io (``compress``: zlib), or
     ``version='7.3'`` (HDF5, h5py; the synthetic COFW files of that layout)."""
     from scipy.io import savemat
     if version not in ('5', '7.3'):
@@ -110,7 +111,7 @@ def write_mat(path: str, variables: dict, what: str = 'MATLAB .mat file', versio
             _write_mat73(tmp, variables)
         else:
             with open(tmp, 'wb') as f:   # a file object: savemat would append '.mat' to the temporary name
-                savemat(f, variables, format='5', do_compression=True)
+                savemat(f, variables, format='5', do_compression=compress)
     return path
 
 

@@ -48,10 +48,21 @@ def flip_indices(num: int, flip_pairs: Iterable[Sequence[int]]) -> list[int]:
     return perm
 
 
-def sided_class_indices(names: Sequence[str]) -> list[int] | None:
+def sided_class_indices(names: Sequence[str], stated_pairs: Iterable[Sequence[int]] | None = None,
+                        source: str = 'metainfo') -> list[int] | None:
     """The class permutation of a horizontal flip for classes named by side (``left_hand`` / ``right_hand``:
-    :func:`derive_flip_pairs`), or None when no class has a mirror: a flipped box or mask of one side is the other."""
-    pairs = derive_flip_pairs(names)
+    :func:`derive_flip_pairs`), or None when no class has a mirror: a flipped box or mask of one side is the other.
+    ``stated_pairs``: the config's ``flip_class_pairs`` instead of the names (``[]``: no class swaps, for names
+    such as ``L`` / ``R`` that are not sides); a pair outside the classes is a ``ConfigError`` naming ``source``."""
+    if stated_pairs is None:
+        pairs = derive_flip_pairs(names)
+    else:
+        pairs = [tuple(p) for p in stated_pairs]
+        for p in pairs:
+            if len(p) != 2 or not all(_is_int(i) and 0 <= int(i) < len(names) for i in p):
+                _fail(ConfigError, source, f'metainfo.flip_class_pairs {p!r} must be a pair of class indices in '
+                                           f'0..{len(names) - 1} (the classes: {", ".join(map(str, names[:6]))}...)')
+        pairs = [(int(a), int(b)) for a, b in pairs]
     return flip_indices(len(names), pairs) if pairs else None
 
 

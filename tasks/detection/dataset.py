@@ -111,7 +111,9 @@ class CocoDetectionDataset(BaseDataset):
                             f'{len(stated)} the config\'s metainfo states ({_ids(stated)}); labels would name other '
                             'classes: give the dataset metainfo=None (the file decides) or the metainfo of this file')
         self._metainfo.pop('category_ids', None)   # the detection key is cat_ids, from the file
-        self._metainfo['flip_class_indices'] = sided_class_indices(names)   # left_hand <-> right_hand under a flip
+        # left_hand <-> right_hand under a flip: the config's flip_class_pairs ([]: none swap), else the names
+        self._metainfo['flip_class_indices'] = sided_class_indices(
+            names, self._metainfo.get('flip_class_pairs'), f'{type(self).__name__} metainfo')
         cat2label = {c: i for i, c in enumerate(cat_ids)}
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file)
         img_dir = self.data_prefix.get('img', '') or ''

@@ -131,7 +131,7 @@ def write_cofw(out: str, *, n_train: int = 64, n_val: int | None = None, size=(1
             lines.append(_csv_line(rel, pts))
         img_key, phis_key, box_key = COFW_KEYS[split]
         write_mat(osp.join(out, f'COFW_{split}_color.mat'), {img_key: images, phis_key: phis, box_key: boxes},
-                  'COFW .mat file', mat_version)
+                  'COFW .mat file', mat_version, compress=True)
         atomic_write_text(osp.join(out, f'face_landmarks_cofw_{split}.csv'), ''.join(lines))
     return dict(train=n_train, test=n_val, landmarks=COFW_POINTS, mat_version=mat_version)
 

@@ -94,7 +94,9 @@ class CocoMultiTaskDataset(BaseDataset):
         seg_classes = ('background', 'person') if self.seg_mode == 'person' else ('background', *names)
         self._metainfo.update(classes=tuple(names), cat_ids=cat_ids, ann_file=ann_file, kpt_file=kpt_file,
                               person_label=person_label, seg_classes=seg_classes, tasks=dict(self.tasks),
-                              flip_class_indices=sided_class_indices(names))   # left_hand <-> right_hand
+                              flip_class_indices=sided_class_indices(   # left_hand <-> right_hand
+                                  names, (self._config_metainfo or {}).get('flip_class_pairs'),
+                                  'CocoMultiTaskDataset metainfo'))
         img_dir = self.data_prefix.get('img', '') or ''
         stats: Counter = Counter(image_id_not_in_images=orphan_annotations(coco))
         if kpts is not None:   # people on images the instances file does not list are unreachable
