@@ -3,6 +3,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,11 @@ _cache: list[Path] = []
 # One intra-op thread: the test models are tiny, and OpenMP's spin-waiting makes 2 threads up to 50x
 # slower whenever anything else runs on a 2-core machine (measured: 2.6 s vs 0.05 s per forward).
 torch.set_num_threads(1)
+# A suite started in the background by a shell without job control (`cmd &` in a script) inherits SIGINT ignored,
+# and Python keeps it ignored, in itself and in every process it starts: Ctrl-C would reach nothing. The Ctrl-C
+# tests (tests/test_checkpoint_faults.py) need a terminal's behaviour: Python's handler here, the default in children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 os.environ.setdefault('OMP_NUM_THREADS', '1')  # subprocesses (CLI, torchrun) inherit it
 
 
