@@ -432,6 +432,20 @@ def fp32_nodes(model, keep: str) -> list[str]:
     return list(dict.fromkeys((first if 'first' in keep else []) + (last if 'last' in keep else [])))
 
 
+def _reader(inputs):
+    """onnxruntime's calibration data reader over the network inputs (one ``input`` array each)."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, xs):
+            self.it = iter(xs)
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {'input': x}
+    return Reader(inputs)
+
+
 def quantize_int8(fp32_path: str, out_path: str, calib: Calibration, settings: Int8Settings | None = None) -> None:
     """onnxruntime static quantization, QDQ format (U8 activations, S8 per-channel weights), activation ranges by
     ``settings.method``, ``settings.keep_fp32`` end layers left fp32; the fp32 file's metadata (dataset meta)
@@ -440,16 +454,8 @@ def quantize_int8(fp32_path: str, out_path: str, calib: Calibration, settings: I
     import io
 
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     settings = settings or Int8Settings()
-
-    class Reader(CalibrationDataReader):
-        def __init__(self, inputs):
-            self.it = iter(inputs)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {'input': x}
 
     meta = _meta(fp32_path)
     model = onnx.load(fp32_path)
@@ -463,7 +469,7 @@ def quantize_int8(fp32_path: str, out_path: str, calib: Calibration, settings: I
             src = os.path.join(work, 'fp32.onnx')
             onnx.save(model, src)   # nodes named (the quantizer excludes by name)
             method, cache = _activation_ranges(src, calib.inputs, settings, work)
-            quantize_static(src, out_path, Reader([]), quant_format=QuantFormat.QDQ,
+            quantize_static(src, out_path, _reader([]), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
                             calibrate_method=method, nodes_to_exclude=keep, calibration_cache_path=cache,
                             extra_options=dict(settings.extra))
@@ -478,16 +484,8 @@ def _activation_ranges(src: str, inputs: list, settings: Int8Settings, work: str
     (what ``quantize_static`` reads back). Done here rather than inside ``quantize_static`` because that one does
     not pass the histogram size on: its entropy search then has no narrower range to try than min/max. Percentile:
     both tails (``symmetric=False``), ``settings.percentile`` of the values kept."""
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod
+    from onnxruntime.quantization import CalibrationMethod
     from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
-
-    class Reader(CalibrationDataReader):
-        def __init__(self, xs):
-            self.it = iter(xs)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {'input': x}
 
     method, opts = {
         'minmax': (CalibrationMethod.MinMax, {}),
@@ -504,7 +502,7 @@ def _activation_ranges(src: str, inputs: list, settings: Int8Settings, work: str
             opts[name] = ex[key]
     cal = create_calibrator(src, None, augmented_model_path=os.path.join(work, 'augmented.onnx'),
                             calibrate_method=method, extra_options=opts)
-    cal.collect_data(Reader(inputs))
+    cal.collect_data(_reader(inputs))
     cache = os.path.join(work, 'ranges.json')
     save_tensors_data(cal.compute_data(), cache)
     return method, cache
