@@ -107,6 +107,15 @@ class Inferencer:
         self.det_score_thr, self.det_label = det_score_thr, det_label
         self._per_thread = threading.local()   # ``skipped`` / ``stats`` of each thread's last call
 
+    @property
+    def seg_probs(self) -> bool:
+        return self._seg_probs
+
+    @seg_probs.setter
+    def seg_probs(self, value: bool) -> None:
+        self._seg_probs = bool(value)
+        self.task.prepare(seg_probs=self._seg_probs)   # the model computes what the results will hold
+
     def _steps(self, cfg) -> list:
         """The config's test pipeline (``cfg``: the model's mmengine config, overrides applied), or the task's
         default steps for a model built from an official file (no config)."""

@@ -60,6 +60,9 @@ class TaskInference:
         """Test transforms (dicts) for a model built from an official YAML; None: it needs an mmengine config."""
         return None
 
+    def prepare(self, seg_probs: bool = False) -> None:
+        """Told once which results will be asked of :meth:`result`, so that the model may skip the rest."""
+
     def result(self, samples: list, boxes: np.ndarray, box_scores: np.ndarray, seg_probs: bool = False) -> dict:
         """Predicted DataSamples of one image (one per box when top-down) -> plain numpy results."""
         raise NotImplementedError

@@ -45,6 +45,9 @@ class SegmentationInference(TaskInference):
     def default_steps(self) -> list:
         return [dict(type='PackSegmentationInputs')]
 
+    def prepare(self, seg_probs: bool = False) -> None:
+        self.model.keep_scores = seg_probs   # labels only: no full-size scores where the model can skip them
+
     def result(self, samples, boxes=None, box_scores=None, seg_probs: bool = False) -> dict:
         sample = samples[0]
         out = {'sem_seg': to_numpy(sample.pred_sem_seg).astype(np.int64)}

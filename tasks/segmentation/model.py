@@ -30,6 +30,7 @@ from hrvision.shape import fill, fill_concat_neck, fuse_align_corners, neck_chan
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
+from .argmax import upsampled_argmax
 from .bridge import SegmentationBridge
 
 WINDOW_MODES = ('shift', 'pad')
@@ -48,6 +49,9 @@ class SegmentationModel(TaskModel):
             window, border windows padded; see the module docstring).
         pretrained: weights for the backbone (ImageNet or any supported checkpoint format).
     """
+
+    keep_scores = True   # False: labels only where they can be had without the full-size scores (the Inferencer
+                         # without seg_probs); evaluation keeps the official path, score by score
 
     def __init__(self, backbone, neck, head, data_preprocessor=None, test_cfg: dict | None = None,
                  pretrained: str | None = None, init_cfg=None) -> None:
@@ -222,16 +226,40 @@ class SegmentationModel(TaskModel):
             total = probs if total is None else total + probs
         return total
 
+    def labels_only(self, img: Tensor, out_size, flip_perm: Sequence[int] | None = None) -> Tensor | None:
+        """The (H, W) class map of one image without its full-size scores (:func:`upsampled_argmax`: the
+        upsampling of every class and its ``exp`` skipped where the classes agree), or None where the prediction
+        needs the scores: several scales or windows, a resize to another output size. The labels equal
+        :meth:`inference`'s maximum except where two classes tie within float rounding."""
+        cfg = self.test_cfg
+        h, w = img.shape[-2:]
+        crop = cfg.get('crop_size')
+        one_window = not crop or (cfg.get('window', 'shift') == 'shift' and h <= crop[0] and w <= crop[1])
+        long_side = int((cfg.get('base_size') or max(h, w)) + 0.5)
+        native = list(cfg.get('scales') or [1.0]) == [1.0] and long_side == max(h, w)
+        if not (one_window and native and tuple(out_size) == (h, w)):
+            return None
+        logits = self.logits(img).float()
+        if cfg.get('flip', False):   # the mirror's logits: upsampling commutes with the flip
+            back = self.logits(img.flip(-1)).float().flip(-1)
+            logits = (logits + (back if flip_perm is None else back[:, list(flip_perm)])) * 0.5
+        return upsampled_argmax(logits[0], (h, w), self.head.align_corners)
+
     def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
-        """Per image: crop the batch padding, run the official inference at label / original size."""
+        """Per image: crop the batch padding, run the official inference at label / original size (with
+        ``keep_scores`` False, labels only where :meth:`labels_only` can)."""
         if data_samples is None:
             data_samples = [DataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:]),
                                                      ori_shape=tuple(inputs.shape[-2:]))) for _ in inputs]
         out = []
         for img, sample in zip(inputs, data_samples):
             ih, iw = SegmentationBridge.valid_shape(sample)
-            scores = self.inference(img[None, :, :ih, :iw], SegmentationBridge.output_size(sample),
-                                    self.flip_class_indices(sample) if self.test_cfg.get('flip') else None)[0]
-            SegmentationBridge.write(sample, scores)
+            img, size = img[None, :, :ih, :iw], SegmentationBridge.output_size(sample)
+            perm = self.flip_class_indices(sample) if self.test_cfg.get('flip') else None
+            labels = None if self.keep_scores else self.labels_only(img, size, perm)
+            if labels is not None:
+                sample.pred_sem_seg = labels
+            else:
+                SegmentationBridge.write(sample, self.inference(img, size, perm)[0])
             out.append(sample)
         return out
