@@ -16,16 +16,17 @@ import collections
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conv_ceiling import runtime_calls  # noqa: E402
 from deploy_speed import ROOT, TASKS  # noqa: E402
+
+from hrvision.timing import interleaved_medians  # noqa: E402
 
 
 def conv_shapes(task: str, seg_hw) -> tuple[collections.Counter, tuple]:
@@ -52,33 +53,12 @@ def conv_shapes(task: str, seg_hw) -> tuple[collections.Counter, tuple]:
 
 def time_chain(shape, tmp: str, rounds: int, depth: int) -> dict:
     """Median seconds per layer of ``depth`` chained copies of a ``c -> c`` stride-1 convolution."""
-    import onnxruntime as ort
     cin, cout, k, s, p, d, g, bias, xshape = shape
     chain = nn.Sequential(*[nn.Conv2d(cin, cout, k, s, p, d, g, bias=bias) for _ in range(depth)]).eval()
     x = torch.randn(*xshape)
     path = os.path.join(tmp, 'chain.onnx')
     torch.onnx.export(chain, x, path, input_names=['x'], output_names=['y'], dynamo=False)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
-    xn = x.numpy()
-    calls = {'onnxruntime': lambda: sess.run(None, {'x': xn})}
-    try:
-        import openvino as ov
-        compiled = ov.Core().compile_model(path, 'CPU', {'INFERENCE_NUM_THREADS': 1, 'PERFORMANCE_HINT': 'LATENCY',
-                                                         'INFERENCE_PRECISION_HINT': 'f32'})
-        calls['openvino'] = lambda: compiled(xn)
-    except ImportError:
-        pass
-    times = {name: [] for name in calls}
-    for fn in calls.values():
-        fn()
-    for _ in range(rounds):
-        for name, fn in calls.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t) / depth)
-    return {name: statistics.median(v) for name, v in times.items()}
+    return {name: t / depth for name, t in interleaved_medians(runtime_calls(path, x), rounds).items()}
 
 
 def run(task: str, args) -> dict:

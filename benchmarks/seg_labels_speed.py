@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +35,7 @@ def border_share(scores: torch.Tensor) -> float:
 
 def main(argv=None) -> int:
     from hrvision.tasks.segmentation.argmax import upsampled_argmax
+    from hrvision.timing import interleaved_medians
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--size', nargs=2, type=int, default=[1024, 2048], metavar=('H', 'W'))
     p.add_argument('--classes', type=int, default=19)
@@ -53,15 +52,7 @@ def main(argv=None) -> int:
             'official (upsample, exp, max)': lambda: F.interpolate(scores[None], size=(H, W), mode='bilinear')[0]
             .exp_().max(0).indices,
             'labels only': lambda: upsampled_argmax(scores, (H, W), False)}
-        times = {k: [] for k in calls}
-        for fn in calls.values():
-            fn()
-        for _ in range(args.rounds):
-            for k, fn in calls.items():
-                t = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t)
-        ms = {k: round(statistics.median(v) * 1e3, 1) for k, v in times.items()}
+        ms = {k: round(v * 1e3, 1) for k, v in interleaved_medians(calls, args.rounds).items()}
         same = bool((calls['labels only']() == calls['official (upsample, exp, max)']()).all())
         print(json.dumps(dict(field='noise' if cells is None else f'{cells[0]}x{cells[1]}',
                               border_share=round(border_share(scores), 3), ms=ms, same_labels=same,

@@ -25,7 +25,8 @@ from .errors import CheckpointFileError, InputError, MissingFileError, WriteErro
 from .zoo import ZooEntry, get_entry
 
 CHUNK = 1 << 20
-TIMEOUT_S = 30
+TIMEOUT_S = 30                     # silence on the connection longer than this: an error
+STALL_S, STALL_BYTES = 60, 64 << 10   # a download slower than 64 KiB per minute: an error (a trickle never ends)
 # entries of a published file that are no weights and have no place in a model: dropped (listed in meta.zoo)
 # before the strict load; nothing is renamed here (that is load_weights')
 _NOT_WEIGHTS = re.compile(r'^(model\.)?loss\.')   # the official seg FullModel's loss state (class weights)
@@ -86,9 +87,11 @@ def _progress(total: int | None, name: str, enabled: bool):
                 disable=None if enabled else True, leave=False)
 
 
-def download(entry: ZooEntry, progress: bool = True) -> str:
-    """Fetch the published file into the torch hub cache, hash checked while it streams; returns its path.
-    Any failure leaves no file (the temp file beside the target is removed)."""
+def download(entry: ZooEntry, progress: bool = True) -> tuple[str, str]:
+    """Fetch the published file into the torch hub cache, hash checked while it streams; returns its path and
+    sha256. Any failure leaves no file (the temp file beside the target is removed); a silent connection
+    (``TIMEOUT_S``) or one slower than ``STALL_BYTES`` per ``STALL_S`` is a failure, never a hang."""
+    import time
     import urllib.request
     from http.client import HTTPException
 
@@ -104,21 +107,28 @@ def download(entry: ZooEntry, progress: bool = True) -> str:
                 with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
                     total = resp.headers.get('Content-Length')
                     total = int(total) if total and total.isdigit() else None
-                    got = 0
+                    got, window, window_got = 0, time.monotonic(), 0
                     with open(tmp, 'wb') as f, _progress(total, entry.filename, progress) as bar:
                         while True:
-                            block = resp.read(CHUNK)   # network errors: OSError / HTTPException, below
+                            block = resp.read1(CHUNK)   # what has arrived; network errors: OSError / HTTPException
                             if not block:
                                 break
                             with writing(dest, 'download'):   # a full disk: WriteError naming the file
                                 f.write(block)
                             h.update(block)
                             got += len(block)
+                            window_got += len(block)
                             bar.update(len(block))
+                            if time.monotonic() - window >= STALL_S:
+                                if window_got < STALL_BYTES:
+                                    raise ConnectionError(f'the download stalled: {window_got} bytes in the last '
+                                                          f'{STALL_S} s ({got} received)')
+                                window, window_got = time.monotonic(), 0
                 if total is not None and got != total:
                     raise ConnectionError(f'the connection closed after {got} of {total} bytes')
-                _check_hash(entry, h.hexdigest(), url)
-            return dest
+                digest = h.hexdigest()
+                _check_hash(entry, digest, url)
+            return dest, digest
         except (HashMismatchError, WriteError):
             raise
         except (OSError, HTTPException, ValueError) as e:   # URLError, timeouts, IncompleteRead, refused...
@@ -192,8 +202,7 @@ def get(alias: str, *, verify: bool = True, file: str | None = None, progress: b
             raise MissingFileError(f'zoo {alias}: not cached and HF_HUB_OFFLINE is set, so nothing is downloaded: '
                                    + _what_to_fetch(entry))
         else:
-            src = download(entry, progress)
-            digest = sha256_file(src)
+            src, digest = download(entry, progress)   # hashed as it streamed
     if entry.hash_kind == 'none':
         print(f'hrvision zoo: {alias}: accepted without a published hash (--no-verify): sha256 {digest}',
               file=sys.stderr)

@@ -120,6 +120,9 @@ def test_300w_csv_subsets_and_the_release_pts_layout_agree(data, tmp_path):
     (parts / 'face_landmarks_300w_valid.csv').unlink()
     no_valid = _dataset('300w', parts, subset='full', check_images=False)
     assert [no_valid.get_data_info(i)['subsets'] for i in range(len(no_valid))] == tags
+    # an explicit ann_file is read as it is: its faces are not tagged common / challenging
+    given = _dataset('300w', root, subset='full', ann_file=str(root / 'face_landmarks_300w_valid.csv'))
+    assert [given.get_data_info(i)['subsets'] for i in range(len(given))] == [('full',)] * 6
 
     # the 300W release: .pts beside the images, no CSVs -> the same faces, crop boxes and tags
     shutil.copytree(root / 'images', tmp_path / 'images')
@@ -290,6 +293,9 @@ def test_aflw_box_size_and_the_frontal_subset(data, tmp_path):
     (tmp_path / 'two.csv').write_text(head + line(41.5, 0) + line(12.25, 2))
     two = _dataset('aflw', root, subset='full', ann_file=str(tmp_path / 'two.csv'))
     assert [two.get_data_info(i)['box_size'] for i in range(2)] == [41.5, 12.25]
+    # an explicit ann_file is read as it is: no frontal tags, even for the official test CSV itself
+    given = _dataset('aflw', root, subset='full', ann_file=str(root / 'face_landmarks_aflw_test.csv'))
+    assert [given.get_data_info(i)['subsets'] for i in range(len(given))] == [('full',)] * len(rows)
     np.testing.assert_array_equal(two.get_data_info(1)['keypoints'], (pts + 2).astype(np.float32))
 
 

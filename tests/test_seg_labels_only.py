@@ -64,6 +64,14 @@ def test_noise_falls_back_to_the_full_upsampling(monkeypatch):
     assert not calls
 
 
+def test_nan_scores_give_torchs_labels():
+    for where in [(2, 5, 7), (0, slice(4, 9), slice(4, 9)), (3, 15, slice(None))]:
+        scores = _smooth(4, 16, 16, (3, 3), 3)
+        scores[where] = float('nan')
+        got = upsampled_argmax(scores, (64, 64), False)
+        assert (got == F.interpolate(scores[None], size=(64, 64), mode='bilinear')[0].max(0).indices).all(), where
+
+
 # ---- through the Inferencer ------------------------------------------------------------------------------------
 def _inferencer(seg_probs, **cfg_options):
     from hrvision.inference import Inferencer

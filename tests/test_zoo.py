@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -41,6 +42,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[:len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if self.path.startswith('/slow/'):   # a trickle: 64 bytes every 50 ms, never silent for long
+            for k in range(0, len(body), 64):
+                try:
+                    self.wfile.write(body[k:k + 64])
+                    self.wfile.flush()
+                except OSError:   # the client gave up
+                    return
+                time.sleep(0.05)
             return
         self.wfile.write(body)
 
@@ -99,6 +109,8 @@ def zoo_env(tmp_path, monkeypatch, server, published):
             dict(base, alias='tiny-pose-full', urls=[_url(server, 'tiny-pose.pth')], sha256=published['pose_sha']),
             dict(base, alias='tiny-pose-wrong', urls=[_url(server, 'tiny-pose.pth')], sha256='0123abcd'),
             dict(base, alias='tiny-pose-cut', urls=[_url(server, 'tiny-pose.pth', 'cut')],
+                 sha256=published['pose_sha'][:8]),
+            dict(base, alias='tiny-pose-slow', urls=[_url(server, 'tiny-pose.pth', 'slow')],
                  sha256=published['pose_sha'][:8]),
             dict(base, alias='tiny-pose-nohash', urls=[_url(server, 'tiny-pose.pth')], sha256=None),
             dict(base, alias='tiny-pose-opts', urls=[_url(server, 'tiny-pose.pth')], sha256=published['pose_sha'],
@@ -161,6 +173,16 @@ def test_interrupted_download_leaves_nothing(zoo_env, server):
                                                r'http://\S+/cut/tiny-pose.pth'):
         zoo_download.get('tiny-pose-cut', progress=False)
     assert server.hits == ['/cut/tiny-pose.pth'] and _cache_files(zoo_env) == []
+
+
+def test_a_trickling_download_is_refused_not_waited_for(zoo_env, server, monkeypatch):
+    """Each read gets bytes before the per-read timeout, so only the rate tells a trickle from a download."""
+    monkeypatch.setattr(zoo_download, 'STALL_S', 1.0)
+    t = time.monotonic()
+    with pytest.raises(MissingFileError, match=r'tiny-pose-slow: cannot download .*the download stalled: \d+ bytes '
+                                               r'in the last 1.0 s.*nothing was cached'):
+        zoo_download.get('tiny-pose-slow', progress=False)
+    assert time.monotonic() - t < 30 and _cache_files(zoo_env) == []
 
 
 def test_no_published_hash_needs_an_explicit_yes(zoo_env, server, published, capsys):

@@ -275,7 +275,9 @@ class Face300WDataset(_OfficialFaceDataset):
         subset: 'train', 'common', 'challenging', 'full' (common + challenging, faces tagged) or 'test'.
         ann_file: a CSV, or a folder of ``.pts`` files beside their images (the release tree ``images``: the
             subset's release folders in it; any other folder: every ``.pts`` under it); default: the subset's
-            official CSV when it exists under data_root, else the release folders under ``images/``.
+            official CSV when it exists under data_root, else the release folders under ``images/``. A CSV given
+            here is read as it is: with subset 'full' its faces are not tagged common / challenging (the tags come
+            from the official part CSVs beside the default ``valid.csv``).
         data_prefix: ``dict(img=...)``: the image folder the CSV names are relative to (default ``images``).
         metainfo: default the 300W preset (``configs/_base_/datasets/300w.py``).
     """
@@ -361,6 +363,8 @@ class FaceAFLWDataset(_OfficialFaceDataset):
     Args:
         data_root: folder with the CSVs and ``images/`` (the official ``data/aflw``).
         subset: 'train', 'full' (the test CSV; faces of the frontal CSV tagged ``frontal``) or 'frontal'.
+        ann_file: default the subset's official CSV; a CSV given here is read as it is (with 'full', no face is
+            tagged ``frontal``: the tags come from the official frontal CSV beside the default one).
     """
 
     METAINFO = dict(from_file='_base_/datasets/aflw.py')

@@ -17,7 +17,7 @@ swap under a horizontal flip: paired from the preset's class names (``configs/_b
 
 Official protocol (HRNet ``lib/datasets/lip.py``): image and label are resized to 473x473 (ratio not kept) before
 the scale / crop / flip augmentation; at test the image is resized to 473x473 and the prediction upsampled to the
-label's size (:class:`SegmentationResize`).
+label's size (``SegmentationResize`` in ``transforms.py``).
 """
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from hrvision.checks import check_hw
 from hrvision.cli_args import synth_command
 from hrvision.data.io import write_image
-from hrvision.registry import DATASETS, TRANSFORMS
+from hrvision.registry import DATASETS
 
 from .folder import SegmentationFolderDataset
 from .pascal_context import split_list
@@ -69,24 +68,6 @@ class LIPDataset(SegmentationFolderDataset):
         kwargs.setdefault('mask_format', 'index')
         super().__init__(data_root=data_root, data_prefix=prefix, img_suffix=img_suffix,
                          seg_map_suffix=seg_map_suffix, split=lst, **kwargs)
-
-
-@TRANSFORMS.register_module()
-class SegmentationResize:
-    """Resize the image to ``size`` (H, W), ratio not kept (LIP's 473x473); the label too (nearest) unless
-    ``keep_label`` (test: the prediction is upsampled to the label's own size, as the official LIP test)."""
-
-    def __init__(self, size, keep_label: bool = False) -> None:
-        self.size = check_hw('SegmentationResize size', size)
-        self.keep_label = keep_label
-
-    def __call__(self, results: dict) -> dict:
-        h, w = self.size
-        if results['img'].shape[:2] != (h, w):
-            results['img'] = cv2.resize(results['img'], (w, h), interpolation=cv2.INTER_LINEAR)
-            if 'gt_seg' in results and not self.keep_label:
-                results['gt_seg'] = cv2.resize(results['gt_seg'], (w, h), interpolation=cv2.INTER_NEAREST)
-        return results
 
 
 # ---- synthetic people in the exact layout -----------------------------------------------------------------------

@@ -111,6 +111,24 @@ class ResizeLongSide:
 
 
 @TRANSFORMS.register_module()
+class SegmentationResize:
+    """Resize the image to ``size`` (H, W), ratio not kept (LIP's 473x473); the label too (nearest) unless
+    ``keep_label`` (test: the prediction is upsampled to the label's own size, as the official LIP test)."""
+
+    def __init__(self, size, keep_label: bool = False) -> None:
+        self.size = check_hw('SegmentationResize size', size)
+        self.keep_label = keep_label
+
+    def __call__(self, results: dict) -> dict:
+        h, w = self.size
+        if results['img'].shape[:2] != (h, w):
+            results['img'] = cv2.resize(results['img'], (w, h), interpolation=cv2.INTER_LINEAR)
+            if 'gt_seg' in results and not self.keep_label:
+                results['gt_seg'] = cv2.resize(results['gt_seg'], (w, h), interpolation=cv2.INTER_NEAREST)
+        return results
+
+
+@TRANSFORMS.register_module()
 class PadRandomCrop:
     """Pad to ``crop_size`` (H, W) with image 0 / label 255, then take a random crop."""
 
