@@ -55,6 +55,8 @@ def upsampled_argmax(scores: Tensor, size, align_corners: bool) -> Tensor:
                              align_corners=align_corners)[0].max(0).indices
     c, h, w = scores.shape
     H, W = (int(s) for s in size)
+    if (H, W) == (h, w):   # F.interpolate returns the scores themselves
+        return scores.max(0).indices
     r0, _, rw0, rw1 = _source_index(h, H, align_corners)
     c0, _, cw0, cw1 = _source_index(w, W, align_corners)
     label = scores.max(0).indices                                 # the first maximum, as torch's max

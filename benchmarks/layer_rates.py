@@ -1,13 +1,12 @@
-"""Each network's convolution ceiling on this core, for the runtimes here: the convolutions that keep their shape
-(``c -> c`` channels, stride 1: HRNet's branch blocks, most of its multiply-adds) timed as a chain of ``--depth``
-copies of one layer at the network's own size and batch in onnxruntime and OpenVINO (1 thread; a chain, so that the
-runtime keeps its blocked layout between layers as inside the network instead of converting at each call), the
-faster runtime per shape; every other convolution counted at the core's peak (optimistic). No end-to-end run of the
-network through these runtimes can beat that sum (residual additions, activations, upsampling and pre/post-processing
-only add time), so its rate, as a fraction of ``--peak-gmacs`` (``fma_peak.c``), bounds what an end-to-end row can
-reach; the listed shapes are those holding it down.
+"""The rate each convolution shape of a network reaches on this core, and the network's rate estimated from them:
+every convolution that keeps its shape (``c -> c`` channels, stride 1: HRNet's branch blocks, most of its
+multiply-adds) timed as a chain of ``--depth`` copies of one layer at the network's own size and batch in
+onnxruntime and OpenVINO (1 thread; a chain, so that the runtime keeps its blocked layout between layers), the faster
+runtime per shape; every other convolution counted at the peak. It shows which layer shapes hold a network below
+the peak (``--peak-gmacs``, ``fma_peak.c``). The estimate is **not a bound**: inside a whole network the runtimes
+ran pose faster than its chained layers alone (``benchmarks/RESULTS.md``).
 
-    OMP_NUM_THREADS=1 python benchmarks/layer_ceiling.py --tasks face pose seg_w18s --peak-gmacs 45.9
+    OMP_NUM_THREADS=1 python benchmarks/layer_rates.py --tasks face pose seg_w18s --peak-gmacs 45.9
 """
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ def time_chain(shape, tmp: str, rounds: int, depth: int) -> dict:
 def run(task: str, args) -> dict:
     shapes, inp = conv_shapes(task, args.seg_size)
     peak = args.peak_gmacs * 1e9
-    tmp = tempfile.mkdtemp(prefix='hrv_layer_ceiling_')
+    tmp = tempfile.mkdtemp(prefix='hrv_layer_rates_')
     rows, other_macs = [], 0
     try:
         for shape, count in shapes.items():
@@ -86,8 +85,8 @@ def run(task: str, args) -> dict:
     rows.sort(key=lambda r: -(r['best'] - r['macs'] / peak) * r['count'])
     return dict(task=task, network_input='x'.join(str(v) for v in inp), conv_layers=sum(shapes.values()),
                 gmacs=round(total / 1e9, 2), share_timed=round(chained_macs / total, 3),
-                ceiling_seconds=round(seconds, 4), ceiling_gmacs_per_s=round(total / seconds / 1e9, 1),
-                ceiling_of_peak=round(total / seconds / peak, 3),
+                estimate_seconds=round(seconds, 4), estimate_gmacs_per_s=round(total / seconds / 1e9, 1),
+                estimate_of_peak=round(total / seconds / peak, 3),
                 shapes=[dict(shape=r['shape'], count=r['count'], of_peak=round(r['macs'] / r['best'] / peak, 2),
                              runtime=min(r['seconds'], key=r['seconds'].get),
                              ms_above_peak=round((r['best'] - r['macs'] / peak) * r['count'] * 1e3, 1))
