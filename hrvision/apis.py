@@ -52,9 +52,10 @@ def init_model(config: Any, checkpoint: str | os.PathLike | Mapping | None = Non
     import torch
 
     from .weights import load_weights, read_checkpoint_file
-    from .zoo import entry_options, is_alias, resolve_checkpoint, resolve_config
+    from .zoo import entry_options, is_alias, note_other_config, resolve_checkpoint, resolve_config
     if checkpoint is None and is_alias(config) and not os.path.exists(config):
         checkpoint = config   # a zoo alias names the config and the weights
+    note_other_config(config, checkpoint)
     aliases = (config, checkpoint)   # a zoo model's training settings go into the config (zoo.apply_entry_options)
     config, checkpoint = resolve_config(config), resolve_checkpoint(checkpoint)
     cfg = None   # an official experiment file has no mmengine config

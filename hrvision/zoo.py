@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
@@ -386,6 +387,20 @@ def apply_entry_options(cfg: Any, *names: Any) -> dict[str, Any]:
     if options:
         cfg.merge_from_dict(options)
     return options
+
+
+def note_other_config(config: Any, checkpoint: Any) -> None:
+    """One stderr line when a zoo alias's weights go into another config file than the one they were trained with
+    (allowed: the weights still load strictly and the entry's settings are applied, but its published metric is the
+    entry config's)."""
+    if not isinstance(checkpoint, str) or os.path.exists(checkpoint) or not is_alias(checkpoint) or \
+            not isinstance(config, (str, os.PathLike)) or not os.path.exists(config):
+        return
+    entry = get_entry(checkpoint)
+    if entry.config is None or os.path.realpath(config) == os.path.realpath(entry.config_path()):
+        return
+    print(f'hrvision: zoo {checkpoint} was trained with {entry.config}; running it with {os.fspath(config)} (its '
+          'weights load strictly, its published metric is for the entry config)', file=sys.stderr)
 
 
 def resolve_checkpoint(x: Any, *, variant: str | None = None, verify: bool = True) -> Any:

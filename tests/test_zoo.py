@@ -185,6 +185,20 @@ def test_a_trickling_download_is_refused_not_waited_for(zoo_env, server, monkeyp
     assert time.monotonic() - t < 30 and _cache_files(zoo_env) == []
 
 
+def test_weights_in_another_config_are_said(zoo_env, capsys):
+    """Allowed (the weights load strictly), but the published metric is the entry config's: one stderr line."""
+    from hrvision.configs_path import config_path
+    hrvision.init_model(config_path(TINY_CONFIG), 'tiny-pose', 'cpu')
+    hrvision.init_model('tiny-pose', None, 'cpu')
+    assert 'was trained with' not in capsys.readouterr().err
+    copy = zoo_env / 'my_pose.py'
+    copy.write_text(Path(config_path(TINY_CONFIG)).read_text().replace("_base_ = ['", "_base_ = ['" +
+                                                                       str(Path(config_path(TINY_CONFIG)).parent) + '/'))
+    hrvision.init_model(str(copy), 'tiny-pose', 'cpu')
+    err = capsys.readouterr().err
+    assert f'hrvision: zoo tiny-pose was trained with {TINY_CONFIG}; running it with {copy}' in err, err
+
+
 def test_no_published_hash_needs_an_explicit_yes(zoo_env, server, published, capsys):
     with pytest.raises(InputError, match='no published sha256.*--no-verify'):
         zoo_download.get('tiny-pose-nohash', progress=False)

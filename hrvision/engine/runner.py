@@ -426,7 +426,9 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     if cfg.get('test_cfg') is None or cfg.get('test_evaluator') is None:
         raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no test loop (test_cfg / test_evaluator are '
                              'None): its evaluation is another command (see the config\'s header)')
-    from ..zoo import resolve_checkpoint
+    from ..zoo import note_other_config, resolve_checkpoint
+    if not isinstance(config, Config):
+        note_other_config(config, checkpoint)
     cfg.load_from = resolve_checkpoint(checkpoint)   # a zoo alias: its verified, converted file
     cfg.resume = False
     if allow_partial:
