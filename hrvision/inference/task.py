@@ -61,7 +61,8 @@ class TaskInference:
         return None
 
     def prepare(self, seg_probs: bool = False) -> None:
-        """Told once which results will be asked of :meth:`result`, so that the model may skip the rest."""
+        """Told which results :meth:`result` will be asked for (at construction, and again when that changes), so
+        that the model may skip the rest."""
 
     def result(self, samples: list, boxes: np.ndarray, box_scores: np.ndarray, seg_probs: bool = False) -> dict:
         """Predicted DataSamples of one image (one per box when top-down) -> plain numpy results."""
