@@ -61,6 +61,10 @@ def test_reader_on_synth_data(data):
     assert meta['num_keypoints'] == 16 and meta['mpii_entries'] == len(entries) and meta['mpii_labelled'] is True
     assert meta['flip_indices'] == [5, 4, 3, 2, 1, 0, 6, 7, 8, 9, 15, 14, 13, 12, 11, 10]
     assert meta['upper_body_ids'] == list(range(7, 16))
+    assert meta['ann_file'] == str(data / 'annot' / 'valid.json')
+    with pytest.raises(ConfigError, match=r'MPIIPoseDataset: num_keypoints=17 contradicts the dataset metadata \(16 '
+                                          r'keypoint_names'):
+        _dataset(data, num_keypoints=17)
     for i, e in enumerate(entries):
         info = ds.get_data_info(i)
         s = e['scale']

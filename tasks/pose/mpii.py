@@ -122,7 +122,6 @@ class MPIIPoseDataset(CocoKeypointDataset):
                          num_keypoints=num_keypoints, pipeline=pipeline, test_mode=test_mode, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        from hrvision.data.metainfo import merge_metainfo
         path, name = self.ann_file, type(self).__name__
         entries = read_json(path, 'MPII annotation file')
         if not isinstance(entries, list):
@@ -131,12 +130,7 @@ class MPIIPoseDataset(CocoKeypointDataset):
         if not entries:
             raise DataError(f'{path}: the MPII annotation list is empty; an empty dataset cannot be trained or '
                             'evaluated')
-        meta = merge_metainfo(type(self).METAINFO, None, self._config_metainfo, config_source=f'{name} metainfo',
-                              data_source=path)
-        k = meta['num_keypoints']
-        if self._num_keypoints_arg is not None and int(self._num_keypoints_arg) != k:
-            raise ConfigError(f'{name}: num_keypoints={self._num_keypoints_arg} contradicts the dataset metadata '
-                              f'({k} keypoint_names); leave num_keypoints out, it follows from the metadata')
+        k = self._resolve_metainfo([])   # the COCO reader's rule: preset < config (an MPII file names no keypoints)
         labelled = None
         for i, a in enumerate(entries):
             labelled = check_entry(a, i, path, k, labelled)
@@ -144,9 +138,7 @@ class MPIIPoseDataset(CocoKeypointDataset):
             raise ConfigError(f'{name}: {path} has no "joints" (the MPII test split: its labels are not public); it '
                               'cannot be trained on: use it as test_dataloader (test_mode=True) with '
                               'test_evaluator.format_only=True to write pred.mat')
-        self._metainfo.clear()
-        self._metainfo.update(meta, ann_file=path, mpii_entries=len(entries), mpii_labelled=bool(labelled))
-        self.num_keypoints = k
+        self._metainfo.update(ann_file=path, mpii_entries=len(entries), mpii_labelled=bool(labelled))
         images: dict[str, int] = {}
         data = []
         for i, a in enumerate(entries):
