@@ -22,13 +22,13 @@ import copy
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
+
+from hrvision.timing import interleaved_medians
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASKS = {   # name: (config, timm name, network input (H, W) or None = the image size)
@@ -114,16 +114,8 @@ def _run(task: str, args, tmp: str) -> dict:
         x = torch.randn(crops, 3, *net_hw)
         x = x.contiguous(memory_format=torch.channels_last) if cl else x
         calls[name] = (lambda net=net, x=x: [net(x) for _ in files_in])
-    times: dict = {k: [] for k in calls}
-    with torch.inference_mode():
-        for fn in calls.values():   # warm-up (OpenVINO compiles per input size)
-            fn()
-        for _ in range(args.rounds):
-            for name, fn in calls.items():
-                t = time.perf_counter()
-                fn()
-                times[name].append(len(files_in) / (time.perf_counter() - t))
-    ips = {k: statistics.median(v) for k, v in times.items()}
+    with torch.inference_mode():   # (the warm-up call: OpenVINO compiles per input size)
+        ips = {k: len(files_in) / v for k, v in interleaved_medians(calls, args.rounds).items()}
     ours = count(fuse_for_inference(copy.deepcopy(paths['torch fp32'].model).eval()), net_hw).macs * crops
     theirs = count(timm_bare(TASKS[task][1], False), net_hw).macs * crops
     gmacs = {k: (theirs if k.startswith('timm') else ours) * v / 1e9 for k, v in ips.items()}

@@ -26,15 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
 
-from hrvision.timing import synchronize
+from hrvision.timing import interleaved_medians, synchronizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASKS = {   # name: (config, timm name, network input (H, W))
@@ -100,10 +98,6 @@ def _macs(task: str, model, net_hw, per_image: int) -> dict:
     return {'hrvision': ours, 'timm': count(_timm(TASKS[task][1], 'cpu', False), net_hw).macs * crops}
 
 
-def _sync(device: str) -> None:
-    synchronize(device)   # the device timed (cuda:1 too), not the current one
-
-
 def run(task: str, args) -> dict:
     seg = task.startswith('seg')
     img_hw = tuple(args.seg_size) if seg else (480, 640)
@@ -123,18 +117,9 @@ def run(task: str, args) -> dict:
         xb = torch.randn(per_image if task == 'pose' else 1, 3, *net_hw, device=args.device)
         xb = xb.contiguous(memory_format=torch.channels_last) if cl else xb
         calls[name] = (lambda net=net, xb=xb: [net(xb) for _ in files])
-    times: dict = {k: [] for k in calls}
     with torch.inference_mode():
-        for fn in calls.values():   # warm-up
-            fn()
-        for _ in range(args.rounds):
-            for name, fn in calls.items():
-                _sync(args.device)
-                t = time.perf_counter()
-                fn()
-                _sync(args.device)
-                times[name].append(len(files) / (time.perf_counter() - t))
-    ips = {k: statistics.median(v) for k, v in times.items()}
+        seconds = interleaved_medians(calls, args.rounds, sync=synchronizer(args.device))   # the device timed
+    ips = {k: len(files) / v for k, v in seconds.items()}
     best = max(paths, key=ips.get)   # the hrvision paths
     macs = _macs(task, paths['torch'].model, net_hw, per_image)
     return dict(task=task, image=f'{h}x{w}', network_input=f'{net_hw[0]}x{net_hw[1]}',

@@ -26,17 +26,20 @@ def synchronize(device) -> None:
     synchronizer(device)()
 
 
-def interleaved_medians(calls: dict[str, Callable[[], object]], rounds: int, repeat: int = 1) -> dict[str, float]:
+def interleaved_medians(calls: dict[str, Callable[[], object]], rounds: int, repeat: int = 1,
+                        sync: Callable[[], None] = lambda: None) -> dict[str, float]:
     """Median seconds per call of each of ``calls`` after one warm-up call each: every call once per round (``repeat``
     times back to back, for calls too short for the clock), rounds interleaved, so that a change in the machine's
-    load falls on all of them alike."""
+    load falls on all of them alike; ``sync`` (:func:`synchronizer`) runs before the clock is read."""
     for fn in calls.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
         for name, fn in calls.items():
+            sync()
             t = time.perf_counter()
             for _ in range(repeat):
                 fn()
+            sync()
             times[name].append((time.perf_counter() - t) / repeat)
     return {name: statistics.median(v) for name, v in times.items()}

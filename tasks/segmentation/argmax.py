@@ -19,9 +19,10 @@ _BORDER_SHARE = 0.5   # above this share of border cells, upsampling everything 
 _CHUNK = 2048         # border cells per step (their blocks stay in cache)
 
 
-def _source_index(n_in: int, n_out: int, align_corners: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Per output index along one axis: the two source indices and their weights, as torch's bilinear kernel
-    computes them (``area_pixel_compute_source_index`` and ``guard_index_and_lambda``, float32)."""
+def _source_index(n_in: int, n_out: int, align_corners: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Per output index along one axis: the first source index and the two weights, as torch's bilinear kernel
+    computes them (``area_pixel_compute_source_index`` and ``guard_index_and_lambda``, float32); the second source
+    index is the next one, clamped at the last."""
     d = torch.arange(n_out, dtype=torch.float32)
     if align_corners:
         src = d * torch.tensor((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0, dtype=torch.float32)
@@ -29,7 +30,7 @@ def _source_index(n_in: int, n_out: int, align_corners: bool) -> tuple[Tensor, T
         src = ((d + 0.5) * torch.tensor(n_in / n_out, dtype=torch.float32) - 0.5).clamp_(min=0)
     i0 = src.floor().long().clamp_(max=n_in - 1)
     lam = (src - i0).clamp_(0, 1)
-    return i0, (i0 + 1).clamp_(max=n_in - 1), 1 - lam, lam
+    return i0, 1 - lam, lam
 
 
 def _cell_table(i0: Tensor, w0: Tensor, w1: Tensor, n_in: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -46,30 +47,40 @@ def _cell_table(i0: Tensor, w0: Tensor, w1: Tensor, n_in: int) -> tuple[Tensor, 
     return idx, torch.where(valid, w0[safe], zero), torch.where(valid, w1[safe], zero)
 
 
+def _upsample_then_max(scores: Tensor, size: tuple[int, int], align_corners: bool) -> Tensor:
+    """What :func:`upsampled_argmax` stands for, done in full: every class upsampled, then the class maximum."""
+    return F.interpolate(scores[None], size=size, mode='bilinear', align_corners=align_corners)[0].max(0).indices
+
+
+def border_cells(label: Tensor) -> Tensor:
+    """(h, w) bool: whether the cell starting at each source pixel has corners of two classes (its corners: the
+    pixel, the next one right, below and diagonally, clamped at the last row and column as torch does)."""
+    grid = torch.cat([label, label[-1:]], 0)
+    grid = torch.cat([grid, grid[:, -1:]], 1)
+    a = grid[:-1, :-1]
+    return ~((a == grid[1:, :-1]) & (a == grid[:-1, 1:]) & (a == grid[1:, 1:]))
+
+
 def upsampled_argmax(scores: Tensor, size, align_corners: bool) -> Tensor:
     """``F.interpolate(scores[None], size, mode='bilinear', align_corners=...)[0].max(0).indices`` for (C, h, w)
     ``scores`` -> (H, W) int64 labels, equal to it except where two classes tie within float rounding."""
     scores = scores.float()
-    if scores.device.type != 'cpu':   # the GPU upsamples everything faster than it gathers
-        return F.interpolate(scores[None], size=tuple(size), mode='bilinear',
-                             align_corners=align_corners)[0].max(0).indices
     c, h, w = scores.shape
     H, W = (int(s) for s in size)
+    if scores.device.type != 'cpu':   # the GPU upsamples everything faster than it gathers
+        return _upsample_then_max(scores, (H, W), align_corners)
     if (H, W) == (h, w):   # F.interpolate returns the scores themselves
         return scores.max(0).indices
-    r0, _, rw0, rw1 = _source_index(h, H, align_corners)
-    c0, _, cw0, cw1 = _source_index(w, W, align_corners)
+    r0, rw0, rw1 = _source_index(h, H, align_corners)
+    c0, cw0, cw1 = _source_index(w, W, align_corners)
     label = scores.max(0).indices                                 # the first maximum, as torch's max
-    grid = torch.cat([label, label[-1:]], 0)                      # row i + 1 (the last repeated: clamped)
-    grid = torch.cat([grid, grid[:, -1:]], 1)                     # column j + 1 likewise
-    a = grid[:-1, :-1]
-    border = ~((a == grid[1:, :-1]) & (a == grid[:-1, 1:]) & (a == grid[1:, 1:]))
+    border = border_cells(label)
     # mostly borders: upsampling everything is cheaper; a NaN or infinite score: torch's own handling of it
     if float(border.float().mean()) > _BORDER_SHARE or not bool(torch.isfinite(scores).all()):
-        return F.interpolate(scores[None], size=(H, W), mode='bilinear', align_corners=align_corners)[0].max(0).indices
+        return _upsample_then_max(scores, (H, W), align_corners)
     out = torch.empty(H * W + 1, dtype=torch.long)                # the last slot takes the blocks' padding
     # pixel (y, x) lies in cell (r0[y], c0[x]); columns first: the row gather then copies whole rows
-    torch.index_select(a.index_select(1, c0), 0, r0, out=out[:-1].view(H, W))
+    torch.index_select(label.index_select(1, c0), 0, r0, out=out[:-1].view(H, W))
     ci, cj = border.nonzero(as_tuple=True)
     if len(ci):
         ys, wy0, wy1 = _cell_table(r0, rw0, rw1, h)

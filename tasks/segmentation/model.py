@@ -103,27 +103,43 @@ class SegmentationModel(TaskModel):
         return self.head.loss(self.extract_feat(inputs), labels)
 
     # ---- inference ----------------------------------------------------------------------------
+    def _mirror_logits(self, img: Tensor, perm: Sequence[int] | None, size=None) -> Tensor:
+        """The mirrored image's logits (upsampled to ``size`` when given), mirrored back; ``perm``
+        (``flip_class_indices``) swaps their left/right class channels back (LIP: the mirror's left-arm is the
+        image's right-arm)."""
+        back = self.logits(img.flip(-1))
+        back = (back if size is None else self.head.upsample(back, size)).flip(-1)
+        return back if perm is None else back[:, list(perm)]
+
+    def _scaled_size(self, h: int, w: int, s: float) -> tuple[int, int]:
+        """The image size at scale ``s`` (official: the long side ``base_size * s``, default the image's own)."""
+        long_side = int((self.test_cfg.get('base_size') or max(h, w)) * s + 0.5)
+        scale = long_side / max(h, w)
+        return int(h * scale + 0.5), int(w * scale + 0.5)
+
+    def _one_window(self, h: int, w: int) -> bool:
+        """Whether the test runs an (h, w) image as one window, unpadded: no ``crop_size``, or (``window='shift'``)
+        one the image fits in."""
+        crop = self.test_cfg.get('crop_size')
+        return not crop or (self.test_cfg.get('window', 'shift') == 'shift' and h <= crop[0] and w <= crop[1])
+
     def _window_probs(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
-        """exp of (flip-averaged) logits upsampled to the window size; ``perm`` (``flip_class_indices``) swaps the
-        mirrored logits' left/right class channels back (LIP: the mirror's left-arm is the image's right-arm)."""
+        """exp of (flip-averaged) logits upsampled to the window size (``perm``: :meth:`_mirror_logits`)."""
         size = img.shape[-2:]
         pred = self.head.upsample(self.logits(img), size)
         if flip:
-            back = self.head.upsample(self.logits(img.flip(-1)), size).flip(-1)
-            if perm is not None:
-                back = back[:, list(perm)]
-            pred = (pred + back) * 0.5
+            pred = (pred + self._mirror_logits(img, perm, size)) * 0.5
         # float32 first: exp overflows fp16 above logit 11 (AMP / half test); in place: a C x H x W copy at full
         # size costs more than the exp (``.float()`` of a float32 map is the map itself)
         return pred.float().exp_()
 
     def _slide(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
+        h, w = img.shape[-2:]
+        if self._one_window(h, w):
+            return self._window_probs(img, flip, perm)
         if self.test_cfg.get('window', 'shift') == 'pad':
             return self._slide_padded(img, flip, perm)
-        crop = self.test_cfg.get('crop_size')
-        h, w = img.shape[-2:]
-        if not crop or (h <= crop[0] and w <= crop[1]):
-            return self._window_probs(img, flip, perm)
+        crop = self.test_cfg['crop_size']
         ch, cw = crop
         sh, sw = self.test_cfg.get('stride') or crop
         rows = max(math.ceil((h - ch) / sh), 0) + 1
@@ -160,10 +176,9 @@ class SegmentationModel(TaskModel):
     def _slide_padded(self, img: Tensor, flip: bool, perm: Sequence[int] | None = None) -> Tensor:
         """The official generic sliding window (``BaseDataset.multi_scale_inference``, PASCAL-Context / LIP /
         ADE20K): an image no larger than the window runs padded to it; else the image is padded up to the window,
-        windows start every ``stride`` (official: 2/3 of the window) and those reaching the border are padded."""
-        crop = self.test_cfg.get('crop_size')
-        if not crop:
-            return self._window_probs(img, flip, perm)
+        windows start every ``stride`` (official: 2/3 of the window) and those reaching the border are padded
+        (``crop_size`` set: :meth:`_slide` runs an image without one as one window)."""
+        crop = self.test_cfg['crop_size']
         ch, cw = crop
         h, w = img.shape[-2:]
         value = self._pad_value(img)
@@ -212,13 +227,10 @@ class SegmentationModel(TaskModel):
         the flip test's class permutation (:meth:`flip_class_indices`)."""
         cfg = self.test_cfg
         h, w = img.shape[-2:]
-        base = cfg.get('base_size') or max(h, w)
         ac = self.head.align_corners
         total = None
         for s in cfg.get('scales') or [1.0]:
-            long_side = int(base * s + 0.5)
-            scale = long_side / max(h, w)
-            size = (int(h * scale + 0.5), int(w * scale + 0.5))
+            size = self._scaled_size(h, w, s)
             x = img if size == (h, w) else F.interpolate(img, size=size, mode='bilinear', align_corners=ac)
             probs = self._slide(x, cfg.get('flip', False), flip_perm)
             if tuple(probs.shape[-2:]) != tuple(out_size):
@@ -233,16 +245,12 @@ class SegmentationModel(TaskModel):
         :meth:`inference`'s maximum except where two classes tie within float rounding."""
         cfg = self.test_cfg
         h, w = img.shape[-2:]
-        crop = cfg.get('crop_size')
-        one_window = not crop or (cfg.get('window', 'shift') == 'shift' and h <= crop[0] and w <= crop[1])
-        long_side = int((cfg.get('base_size') or max(h, w)) + 0.5)
-        native = list(cfg.get('scales') or [1.0]) == [1.0] and long_side == max(h, w)
-        if not (one_window and native and tuple(out_size) == (h, w)):
+        native = list(cfg.get('scales') or [1.0]) == [1.0] and self._scaled_size(h, w, 1.0) == (h, w)
+        if not (native and self._one_window(h, w) and tuple(out_size) == (h, w)):
             return None
         logits = self.logits(img).float()
-        if cfg.get('flip', False):   # the mirror's logits: upsampling commutes with the flip
-            back = self.logits(img.flip(-1)).float().flip(-1)
-            logits = (logits + (back if flip_perm is None else back[:, list(flip_perm)])) * 0.5
+        if cfg.get('flip', False):   # low-res: upsampling commutes with the flip
+            logits = (logits + self._mirror_logits(img, flip_perm).float()) * 0.5
         return upsampled_argmax(logits[0], (h, w), self.head.align_corners)
 
     def predict(self, inputs: Tensor, data_samples: Sequence[DataSample] | None = None) -> list[DataSample]:
