@@ -2,11 +2,12 @@
 
     python benchmarks/openvino_probe.py shapes  --task face     # OpenVINO dynamic vs exact-shape compile, timm eager
     python benchmarks/openvino_probe.py layers  --task face     # OpenVINO per-layer time and rate, by HRNet branch
+    python benchmarks/openvino_probe.py layers  --task seg_w48  # the same for seg W48 (two inferences of ~20 s)
     python benchmarks/openvino_probe.py bf16    --task pose     # OpenVINO f32 vs bf16: time, max relative difference
     python benchmarks/openvino_probe.py upsample                # seg post-processing: torch vs OpenVINO resize + exp
 
-Tasks: face (W18, 1x3x256x256), pose (W32, 6x3x256x192: 3 people x flip), seg (W18-small-v1, 1x3x1024x2048). The
-network is the file ``hrvision export --format onnx`` writes (``fuse_for_inference`` applied).
+Tasks: face (W18, 1x3x256x256), pose (W32, 6x3x256x192: 3 people x flip), seg (W18-small-v1, 1x3x1024x2048),
+seg_w48 (W48, 1x3x1024x2048). The network is the file ``hrvision export --format onnx`` writes (``fuse_for_inference`` applied).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETS = {'face': ('configs/face/hrnetv2_w18_wflw.py', 'hrnet_w18', (1, 3, 256, 256)),
         'pose': ('configs/pose/hrnet_w32_coco_256x192.py', 'hrnet_w32', (6, 3, 256, 192)),
         'seg': ('configs/segmentation/hrnetv2_w18_small_v1_cityscapes_512x1024.py', 'hrnet_w18_small',
-                (1, 3, 1024, 2048))}
+                (1, 3, 1024, 2048)),
+        'seg_w48': ('configs/segmentation/hrnetv2_w48_cityscapes_512x1024.py', 'hrnet_w48', (1, 3, 1024, 2048))}
 
 
 def _config(precision: str = 'f32', profile: bool = False) -> dict:
@@ -47,16 +49,24 @@ def _onnx(task: str, tmp: str) -> tuple[str, tuple]:
     return path, shape
 
 
+def _group(name: str) -> str | None:
+    """The probe's group of a module or node name: ``branch <i>`` (``branches.<i>``), ``fuse layers``, else None."""
+    m = re.search(r'branches\.(\d)', name)
+    return f'branch {m.group(1)}' if m else ('fuse layers' if 'fuse_layers' in name else None)
+
+
 def _branch_macs(task: str) -> collections.Counter:
-    """Conv multiply-adds of one forward (the probe's batch) per HRNet branch (``branches.<i>`` modules)."""
+    """Conv multiply-adds of one forward (the probe's batch) per group (:func:`_group`), and of all convs
+    (``all``)."""
     model, shape = _model(task), NETS[task][2]
     macs: collections.Counter = collections.Counter()
     hooks = []
     for name, mod in model.named_modules():
-        m = re.search(r'branches\.(\d)', name)
-        if m and isinstance(mod, torch.nn.Conv2d):
+        if isinstance(mod, torch.nn.Conv2d):
             hooks.append(mod.register_forward_hook(
-                lambda mod, _i, out, b=m.group(1): macs.update({f'branch {b}': mod.weight.numel() * out[0, 0].numel()})))
+                lambda mod, _i, out, g=_group(name): macs.update(
+                    {g or 'other': mod.weight.numel() * out[0, 0].numel(),
+                     'all': mod.weight.numel() * out[0, 0].numel()})))
     with torch.no_grad():
         model.tensor_forward(torch.zeros(1, *shape[1:]))
     for h in hooks:
@@ -98,16 +108,22 @@ def layers(args, core, ov, tmp) -> None:
     req.infer({0: x})
     req.infer({0: x})
     ms = collections.Counter()
+    by_type = collections.Counter()
     for p in req.get_profiling_info():
-        m = re.search(r'branches\.(\d)', p.node_name)
-        group = f'branch {m.group(1)}' if m else ('fuse layers' if 'fuse_layers' in p.node_name else
-                                                  re.sub(r'[./]\d.*', '', p.node_name.replace('/model/', ''))[:40])
+        group = _group(p.node_name) or re.sub(r'[./]\d.*', '', p.node_name.replace('/model/', ''))[:40]
         ms[(p.node_type, group)] += p.real_time.total_seconds() * 1e3
+        by_type[p.node_type] += p.real_time.total_seconds() * 1e3
     macs = _branch_macs(args.task)
     for (kind, group), t in ms.most_common(25):
         rate = f'  {macs[group] / 1e9:.3f} G multiply-adds, {macs[group] / t / 1e6:.1f} G/s' \
             if kind == 'Convolution' and group in macs else ''
         print(f'{t:8.1f} ms  {kind:12s} {group}{rate}')
+    total = sum(by_type.values())
+    print(f'total {total:.1f} ms: ' + ', '.join(f'{k} {t:.1f} ms ({100 * t / total:.0f}%)'
+                                               for k, t in by_type.most_common(8)))
+    conv = sum(t for k, t in by_type.items() if k == 'Convolution')
+    print(f'all convolutions: {macs["all"] / 1e9:.2f} G multiply-adds in {conv:.1f} ms = {macs["all"] / conv / 1e6:.1f} '
+          f'G/s; the whole network {macs["all"] / total / 1e6:.1f} G/s')
 
 
 def bf16(args, core, ov, tmp) -> None:

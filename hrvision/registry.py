@@ -4,6 +4,7 @@ One child per mmengine root (the mmpose/mmdet pattern): the Runner searches mmen
 and with ``default_scope='hrvision'`` it descends into these children. ``locations`` are
 imported lazily on the first build/get, so ``import hrvision`` stays cheap.
 """
+import importlib
 import logging
 import re
 import warnings
@@ -28,11 +29,16 @@ class HRVRegistry(Registry):
     def known_names(self) -> list[str]:
         """Names ``get`` finds from here: this registry's and its ancestors'."""
         self.import_from_location()
-        names, reg = [], self
+        names, reg = list(self.lazy), self
         while reg is not None:
             names += list(reg.module_dict)
             reg = reg.parent
         return sorted(set(names))
+
+    @property
+    def lazy(self) -> dict[str, str]:
+        """Name -> the module that registers it when imported (:func:`register_lazy`)."""
+        return self.__dict__.setdefault('_lazy', {})
 
     def check_type(self, obj_type, where: str = 'type') -> None:
         """Raise :class:`UnknownNameError` with a did-you-mean when the string ``obj_type`` is not registered."""
@@ -78,6 +84,9 @@ class HRVRegistry(Registry):
             if name in self.aliases and scope in (None, self.scope):
                 deprecated(name, self.aliases[name])
                 key = self.aliases[name] if scope is None else f'{scope}.{self.aliases[name]}'
+                name = self.aliases[name]
+            if name in self.lazy and name not in self.module_dict and scope in (None, self.scope):
+                importlib.import_module(self.lazy[name])   # registers it
         return super().get(key)
 
 
@@ -140,6 +149,14 @@ def register_alias(registry: HRVRegistry, old: str, new) -> None:
     if registry.aliases.get(old, new_name) != new_name:
         raise KeyError(f'{old!r} is already an alias of {registry.aliases[old]!r} in {registry.name}')
     registry.aliases[old] = new_name
+
+
+def register_lazy(registry: HRVRegistry, name: str, module: str) -> None:
+    """``name`` is registered by ``module``, imported the first time ``name`` is looked up, not when its package is:
+    a module whose imports cost seconds (the detection head's torchvision models: about 2.5 s) stays out of every
+    command that never builds it. The module registers ``name`` itself, as usual."""
+    if name not in registry.module_dict:   # (imported already: nothing to defer)
+        registry.lazy[name] = module
 
 
 KIND_ALIASES: dict[str, str] = {}

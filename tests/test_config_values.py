@@ -118,3 +118,47 @@ def test_stated_heatmap_size_that_contradicts_the_branch_is_refused():
     cfg.model.codec.heatmap_size = (48, 64)
     with pytest.raises(ConfigError, match=r'heatmap_size=\[48, 64\].*stride 8'), torch.device('meta'):
         MODELS.build(cfg.model)
+
+
+def _pipeline_steps(node):
+    """Every transform dict under a (possibly nested) dataloader config."""
+    if isinstance(node, dict):
+        if 'type' in node and isinstance(node['type'], str):
+            yield node
+        for v in node.values():
+            yield from _pipeline_steps(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _pipeline_steps(v)
+
+
+SIZE_VARIABLES = {'crop_size': ('PadRandomCrop', 'crop_size'), 'base_size': ('RandomRescale', 'base_size')}
+
+
+def shown_sizes_not_used(path) -> list[str]:
+    """A loaded config's top-level ``crop_size`` / ``base_size`` that its training pipeline does not use (a base's
+    variable carried into a demo whose own pipeline crops elsewhere: the dumped config would show the wrong size)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(path))
+    steps = list(_pipeline_steps(cfg.get('train_dataloader', {}).to_dict() if 'train_dataloader' in cfg else {}))
+    found = []
+    for name, (step, key) in SIZE_VARIABLES.items():
+        used = {tuple(s[key]) if isinstance(s[key], (list, tuple)) else s[key] for s in steps if s['type'] == step}
+        if name in cfg and used and (tuple(cfg[name]) if isinstance(cfg[name], (list, tuple)) else cfg[name]) \
+                not in used:
+            found.append(f'{name}={cfg[name]} (the pipeline: {sorted(used)})')
+    return found
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if not p.name.startswith('_') and '_base_' not in p.parts],
+                         ids=lambda p: str(p.relative_to(REPO / 'configs')))
+def test_top_level_sizes_are_the_pipelines(path):
+    assert shown_sizes_not_used(path) == []
+
+
+def test_the_size_check_finds_a_base_size_the_demo_does_not_use(tmp_path):
+    (tmp_path / 'base.py').write_text("crop_size = (520, 520)\ntrain_dataloader = dict(dataset=dict(pipeline=[dict("
+                                      "type='PadRandomCrop', crop_size=crop_size)]))\n")
+    (tmp_path / 'demo.py').write_text("_base_ = ['./base.py']\ntrain_dataloader = dict(dataset=dict(pipeline=["
+                                      "dict(type='PadRandomCrop', crop_size=(64, 64))]))\n")
+    assert shown_sizes_not_used(tmp_path / 'demo.py') == ['crop_size=(520, 520) (the pipeline: [(64, 64)])']

@@ -256,3 +256,31 @@ def test_inference_pieces_come_from_the_task_registry():
         assert r['corners'] == (1.0, 1.0, 3.0, 4.0) and r['bbox'].tolist() == [1, 1, 2, 3]
     finally:
         del INFERENCE['_NewTaskModel']
+
+
+def test_starting_hrvision_loads_no_detection_models():
+    """Every task registered (what `hrvision --help` / any command loads first) without torchvision's models or
+    scipy.optimize (about 2.5 s of every command's start); a config naming the detection head still builds it."""
+    code = ('import sys\nfrom hrvision.registry import MODELS, load_tasks\nimport hrvision.cli\nload_tasks()\n'
+            'slow = [m for m in ("torchvision", "scipy.optimize") if m in sys.modules]\n'
+            'assert not slow, slow\n'
+            'assert "DetectionHead" in MODELS.known_names()\n'
+            'head = MODELS.get("DetectionHead")\n'
+            'assert head.__module__ == "hrvision.heads.detection" and "torchvision" in sys.modules\n'
+            'print("ok")\n')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]
+
+
+def test_a_lazy_name_is_imported_on_first_lookup(tmp_path, monkeypatch):
+    from hrvision.registry import HRVRegistry, register_lazy
+    (tmp_path / 'lazy_mod_for_test.py').write_text(
+        'from tests.test_registries import _REG\n@_REG.register_module()\nclass LateHead:\n    pass\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    global _REG
+    _REG = HRVRegistry('lazy test', scope='hrvision_lazy_test')
+    register_lazy(_REG, 'LateHead', 'lazy_mod_for_test')
+    assert 'lazy_mod_for_test' not in sys.modules and 'LateHead' in _REG.known_names()
+    assert _REG.get('LateHead').__name__ == 'LateHead' and 'lazy_mod_for_test' in sys.modules
+    with pytest.raises(UnknownNameError, match="did you mean 'LateHead'"):
+        _REG.check_type('LateHed')

@@ -469,7 +469,8 @@ def test_official_configs_state_the_official_values(name):
     cfg = Config.fromfile(str(SEG / f'{name}.py'))
     classes, crop, lr, iters, scales, flip = OFFICIAL[name]
     assert len(config_metainfo(cfg)['classes']) == classes == cfg.model.head.num_classes
-    assert cfg.crop_size == crop and cfg.optim_wrapper.optimizer.lr == lr
+    crops = [tuple(t['crop_size']) for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'PadRandomCrop']
+    assert crops == [crop] and cfg.optim_wrapper.optimizer.lr == lr
     assert cfg.train_cfg.max_iters == iters == cfg.param_scheduler[0]['end']
     assert cfg.model.test_cfg.scales == scales and cfg.model.test_cfg.flip == flip
     # the official generic test: windows of the crop size at stride int(2/3 crop), padded

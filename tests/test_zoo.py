@@ -381,6 +381,23 @@ def test_cli_get_list_then_offline_infer_by_alias(zoo_env, server, tmp_path):
     results = [p for p in (tmp_path / 'out').glob('*.json') if p.name != 'hrvision_manifest.json']
     assert len(results) == 1
     assert json.loads(results[0].read_text()) == json.loads((tmp_path / 'out2' / results[0].name).read_text())
+    # the alias's weights in another config file: said in one stderr line by infer and by test (which then refuses
+    # the missing data in one line, exit 2)
+    from hrvision.configs_path import config_path
+    tiny = Path(config_path(TINY_CONFIG))
+    copy = tmp_path / 'my_pose.py'
+    copy.write_text(tiny.read_text().replace("_base_ = ['", "_base_ = ['" + str(tiny.parent) + '/'))
+    said = f'hrvision: zoo tiny-pose was trained with {TINY_CONFIG}; running it with {copy}'
+    cmds = [['infer', str(copy), 'tiny-pose', str(tmp_path / 'person.png'), '--out', str(tmp_path / 'out3'),
+             '--device', 'cpu'],
+            ['test', str(copy), 'tiny-pose', '--cfg-options', f'data_root={tmp_path / "no_data"}']]
+    procs = [subprocess.Popen([sys.executable, '-m', 'hrvision', *c], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'}, cwd=REPO) for c in cmds]
+    (_, infer_err), (_, test_err) = [p.communicate(timeout=180) for p in procs]
+    assert procs[0].returncode == 0 and infer_err.count(said) == 1, infer_err
+    lines = test_err.strip().splitlines()
+    assert procs[1].returncode == 2 and len(lines) == 2 and lines[0].startswith(said), test_err
+    assert 'no_data' in lines[1], test_err
 
 
 def test_unknown_alias_did_you_mean():

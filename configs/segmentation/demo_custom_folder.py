@@ -4,10 +4,9 @@
 # folders (relative to data_root), set img_suffix / seg_map_suffix, and state the classes and palette
 # (metainfo.json, or metainfo=dict(classes=(...), palette=[...]) below); model.head.num_classes must be the number
 # of classes (checked before training).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/demo_runtime.py']   # AdamW, warm-up + poly, 200 iterations
 data_root = 'data/seg_custom'
 crop_size = (64, 64)
-max_iters = 200
 model = dict(
     type='SegmentationModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
@@ -36,11 +35,3 @@ val_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSam
 test_dataloader = val_dataloader
 val_evaluator = dict(type='SegmentationMetric')   # classes (count and names) from the dataset's metainfo
 test_evaluator = val_evaluator
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=20, by_epoch=False),
-                   dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=20, end=max_iters, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(logger=dict(type='LoggerHook', interval=25),
-                     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))

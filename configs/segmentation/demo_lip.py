@@ -4,12 +4,13 @@
 # the official LIP test). Not the official recipe (hrnetv2_w48_lip_473x473.py); inputs resized to 64x64 first.
 _base_ = ['./_demo_small_base.py', '../_base_/datasets/lip.py']
 data_root = 'data/lip_synth'
-crop_size = (64, 64)
+crop_size = {{_base_.demo_crop_size}}
+base_size = 64   # the long side after the 64x64 resize
 model = dict(head=dict(num_classes=20))
 train_pipeline = [
     dict(type='LoadSegmentationFolder'),
     dict(type='SegmentationResize', size=crop_size),
-    dict(type='RandomRescale', base_size=64, scale_range=(0.8, 1.2), step=0.1),
+    dict(type='RandomRescale', base_size=base_size, scale_range=(0.8, 1.2), step=0.1),
     dict(type='PadRandomCrop', crop_size=crop_size),
     dict(type='SegmentationRandomFlip', prob=0.5),
     dict(type='PackSegmentationInputs'),

@@ -1,7 +1,7 @@
 # The README's main job: a small HRNetV2 (W18-Small-v1 widths) trained on synthetic Cityscapes-format
 # scenes (`hrvision data synth-cityscapes`), 128x256 images, CPU-friendly. Not the official recipe
 # (see hrnetv2_w48_cityscapes_512x1024.py for that): AdamW and a short poly schedule converge in minutes.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/demo_runtime.py']   # AdamW, warm-up + poly (here over 300 iterations)
 data_root = 'work_dirs/demo/data'
 crop_size = (128, 256)
 max_iters = 300
@@ -31,11 +31,8 @@ val_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSam
 test_dataloader = val_dataloader
 val_evaluator = dict(type='SegmentationMetric')   # classes: the dataset's metadata
 test_evaluator = val_evaluator
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=30, by_epoch=False),
-                   dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=30, end=max_iters, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(logger=dict(type='LoggerHook', interval=25),
-                     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+# the demo runtime's schedule over 300 iterations (what depends on max_iters, restated: see demo_runtime.py)
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=max_iters // 10, by_epoch=False),
+                   dict(type='PolyLR', power=0.9, eta_min=1e-5, begin=max_iters // 10, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=max_iters))

@@ -321,8 +321,10 @@ def prepare_config(config: str | dict | Config, work_dir: str | None = None, amp
     the settings a zoo ``checkpoint`` alias was trained with first (:func:`hrvision.zoo.apply_entry_options`), so
     the user's options override them; ``data_root`` (``--data-root``, or ``data_root=`` in ``cfg_options``)
     (:func:`apply_data_root`), then the other ``cfg_options``, each of which must change something
-    (:func:`check_override_keys`); then what follows from them (:func:`complete_config`)."""
-    from ..zoo import apply_entry_options, resolve_config
+    (:func:`check_override_keys`); then what follows from them (:func:`complete_config`). A zoo alias's weights
+    with another config file than its entry's are said on stderr (:func:`hrvision.zoo.note_other_config`)."""
+    from ..zoo import apply_entry_options, note_other_config, resolve_config
+    note_other_config(config, checkpoint)
     aliases = (config, checkpoint)
     config = resolve_config(config)
     if isinstance(config, Config):
@@ -360,7 +362,9 @@ def build_runner(cfg: Config):
 
     import hrvision.engine  # noqa: F401  (registers hooks, optimiser wrappers)
     from .loading import HRVRunner
+    from .runner_startup import install_runner_startup_fixes
     install_checkpoint_fixes()
+    install_runner_startup_fixes()
     init_default_scope(cfg.get('default_scope', 'hrvision'))
     setup_distributed(cfg)
     runner = HRVRunner.from_cfg(cfg)
@@ -426,9 +430,7 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
     if cfg.get('test_cfg') is None or cfg.get('test_evaluator') is None:
         raise ConfigKeyError(f'config {cfg.filename or "<dict>"} has no test loop (test_cfg / test_evaluator are '
                              'None): its evaluation is another command (see the config\'s header)')
-    from ..zoo import note_other_config, resolve_checkpoint
-    if not isinstance(config, Config):
-        note_other_config(config, checkpoint)
+    from ..zoo import resolve_checkpoint
     cfg.load_from = resolve_checkpoint(checkpoint)   # a zoo alias: its verified, converted file
     cfg.resume = False
     if allow_partial:

@@ -18,7 +18,6 @@ from mmengine.logging import MMLogger
 from hrvision.engine.model import TaskModel
 from hrvision.engine.preprocessor import build_module
 from hrvision.errors import ConfigError
-from hrvision.heads.detection import BatchOnlyTransform, DetectionHead, ImageList
 from hrvision.registry import MODELS, register_alias
 from hrvision.shape import channels_of, fill
 from hrvision.structures import DataSample
@@ -45,6 +44,8 @@ class DetectionModel(TaskModel):
         neck = fill(dict(dict(type='HRNetV2p'), **neck) if isinstance(neck, dict) else neck, 'in_channels',
                     channels_of(self.backbone.output_shape()), 'neck', 'the backbone outputs')
         self.neck = build_module(neck)
+        # torchvision's detection models load here, not when hrvision starts (hrvision.heads.LAZY)
+        from hrvision.heads.detection import BatchOnlyTransform, DetectionHead
         self.head = DetectionHead(self.neck.output_shape(), **detector)
         self.batcher = BatchOnlyTransform(self.head.size_divisible)
         self.channels_last = channels_last
@@ -84,7 +85,7 @@ class DetectionModel(TaskModel):
         """Each image cropped to its valid ``img_shape``, padded again to ``size_divisible``; its pyramid."""
         if data_samples is None:
             raise ValueError(f"DetectionModel mode {mode!r} needs data_samples (with img_shape / gt_instances)")
-        images: ImageList = self.batcher(DetectionBridge.valid_images(inputs, data_samples))[0]
+        images = self.batcher(DetectionBridge.valid_images(inputs, data_samples))[0]
         return self.extract_feat(images.tensors), images
 
     @property

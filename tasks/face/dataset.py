@@ -257,27 +257,35 @@ class WFLWDataset(BaseDataset):
                               f'landmark, in the annotation order)')
         return int(num)
 
+    def read_rows(self, num: int) -> list[dict]:
+        """The annotation file's faces as reader rows (``keypoints``, ``img_rel``, ``center``, ``scale``, ...): a
+        release list or an HRNet CSV. The official face sets override this with their own formats."""
+        if check_face_file(self.ann_file) == 'csv':
+            return read_hrnet_csv(self.ann_file, num)
+        return read_wflw_list(self.ann_file, num, self.box)
+
+    def row_to_info(self, i: int, row: dict, num: int, flip: list[int]) -> dict:
+        """One reader row -> a data info: the image path under ``data_prefix.img`` (checked to exist unless the row
+        holds its image), the official float32 centre, the flip permutation."""
+        if len(row['keypoints']) != num:
+            raise DataError(f'{self.ann_file}: entry {i + 1} has {len(row["keypoints"])} landmarks, the metadata '
+                            f'{num}')
+        img_path = osp.join(self.data_prefix['img'], row['img_rel'])
+        if row.get('img') is None and self.check_images and not osp.isfile(img_path):
+            raise MissingFileError(f'image not found: {img_path} (annotation {self.ann_file}, entry {i + 1})')
+        # the official loaders keep the centre as a float32 torch tensor; so do we (same integer crops)
+        center = np.asarray(row['center'], np.float32).astype(np.float64)
+        return dict(row, center=center, img_path=img_path, img_id=row['img_rel'], sample_idx=i, flip_indices=flip)
+
     def load_data_list(self) -> list[dict]:
         num = self.num_landmarks
         if self._stated_landmarks is not None and int(self._stated_landmarks) != num:
             raise ConfigError(f'{type(self).__name__} num_landmarks={self._stated_landmarks} but its metainfo has '
                               f'{num} keypoint_names; leave num_landmarks out (it follows the metadata)')
-        path = self.ann_file
-        if check_face_file(path) == 'csv':
-            rows = read_hrnet_csv(path, num)
-        else:
-            rows = read_wflw_list(path, num, self.box)
+        rows = self.read_rows(num)
         flip = [int(i) for i in self._metainfo['flip_indices']]
-        data = []
-        for i, r in enumerate(rows):
-            img_path = osp.join(self.data_prefix['img'], r['img_rel'])
-            if self.check_images and not osp.isfile(img_path):
-                raise MissingFileError(f'image not found: {img_path} (annotation {path}, entry {i + 1})')
-            # the official loader keeps the centre as a float32 torch tensor; so do we (same integer crops)
-            center = np.asarray(r['center'], np.float32).astype(np.float64)
-            r = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i, flip_indices=flip)
-            data.append(r)
-        return require_samples(data, path, 'faces', {}, f'{len(rows)} annotation rows')
+        data = [self.row_to_info(i, r, num, flip) for i, r in enumerate(rows)]
+        return require_samples(data, self.ann_file, 'faces', {}, f'{len(rows)} annotation rows')
 
 
 def find_subset_indices(full: Sequence[dict], subset_rows: Sequence[dict], where: str = '') -> np.ndarray:

@@ -35,7 +35,6 @@ from typing import Sequence
 
 import numpy as np
 
-from hrvision.data.checks import require_samples
 from hrvision.data.io import read_text
 from hrvision.data.matfile import read_mat
 from hrvision.errors import ConfigError, DataError, MissingFileError
@@ -216,7 +215,8 @@ def _tag(rows: Sequence[dict], name: str, members: Sequence[dict] | None = None,
 
 
 class _OfficialFaceDataset(WFLWDataset):
-    """Shared loading of the official face sets: subclasses return reader rows from :meth:`read_rows`."""
+    """The official face sets on the WFLW reader's loading: each subclass reads its own formats in :meth:`read_rows`
+    (the WFLW reader's rows); :meth:`row_to_info` adds the subset tags."""
 
     SUBSETS: tuple = ()
     DEFAULT_SUBSET = 'train'
@@ -241,29 +241,15 @@ class _OfficialFaceDataset(WFLWDataset):
     def read_rows(self, num: int) -> list[dict]:
         raise NotImplementedError
 
-    def load_data_list(self) -> list[dict]:
-        num = self.num_landmarks
-        if self._stated_landmarks is not None and int(self._stated_landmarks) != num:
-            raise ConfigError(f'{type(self).__name__} num_landmarks={self._stated_landmarks} but its metainfo has '
-                              f'{num} keypoint_names; leave num_landmarks out (it follows the metadata)')
-        rows = self.read_rows(num)
-        flip = [int(i) for i in self._metainfo['flip_indices']]
-        data = []
-        for i, r in enumerate(rows):
-            if len(r['keypoints']) != num:
-                raise DataError(f'{self.ann_file}: entry {i + 1} has {len(r["keypoints"])} landmarks, the metadata '
-                                f'{num}')
-            img_path = osp.join(self.data_prefix['img'], r['img_rel'])
-            if r.get('img') is None and self.check_images and not osp.isfile(img_path):
-                raise MissingFileError(f'image not found: {img_path} (annotation {self.ann_file}, entry {i + 1})')
-            center = np.asarray(r['center'], np.float32).astype(np.float64)   # float32 as the official loaders
-            info = dict(r, center=center, img_path=img_path, img_id=r['img_rel'], sample_idx=i, flip_indices=flip,
-                        subsets=tuple(dict.fromkeys((self.official_subset,) + tuple(r.get('subsets', ())))))
-            if r.get('img') is None:   # the file `hrvision data check` verifies (a COFW .mat holds its images)
-                info['img_file'] = img_path
-            info.pop('attributes', None)
-            data.append(info)
-        return require_samples(data, self.ann_file, 'faces', {}, f'{len(rows)} annotations')
+    def row_to_info(self, i: int, row: dict, num: int, flip: list[int]) -> dict:
+        """The face reader's entry, tagged with its subsets; ``img_file`` names the image file that
+        ``hrvision data check`` verifies (a COFW .mat holds its images); no WFLW attribute flags."""
+        info = super().row_to_info(i, row, num, flip)
+        info['subsets'] = tuple(dict.fromkeys((self.official_subset,) + tuple(row.get('subsets', ()))))
+        if row.get('img') is None:
+            info['img_file'] = info['img_path']
+        info.pop('attributes', None)
+        return info
 
 
 @DATASETS.register_module()

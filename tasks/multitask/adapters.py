@@ -33,14 +33,12 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torchvision.ops import roi_align
 
 from hrvision.codecs import BaseHeatmapCodec, FaceHeatmapCodec, PoseHeatmapCodec, build_codec, fill_heatmap_size
 from hrvision.data.keypoints import PIXEL_STD, box_to_center_scale
 from hrvision.engine.bridge import scale_factor, to_original
 from hrvision.engine.preprocessor import build_module
 from hrvision.errors import ConfigError
-from hrvision.heads.detection import DetectionHead, ImageList
 from hrvision.necks import HRNetV2p
 from hrvision.registry import MODELS, task_kind
 from hrvision.shape import fill
@@ -226,6 +224,7 @@ class PoseAdapter(TaskAdapter):
         stride_y = inputs.shape[-2] / hm.shape[-2]
         cw, ch = self.codec.input_size
         hw, hh = self.codec.heatmap_size
+        from torchvision.ops import roi_align   # (torchvision loads in the first prediction, not at start)
         for i, s in enumerate(samples):
             boxes, scores = self.person_boxes(s, None if dets is None else dets[i])
             boxes, scores = boxes.cpu(), scores.cpu()   # no-ops for detections (on the host already)
@@ -291,12 +290,13 @@ class DetectionAdapter(TaskAdapter):
 
     def build(self, backbone_channels, concat_align_corners):
         cfg = {k: v for k, v in self.cfg.items() if k not in ('type', 'neck')}
+        from hrvision.heads.detection import DetectionHead   # torchvision's detection models load here (heads.LAZY)
         return DetectionHead(self.in_shape, **cfg)
 
     def through_neck(self, neck, feat):
         return neck([feat] if isinstance(feat, Tensor) else list(feat))
 
-    def _images(self, head, inputs: Tensor, samples) -> ImageList:
+    def _images(self, head, inputs: Tensor, samples):
         """The padded batch (as the shared features) as torchvision's ``ImageList`` with each image's valid size
         (``img_shape``, as the single-task model): the padded size would let boxes reach into the padding."""
         h, w = (int(v) for v in inputs.shape[-2:])
@@ -305,6 +305,7 @@ class DetectionAdapter(TaskAdapter):
             raise ConfigError(f'heads.{self.name}: the multi-task batch is padded to {h}x{w}, not a multiple of the '
                               f'detector size_divisible {d} (its coarsest pyramid stride): set '
                               f'data_preprocessor.pad_size_divisor to a multiple of {d}')
+        from hrvision.heads.detection import ImageList
         return ImageList(inputs, [tuple(im.shape[-2:]) for im in DetectionBridge.valid_images(inputs, samples)])
 
     def tensor(self, head, feat, inputs):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchvision.ops import box_iou
 
 from hrvision.checks import check_number
 from hrvision.metrics import oks_iou
@@ -51,6 +50,7 @@ class PoseTracker:
         n, m = len(kp), len(p['kp'])
         if not n or not m:
             return np.zeros((n, m))
+        from torchvision.ops import box_iou   # (torchvision loads on the first match, not at start)
         iou = box_iou(torch.as_tensor(boxes, dtype=torch.float64),
                       torch.as_tensor(p['boxes'], dtype=torch.float64)).numpy()
         area = np.prod(np.maximum(boxes[:, 2:] - boxes[:, :2], 1), 1)

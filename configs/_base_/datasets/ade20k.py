@@ -65,12 +65,10 @@ dataset_info = dict(
 # rescale then sets the long side to 520 x s anyway, so hrvision skips that first resize: one interpolation less.)
 # Test (hrnetv2_w48_ade20k_*.py test_cfg): 520x520 windows at stride 2/3 of the window, padded (window='pad').
 data_root = 'data/ade/ADEChallengeData2016'
-crop_size = (520, 520)
-base_size = 520
 train_pipeline = [
     dict(type='LoadSegmentationFolder'),
-    dict(type='RandomRescale', base_size=base_size, scale_range=(0.5, 1.6), step=0.1),
-    dict(type='PadRandomCrop', crop_size=crop_size),
+    dict(type='RandomRescale', base_size=520, scale_range=(0.5, 1.6), step=0.1),
+    dict(type='PadRandomCrop', crop_size=(520, 520)),
     dict(type='SegmentationRandomFlip', prob=0.5),
     dict(type='PackSegmentationInputs'),
 ]

@@ -35,12 +35,10 @@ dataset_info = dict(
 # Data (official HRNet pascal_ctx yamls, master): long side 520 x [0.5, 2.1] rescales (SCALE_FACTOR 16), 480x480
 # random crops, flip. Test: 480x480 windows at stride 2/3 of the window (the official generic sliding window).
 data_root = 'data/VOCdevkit/VOC2010'
-crop_size = (480, 480)
-base_size = 520
 train_pipeline = [
     dict(type='LoadSegmentationFolder'),
-    dict(type='RandomRescale', base_size=base_size, scale_range=(0.5, 2.1), step=0.1),
-    dict(type='PadRandomCrop', crop_size=crop_size),
+    dict(type='RandomRescale', base_size=520, scale_range=(0.5, 2.1), step=0.1),
+    dict(type='PadRandomCrop', crop_size=(480, 480)),
     dict(type='SegmentationRandomFlip', prob=0.5),
     dict(type='PackSegmentationInputs'),
 ]

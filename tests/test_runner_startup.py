@@ -1,0 +1,39 @@
+"""What mmengine's Runner does at each start is done once per process (hrvision.engine.runner_startup): the config
+text is formatted by yapf once per distinct text, the environment table is collected once (its numpy seed read again
+for each runner) and torchvision is not imported for its version. Run in a fresh process (its imports are checked)."""
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+CODE = r'''
+import glob, importlib.metadata, re, sys
+import mmengine.config.config as config_mod
+from mmengine.config import Config
+formatted, reads = [], []
+yapf = config_mod.FormatCode
+config_mod.FormatCode = lambda text, **kw: (formatted.append(text), yapf(text, **kw))[1]
+text = Config.pretty_text
+Config.pretty_text = property(lambda self: (reads.append(1), text.fget(self))[1])
+from hrvision.configs_path import config_path
+from hrvision.engine.runner import build_runner, prepare_config
+work = sys.argv[1]
+for seed in (1, 2):
+    cfg = prepare_config(config_path('segmentation/demo_synthetic.py'), work_dir=f'{work}/s{seed}',
+                         cfg_options={'randomness.seed': seed})
+    build_runner(cfg).cfg.pretty_text
+assert len(formatted) == len(set(formatted)) == 2 and len(reads) >= 6, (len(formatted), len(reads))
+assert 'torchvision' not in sys.modules
+for seed in (1, 2):
+    log = open(glob.glob(f'{work}/s{seed}/*/*.log')[0]).read()
+    assert re.findall(r'numpy_random_seed: (\d+)', log) == [str(seed)], seed
+    assert re.findall(r'TorchVision: (\S+)', log) == [importlib.metadata.version('torchvision')]
+print('ok')
+'''
+
+
+def test_runner_start_formats_and_collects_once(tmp_path):
+    r = subprocess.run([sys.executable, '-c', CODE, str(tmp_path)], capture_output=True, text=True, cwd=REPO,
+                       timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-3000:]
