@@ -57,8 +57,9 @@ def _group(name: str) -> str | None:
 
 def _branch_macs(task: str) -> collections.Counter:
     """Conv multiply-adds of one forward (the probe's batch) per group (:func:`_group`), and of all convs
-    (``all``)."""
-    model, shape = _model(task), NETS[task][2]
+    (``all``), counted on the network the export writes (``fuse_for_inference``: BN folded, the concat conv split)."""
+    from hrvision.fuse import fuse_for_inference
+    model, shape = fuse_for_inference(_model(task).eval()), NETS[task][2]
     macs: collections.Counter = collections.Counter()
     hooks = []
     for name, mod in model.named_modules():
