@@ -255,9 +255,12 @@ CONVENTIONS = ('TopDown',)
 
 def _registered_by_task():
     R.load_tasks()
+    import importlib
     found = []
     for reg in vars(R).values():
         if isinstance(reg, R.HRVRegistry):
+            for module in set(reg.lazy.values()):   # the lazily registered names too (hrvision.heads.LAZY)
+                importlib.import_module(module)
             for name, obj in reg.module_dict.items():
                 m = re.match(r'hrvision\.(tasks|heads)\.([a-z_]+)', getattr(obj, '__module__', ''))
                 if m and m.group(2) in WORDS:
