@@ -1,6 +1,8 @@
 """What mmengine's Runner does at each start is done once per process (hrvision.engine.runner_startup): the config
 text is formatted by yapf once per distinct text, the environment table is collected once (its numpy seed read again
-for each runner) and torchvision is not imported for its version. Run in a fresh process (its imports are checked)."""
+for each runner) and torchvision is not imported for its version. Run in a fresh process (its imports are checked).
+Each runner has its own experiment name: mmengine names a run's logger by config and second, so two runners started
+in the same second would write one log."""
 import os
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from hrvision.engine.runner import build_runner, prepare_config
 work = sys.argv[1]
 for seed in (1, 2):
     cfg = prepare_config(config_path('segmentation/demo_synthetic.py'), work_dir=f'{work}/s{seed}',
-                         cfg_options={'randomness.seed': seed})
+                         cfg_options={'randomness.seed': seed, 'experiment_name': f'startup_{seed}'})
     build_runner(cfg).cfg.pretty_text
 assert len(formatted) == len(set(formatted)) == 2 and len(reads) >= 6, (len(formatted), len(reads))
 assert 'torchvision' not in sys.modules
