@@ -7,12 +7,14 @@
     python benchmarks/openvino_probe.py upsample                # seg post-processing: torch vs OpenVINO resize + exp
 
 Tasks: face (W18, 1x3x256x256), pose (W32, 6x3x256x192: 3 people x flip), seg (W18-small-v1, 1x3x1024x2048),
-seg_w48 (W48, 1x3x1024x2048). The network is the file ``hrvision export --format onnx`` writes (``fuse_for_inference`` applied).
+seg_w48 (W48, 1x3x1024x2048). The network is the file ``hrvision export --format onnx`` writes
+(``fuse_for_inference`` applied).
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import os
 import re
 import sys
@@ -62,12 +64,12 @@ def _branch_macs(task: str) -> collections.Counter:
     model, shape = fuse_for_inference(_model(task).eval()), NETS[task][2]
     macs: collections.Counter = collections.Counter()
     hooks = []
+    def count(mod, _inputs, out, group):
+        n = mod.weight.numel() * out[0, 0].numel()
+        macs.update({group or 'other': n, 'all': n})
     for name, mod in model.named_modules():
         if isinstance(mod, torch.nn.Conv2d):
-            hooks.append(mod.register_forward_hook(
-                lambda mod, _i, out, g=_group(name): macs.update(
-                    {g or 'other': mod.weight.numel() * out[0, 0].numel(),
-                     'all': mod.weight.numel() * out[0, 0].numel()})))
+            hooks.append(mod.register_forward_hook(functools.partial(count, group=_group(name))))
     with torch.no_grad():
         model.tensor_forward(torch.zeros(1, *shape[1:]))
     for h in hooks:
@@ -123,8 +125,8 @@ def layers(args, core, ov, tmp) -> None:
     print(f'total {total:.1f} ms: ' + ', '.join(f'{k} {t:.1f} ms ({100 * t / total:.0f}%)'
                                                for k, t in by_type.most_common(8)))
     conv = sum(t for k, t in by_type.items() if k == 'Convolution')
-    print(f'all convolutions: {macs["all"] / 1e9:.2f} G multiply-adds in {conv:.1f} ms = {macs["all"] / conv / 1e6:.1f} '
-          f'G/s; the whole network {macs["all"] / total / 1e6:.1f} G/s')
+    print(f'all convolutions: {macs["all"] / 1e9:.2f} G multiply-adds in {conv:.1f} ms = '
+          f'{macs["all"] / conv / 1e6:.1f} G/s; the whole network {macs["all"] / total / 1e6:.1f} G/s')
 
 
 def bf16(args, core, ov, tmp) -> None:

@@ -120,18 +120,6 @@ def test_stated_heatmap_size_that_contradicts_the_branch_is_refused():
         MODELS.build(cfg.model)
 
 
-def _pipeline_steps(node):
-    """Every transform dict under a (possibly nested) dataloader config."""
-    if isinstance(node, dict):
-        if 'type' in node and isinstance(node['type'], str):
-            yield node
-        for v in node.values():
-            yield from _pipeline_steps(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _pipeline_steps(v)
-
-
 SIZE_VARIABLES = {'crop_size': ('PadRandomCrop', 'crop_size'), 'base_size': ('RandomRescale', 'base_size')}
 
 
@@ -139,13 +127,18 @@ def shown_sizes_not_used(path) -> list[str]:
     """A loaded config's top-level ``crop_size`` / ``base_size`` that its training pipeline does not use (a base's
     variable carried into a demo whose own pipeline crops elsewhere: the dumped config would show the wrong size)."""
     from mmengine.config import Config
+
+    from hrvision.engine.runner import loader_datasets
     cfg = Config.fromfile(str(path))
-    steps = list(_pipeline_steps(cfg.get('train_dataloader', {}).to_dict() if 'train_dataloader' in cfg else {}))
+    steps = [t for where, ds in loader_datasets(cfg) if where.startswith('train_dataloader')
+             for t in ds.get('pipeline') or () if isinstance(t, dict)]
+
+    def value(v):
+        return tuple(v) if isinstance(v, (list, tuple)) else v
     found = []
     for name, (step, key) in SIZE_VARIABLES.items():
-        used = {tuple(s[key]) if isinstance(s[key], (list, tuple)) else s[key] for s in steps if s['type'] == step}
-        if name in cfg and used and (tuple(cfg[name]) if isinstance(cfg[name], (list, tuple)) else cfg[name]) \
-                not in used:
+        used = {value(s[key]) for s in steps if s.get('type') == step and key in s}
+        if name in cfg and used and value(cfg[name]) not in used:
             found.append(f'{name}={cfg[name]} (the pipeline: {sorted(used)})')
     return found
 
