@@ -5,6 +5,7 @@
     python benchmarks/openvino_probe.py layers  --task seg_w48  # the same for seg W48 (two inferences of ~20 s)
     python benchmarks/openvino_probe.py bf16    --task pose     # OpenVINO f32 vs bf16: time, max relative difference
     python benchmarks/openvino_probe.py upsample                # seg post-processing: torch vs OpenVINO resize + exp
+    python benchmarks/openvino_probe.py split   --task face     # end to end vs the network alone: what 85% needs
 
 Tasks: face (W18, 1x3x256x256), pose (W32, 6x3x256x192: 3 people x flip), seg (W18-small-v1, 1x3x1024x2048),
 seg_w48 (W48, 1x3x1024x2048). The network is the file ``hrvision export --format onnx`` writes
@@ -162,12 +163,65 @@ def upsample(args, core, ov, tmp) -> None:
           f'{float(np.abs(a - b).max() / np.abs(a).max()):.1e}, labels equal {float((a.argmax(1) == b.argmax(1)).mean()):.6f}')
 
 
+def split(args, core, ov, tmp) -> None:
+    """The OpenVINO fp32 path end to end (``Inferencer`` on JPEG files, as ``deploy_speed.py`` times it) against
+    the same compiled network alone on a ready tensor, and end to end with the network's outputs replayed (the time
+    outside the network: decoding, pipeline, post-processing), rounds interleaved; then the network rate that the
+    fp32 goal (``--goal`` of ``--peak-gmacs`` end to end) needs once the time outside the network is paid."""
+    from deploy_speed import _images
+    from hrvision.inference import Inferencer
+    path, shape = _onnx(args.task, tmp)
+    seg = args.task.startswith('seg')
+    img_hw = tuple(shape[2:]) if seg else (480, 640)
+    people = shape[0] // 2 if args.task == 'pose' else 1   # pose: 3 people x flip = one batch of 6 crops
+    files = _images(os.path.join(tmp, 'img'), args.repeats, img_hw)
+    boxes = None
+    if people > 1:
+        bw = img_hw[1] / people
+        boxes = [[[k * bw + 4, 20, (k + 1) * bw - 4, img_hw[0] - 20, 1.0] for k in range(people)]] * len(files)
+    inf = Inferencer(os.path.join(ROOT, NETS[args.task][0]), None, device='cpu', backend='openvino', onnx=path,
+                     batch_size=people)
+    stub = Inferencer(os.path.join(ROOT, NETS[args.task][0]), None, device='cpu', backend='openvino', onnx=path,
+                      batch_size=people)
+    from hrvision.inference.openvino import OpenVinoModule
+    net = next(m for m in [*stub.model.modules(), *vars(stub.model).values()] if isinstance(m, OpenVinoModule))
+    real = net.request
+    stub(files[:1], boxes=boxes and boxes[:1])   # the network's outputs once, then replayed: no network time
+
+    class Replay:
+        outs = None
+
+        def infer(self, inputs, share_inputs=False):
+            Replay.outs = Replay.outs or real.infer(inputs, share_inputs=share_inputs)
+            return Replay.outs
+    net.request = Replay()
+    req = core.compile_model(core.read_model(path), 'CPU', _config()).create_infer_request()
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    from hrvision.timing import interleaved_medians
+    calls = {'end to end': lambda: inf(files, boxes=boxes), 'network': lambda: [req.infer({0: x}) for _ in files],
+             'outside': lambda: stub(files, boxes=boxes)}
+    s = {k: v / len(files) for k, v in interleaved_medians(calls, args.rounds).items()}
+    macs = _branch_macs(args.task)['all']
+    outside = s['outside']
+    line = (f'{args.task}: {macs / 1e9:.2f} G multiply-adds per image; end to end {s["end to end"] * 1e3:.1f} ms, '
+            f'network {s["network"] * 1e3:.1f} ms, outside the network (the network replayed) {outside * 1e3:.1f} ms')
+    if args.peak_gmacs:
+        budget = macs / (args.goal * args.peak_gmacs * 1e9)
+        need = macs / (budget - outside) / 1e9 if budget > outside else float('inf')
+        line += (f'; end to end {macs / s["end to end"] / 1e9 / args.peak_gmacs:.0%} of peak, network '
+                 f'{macs / s["network"] / 1e9 / args.peak_gmacs:.0%}; {args.goal:.0%} end to end = {budget * 1e3:.1f} '
+                 f'ms needs the network at {need:.1f} G/s = {need / args.peak_gmacs:.0%} of peak')
+    print(line + f' (load average {os.getloadavg()[0]:.2f})')
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('probe', choices=['shapes', 'layers', 'bf16', 'upsample'])
+    p.add_argument('probe', choices=['shapes', 'layers', 'bf16', 'upsample', 'split'])
     p.add_argument('--task', choices=list(NETS), default='face')
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--rounds', type=int, default=2)
+    p.add_argument('--peak-gmacs', type=float, help='split: the core\'s peak fp32 G multiply-adds/s (fma_peak.c)')
+    p.add_argument('--goal', type=float, default=0.85, help='split: the end-to-end fraction of peak to reach')
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     os.chdir(ROOT)

@@ -532,19 +532,29 @@ def test_bad_input_per_format_through_the_cli(data, trained, tmp_path, capsys):
                                                           ('aflw', 1.5, 2e-4, 20000, '1.57')])
 def test_w18_configs_are_the_official_recipes(name, sigma, lr, faces, nme, data):
     """experiments/<name>/face_alignment_<name>_hrnet_w18.yaml: sigma, Adam lr, 60 epochs with steps at 30 / 50 of
-    batch 16 over the training faces, no flip test; the published NME and its source named in the file."""
+    batch 16 over the training faces (epoch-based: the last partial batch kept), no flip test; the published NME
+    and its source named in the file; the training targets encode with the model's codec (its sigma)."""
+    from hrvision.engine.runner import prepare_config
     from hrvision.registry import DATASETS, MODELS
     path = REPO / 'configs' / 'face' / f'hrnetv2_w18_{name}.py'
     text = path.read_text()
     assert f'face_alignment_{name}_hrnet_w18.yaml' in text and nme in text and 'official README' in text
-    cfg = Config.fromfile(str(path))
-    per_epoch = -(-faces // 16)
-    assert cfg.codec.sigma == sigma and cfg.input_size == (256, 256) and cfg.codec.heatmap_size == (64, 64)
+    assert f'{faces:,} training faces / 16 = {-(-faces // 16):,} iterations' in text
+    cfg = prepare_config(str(path), data_root=str(data[name]))
+    codec = cfg.model.codec
+    assert codec.sigma == sigma and codec.input_size == (256, 256) and codec.heatmap_size == (64, 64)
     assert cfg.optim_wrapper.optimizer.type == 'Adam' and cfg.optim_wrapper.optimizer.lr == lr
     assert cfg.optim_wrapper.optimizer.weight_decay == 0.0 and cfg.train_dataloader.batch_size == 16
-    assert cfg.train_cfg.max_iters == 60 * per_epoch
-    assert cfg.param_scheduler[0].milestones == [30 * per_epoch, 50 * per_epoch]
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop' and cfg.train_cfg.max_epochs == 60
+    assert cfg.train_dataloader.sampler.type == 'DefaultSampler' and not cfg.train_dataloader.get('drop_last')
+    assert cfg.param_scheduler[0].by_epoch and cfg.param_scheduler[0].milestones == [30, 50]
     assert cfg.model.test_cfg.flip_test is False and cfg.test_dataloader.batch_size == 8
+    crop = next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'FaceCrop')
+    assert crop.input_size == (256, 256) and crop.bytescale
+    train_set = DATASETS.build(cfg.train_dataloader.dataset)   # the targets the runner's training reads
+    targets = next(t for t in train_set.pipeline.transforms if type(t).__name__ == 'FaceHeatmapTargets')
+    assert (targets.codec.sigma, targets.codec.heatmap_size, targets.codec.input_size) == (sigma, (64, 64),
+                                                                                          (256, 256))
     aug = next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'FaceRandomAugment')
     assert (aug.scale_factor, aug.rot_factor, aug.rot_prob, aug.flip_prob) == (0.25, 30, 0.6, 0.5)
     assert cfg.train_dataloader.dataset.type == cfg.test_dataloader.dataset.type == DATASET[name]
@@ -555,3 +565,53 @@ def test_w18_configs_are_the_official_recipes(name, sigma, lr, faces, nme, data)
     model.check_dataset_meta(ds.metainfo, 'test_dataloader')   # the head's landmark count agrees with the preset
     assert model.num_landmarks == COUNTS[name] and [m for m in model.modules() if isinstance(
         m, torch.nn.Conv2d)][-1].out_channels == COUNTS[name]
+
+
+def test_official_300w_recipe_trains_by_epochs_and_resumes(data, tmp_path):
+    """The shipped 300W recipe (the WFLW file's model and schedule, 300W data, sigma 1.0) through the runner at a tiny
+    width: one epoch (6 faces, batch 16: one iteration, the partial batch kept), validation and ``epoch_1.pth``,
+    then ``resume`` continues to epoch 2 with the epoch schedule's state."""
+    from hrvision.engine.runner import build_runner, prepare_config
+    path = REPO / 'configs' / 'face' / 'hrnetv2_w18_300w.py'
+    opts = {'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1, 'default_hooks.checkpoint.interval': 1,
+            'default_hooks.logger.interval': 1}
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts.update({f'{key}.num_workers': 0, f'{key}.persistent_workers': False})
+
+    def runner(resume: bool, epochs: int):
+        cfg = prepare_config(str(path), work_dir=str(tmp_path), data_root=str(data['300w']), resume=resume,
+                             cfg_options=dict(opts, **{'train_cfg.max_epochs': epochs}))
+        cfg.model.backbone = dict(type='HRNet', extra=TINY, preset='face')
+        return build_runner(cfg)
+    first = runner(False, 1)
+    first.train()
+    assert first.train_loop.iter == 1 and first.train_loop.epoch == 1   # ceil(6 / 16): the partial batch kept
+    assert (tmp_path / 'epoch_1.pth').is_file() and 'val/face/NME' in first.message_hub.log_scalars
+    assert (tmp_path / 'best_face_NME_epoch_1.pth').is_file()   # save_best by epoch
+    targets = next(t for t in first.train_dataloader.dataset.pipeline.transforms
+                   if type(t).__name__ == 'FaceHeatmapTargets')
+    assert targets.codec.sigma == 1.0 and first.model.codec.sigma == 1.0   # the 300W sigma reaches the targets
+    second = runner(True, 2)
+    second.train()
+    assert second.train_loop.epoch == 2 and second.train_loop.iter == 2 and (tmp_path / 'epoch_2.pth').is_file()
+
+
+def test_targets_codec_other_than_the_models_is_refused_by_the_cli(tmp_path):
+    """A config whose training targets state another codec than ``model.codec`` (the heatmaps would be drawn at one
+    size and read at another): ``hrvision train`` says so in one line naming the field, exit 2, no traceback, no
+    work dir. (The same codec stated twice is accepted: ``_cfg`` above states it in both places.)"""
+    cfg = tmp_path / 'bad.py'
+    cfg.write_text(
+        f"_base_ = [{str(REPO / 'configs' / 'face' / 'demo_synthetic_wflw.py')!r}]\n"
+        "train_pipeline = [dict(type='LoadFaceImage'), dict(type='FaceCrop', input_size=(96, 96)),\n"
+        "                  dict(type='FaceHeatmapTargets', codec=dict(input_size=(96, 96), heatmap_size=(48, 48))),\n"
+        "                  dict(type='PackFaceInputs')]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    r = subprocess.run([sys.executable, '-m', 'hrvision', 'train', str(cfg), '--work-dir', str(tmp_path / 'w')],
+                       capture_output=True, text=True, cwd=str(REPO), env=dict(os.environ, OMP_NUM_THREADS='1'),
+                       timeout=300)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(err) == 1, (r.returncode, r.stderr[-2000:])
+    assert err[0].startswith('hrvision: error: train_dataloader.dataset.pipeline.2.codec encodes ') and \
+        'heatmap_size=(48, 48)' in err[0] and 'model.codec decodes' in err[0] and 'heatmap_size=(24, 24)' in err[0]
+    assert 'Traceback' not in r.stderr and not (tmp_path / 'w').exists()

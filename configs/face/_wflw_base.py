@@ -5,13 +5,12 @@ custom_imports = dict(imports=['hrvision.tasks.face'], allow_failed_imports=Fals
 
 data_root = 'data/wflw/'
 input_size = (256, 256)
-codec = dict(type='FaceHeatmapCodec', input_size=input_size, heatmap_size=(64, 64), sigma=1.5)
 bytescale = True  # official per-crop min-max byte-scaling (SPEC §8.11); False keeps pixel values
 train_pipeline = [
     dict(type='LoadFaceImage'),
     dict(type='FaceRandomAugment', scale_factor=0.25, rot_factor=30, rot_prob=0.6, flip_prob=0.5),
     dict(type='FaceCrop', input_size=input_size, bytescale=bytescale),
-    dict(type='FaceHeatmapTargets', codec=codec),
+    dict(type='FaceHeatmapTargets'),   # the model's codec (model.codec; hrvision.tasks.face.config)
     dict(type='PackFaceInputs'),
 ]
 test_pipeline = [

@@ -9,7 +9,6 @@
 _base_ = ['./_wflw_base.py']
 data_root = 'data/synth_wflw/'
 input_size = (96, 96)
-codec = dict(type='FaceHeatmapCodec', input_size=input_size, heatmap_size=(24, 24), sigma=1.5)
 small = [8, 16, 32, 64]
 tiny_hrnet = dict(
     STAGE1=dict(NUM_MODULES=1, NUM_BLOCKS=[1], NUM_CHANNELS=[16], BLOCK='BOTTLENECK'),
@@ -22,7 +21,8 @@ model = dict(
     backbone=dict(type='HRNet', extra=tiny_hrnet, preset='face', norm_momentum=0.1),   # explicit keys win
     neck=dict(type='HRNetV2Concat'),
     head=dict(type='FaceHead', num_landmarks=98, kernel=1),   # BN momentum: the backbone's (0.1)
-    codec=codec,
+    # the training targets take this codec too (hrvision.tasks.face.config)
+    codec=dict(type='FaceHeatmapCodec', input_size=input_size, heatmap_size=(24, 24), sigma=1.5),
     # flip test off: the official face test does not flip (TEST.FLIP_TEST false, SPEC §4.3); True averages the
     # mirrored crop's heatmaps (WFLW pairs), e.g. --cfg-options model.test_cfg.flip_test=True
     test_cfg=dict(flip_test=False),
@@ -31,7 +31,7 @@ train_pipeline = [
     dict(type='LoadFaceImage'),
     dict(type='FaceRandomAugment', scale_factor=0.25, rot_factor=30, rot_prob=0.6, flip_prob=0.5),
     dict(type='FaceCrop', input_size=input_size),
-    dict(type='FaceHeatmapTargets', codec=codec),
+    dict(type='FaceHeatmapTargets'),   # model.codec
     dict(type='PackFaceInputs'),
 ]
 test_pipeline = [dict(type='LoadFaceImage'), dict(type='FaceCrop', input_size=input_size), dict(type='PackFaceInputs')]

@@ -367,6 +367,7 @@ def build_runner(cfg: Config):
     install_runner_startup_fixes()
     init_default_scope(cfg.get('default_scope', 'hrvision'))
     setup_distributed(cfg)
+    complete_config(cfg)   # (again: it fills only what is missing) a config built without prepare_config too
     runner = HRVRunner.from_cfg(cfg)
     from .hooks import SafeCheckpointHook
     if not any(isinstance(h, SafeCheckpointHook) for h in runner.hooks):

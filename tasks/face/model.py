@@ -84,6 +84,12 @@ class FaceModel(TaskModel):
         self.bridge = FaceBridge(self.codec)
         self.pretrained = pretrained
 
+    @staticmethod
+    def complete_config(cfg) -> None:
+        """The training targets' codec is the model's (:mod:`.config`), filled by ``prepare_config``."""
+        from .config import complete_config
+        complete_config(cfg)
+
     def init_weights(self) -> None:
         """mmengine's hook point: default init, then the backbone weights from ``pretrained`` when given."""
         super().init_weights()
