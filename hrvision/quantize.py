@@ -546,9 +546,6 @@ class Evaluator:
         from .engine.runner import build_runner
         self.work_dir = tempfile.mkdtemp(prefix='hrvision-deploy-eval-')
         ecfg = eval_config(cfg, split, self.work_dir)
-        ecfg.experiment_name = os.path.basename(self.work_dir)   # mmengine keeps one visualizer per name
-        if isinstance(ecfg.get('visualizer'), dict):
-            ecfg.visualizer['name'] = ecfg.experiment_name
         ecfg.load_from = checkpoint
         ecfg.resume = False
         if allow_partial:

@@ -476,6 +476,35 @@ def fill_heatmap_size(cfg: dict, stride: int, where: str = 'codec') -> dict:
                 sigma=sigma if stride == 4 else max(sigma * 4 / stride, 1.0))
 
 
+def fill_targets_codec(targets, codec, default: str) -> None:
+    """The training targets encode what the model's codec decodes, so ``codec`` (``model.codec``, a config dict)
+    is stated once: each ``(where, transform dict)`` of ``targets`` that states no codec gets a copy of it (in
+    place); one that states another (another class, input size, heatmap size or σ) is refused, naming it, since
+    targets drawn at another size or σ train a model that is then read wrongly without an error. ``default``: the
+    codec class of a config that names none."""
+    import copy
+    wanted = None
+    for where, t in targets:
+        if t.get('codec') is None:
+            t['codec'] = copy.deepcopy(codec) if codec is not None else dict(type=default)
+            continue
+        wanted = wanted or _encoding(codec, default)
+        stated = _encoding(t['codec'], default)
+        if stated != wanted:
+            raise ConfigError(f'{where}.codec encodes {_describe(stated)}, but model.codec decodes '
+                              f'{_describe(wanted)}: state the codec once, in model.codec (the targets take it)')
+
+
+def _encoding(codec, default: str) -> tuple:
+    built = build_codec(codec, default=default)
+    return type(built).__name__, built.input_size, built.heatmap_size, float(built.sigma)
+
+
+def _describe(enc: tuple) -> str:
+    kind, inp, hm, sigma = enc
+    return f'{kind}(input_size={inp}, heatmap_size={hm}, sigma={sigma:g})'
+
+
 def build_codec(cfg: dict | BaseHeatmapCodec | None, default: str = 'PoseHeatmapCodec') -> BaseHeatmapCodec:
     """The one way to make a codec: an object is returned as is; a dict is built from ``TASK_UTILS`` by its
     ``type`` (``default`` when it names none). Unknown types name the registered codecs."""

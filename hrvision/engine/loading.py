@@ -46,6 +46,31 @@ class HRVRunner(Runner):
             kwargs['test_dataloader'] = None
         super().__init__(*args, **kwargs)
 
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        """mmengine names a run's logger, message hub and visualizer ``<config>_<second>``, and returns the existing
+        one for a name already taken: two runners of one config started in the same second in one process (the
+        ablation commands run four) would share one log file, one message hub, and the work dir that pose metrics
+        derive from the log file (each variant's results written into the first one's folder). A taken name gets a
+        suffix (``_2``, ``_3``, ...), before any of the three is built."""
+        from mmengine.logging import MMLogger
+        base, n = self._experiment_name, 1
+        while MMLogger.check_instance_created(self._experiment_name):
+            n += 1
+            self._experiment_name = f'{base}_{n}'
+        return super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+
+    def build_visualizer(self, visualizer=None):
+        """The same for a visualizer the config names (``default_runtime.py``: ``name='visualizer'``): a name
+        another runner holds would hand this run that runner's visualizer, writing its scalars into that run's
+        folder; it takes this run's (unique) experiment name instead."""
+        if isinstance(visualizer, dict) and visualizer.get('name') is not None:
+            from mmengine.registry import VISUALIZERS
+            cls = VISUALIZERS.get(visualizer.get('type', 'Visualizer'))
+            if cls is not None and hasattr(cls, 'check_instance_created') and \
+                    cls.check_instance_created(visualizer['name']):
+                visualizer = dict(visualizer, name=self._experiment_name)
+        return super().build_visualizer(visualizer)
+
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False, revise_keys=None):
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)

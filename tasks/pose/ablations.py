@@ -33,11 +33,12 @@ EXCHANGE_COLUMNS = {'final': (True, False, False), 'across': (True, True, False)
 
 
 def _heatmap_codecs(cfg):
-    """The model's codec and the training pipeline's target codecs (every place a codec is stated)."""
+    """The model's codec and the pipelines' target codecs, where the config states one (a targets transform
+    without a codec takes the model's: ``tasks/pose/config.py``)."""
     yield cfg.model
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         for t in loader.dataset.pipeline:
-            if TRANSFORMS.current_name(t['type']) == 'PoseHeatmapTargets':
+            if TRANSFORMS.current_name(t['type']) == 'PoseHeatmapTargets' and isinstance(t.get('codec'), dict):
                 yield t
 
 
@@ -53,15 +54,17 @@ def at_branch(cfg, branch: int):
 
 
 def _set_input_size(cfg, size_wh: tuple[int, int]) -> None:
-    """Every place the 1x recipe states the crop size (codec, dataset, affine/half-body transforms); the heatmap
+    """The crop size in every codec the config states; the crops and datasets that state one too (the shipped
+    recipes state it once, in ``model.codec``: the others take it in code, ``tasks/pose/config.py``); the heatmap
     size follows from it in code."""
     for owner in _heatmap_codecs(cfg):
         owner['codec'] = {k: v for k, v in owner['codec'].items() if k != 'heatmap_size'}
         owner['codec']['input_size'] = size_wh
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.input_size = size_wh
+        if loader.dataset.get('input_size') is not None:
+            loader.dataset.input_size = size_wh
         for t in loader.dataset.pipeline:
-            if 'input_size' in t:
+            if t.get('input_size') is not None:
                 t['input_size'] = size_wh
 
 

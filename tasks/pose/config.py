@@ -1,13 +1,26 @@
-"""What a pose config leaves to code: the codec's ``heatmap_size`` (and σ at that stride) follows from the map
-the head reads, so the configs state the input size, σ and the backbone branch once
-(:func:`hrvision.codecs.fill_heatmap_size` is the rule). :class:`~.model.PoseModel` fills its own codec; this fills
-the training pipeline's ``PoseHeatmapTargets`` codecs the same way, after every override (``prepare_config``
-calls it through ``PoseModel.complete_config``), so the targets always have the model's size.
+"""What a pose config leaves to code, so that the crop size, σ and the branch the head reads are stated once, in
+``model.codec`` / ``model.backbone`` (``prepare_config`` calls :func:`complete_config` through
+``PoseModel.complete_config`` after every override; ``build_runner`` again, for configs built without it):
+
+* the codec's ``heatmap_size`` (and σ at that stride) follows from the map the head reads
+  (:func:`hrvision.codecs.fill_heatmap_size` is the rule), in the model's codec and in every targets codec;
+* a ``PoseHeatmapTargets`` that states no codec takes the model's;
+* the crop size of ``TopDownAffine`` / ``TopDownHalfBody`` and of a dataset that takes one (the box aspect ratio)
+  is the model codec's ``input_size`` where the config states none.
+
+A value stated where it could be filled must agree with the model's (a targets codec encoding another size or σ,
+a crop of another size): crops and targets the model does not read are refused in one line naming the field.
 """
 from __future__ import annotations
 
-from hrvision.codecs import fill_heatmap_size
-from hrvision.registry import TRANSFORMS
+import inspect
+
+from hrvision.codecs import fill_heatmap_size, fill_targets_codec
+from hrvision.errors import ConfigError
+from hrvision.registry import DATASETS, TRANSFORMS
+
+CROPPERS = ('TopDownAffine', 'TopDownHalfBody')   # the transforms whose input_size is the network's
+
 
 def head_stride(model_cfg) -> int:
     """The stride of the backbone output the head reads (``head.in_index``, default 0), from the backbone's
@@ -25,25 +38,58 @@ def head_stride(model_cfg) -> int:
     return shapes[index].stride if isinstance(index, int) and 0 <= index < len(shapes) else shapes[0].stride
 
 
+def _targets(cfg):
+    """(where, transform dict) of every ``PoseHeatmapTargets`` in the dataloaders' pipelines."""
+    from hrvision.engine.runner import loader_datasets
+    for where, ds in loader_datasets(cfg):
+        for i, t in enumerate(ds.get('pipeline', None) or ()):
+            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) == 'PoseHeatmapTargets':
+                yield f'{where}.pipeline.{i}', t
+
+
+def _size(value) -> tuple | None:
+    try:
+        return tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+
+
 def complete_config(cfg) -> None:
-    """Fill ``heatmap_size`` / σ into ``model.codec`` and into every ``PoseHeatmapCodec``-style targets codec that
-    leaves it out (in place): each dataloader's dataset and every dataset nested in it (``ConcatDataset`` /
-    ``RepeatDataset`` / ``MultiSourceDataset`` wrappers; the walker ``apply_data_root`` uses)."""
+    """Fill what follows from ``model.codec`` (in place; module docstring); refuse a stated value that disagrees."""
     from hrvision.engine.runner import loader_datasets
     model = cfg.get('model')
-    todo = [(f'{where}.pipeline.{i}.codec', t) for where, ds in loader_datasets(cfg)
-            for i, t in enumerate(ds.get('pipeline', None) or ())
-            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) == 'PoseHeatmapTargets'
-            and isinstance(t.get('codec'), dict) and t['codec'].get('heatmap_size') is None]
-    codec = model.get('codec')
-    own = isinstance(codec, dict) and codec.get('heatmap_size') is None
-    if not todo and not own:
+    if not isinstance(model, dict):
         return
-    stride = head_stride(model)
-    if own:
-        model['codec'] = fill_heatmap_size(codec, stride, 'model.codec')
-    for where, t in todo:
-        t['codec'] = fill_heatmap_size(t['codec'], stride, where)
+    codec = model.get('codec')
+    missing = [(where, t) for where, t in _targets(cfg)
+               if isinstance(t.get('codec'), dict) and t['codec'].get('heatmap_size') is None]
+    own = isinstance(codec, dict) and codec.get('heatmap_size') is None
+    if missing or own:
+        stride = head_stride(model)
+        if own:
+            model['codec'] = codec = fill_heatmap_size(codec, stride, 'model.codec')
+        for where, t in missing:
+            t['codec'] = fill_heatmap_size(t['codec'], stride, f'{where}.codec')
+    if not isinstance(codec, dict) or codec.get('input_size') is None:
+        return   # a codec object or the class default: nothing stated to fill from
+    fill_targets_codec(list(_targets(cfg)), codec, 'PoseHeatmapCodec')
+    size = _size(codec['input_size'])
+    for where, ds in loader_datasets(cfg):
+        cls = DATASETS.get(ds['type']) if isinstance(ds.get('type'), str) else None
+        if cls is not None and 'input_size' in inspect.signature(cls.__init__).parameters:
+            _fill_size(ds, size, where)
+        for i, t in enumerate(ds.get('pipeline', None) or ()):
+            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) in CROPPERS:
+                _fill_size(t, size, f'{where}.pipeline.{i}')
 
 
-__all__ = ['complete_config', 'head_stride']
+def _fill_size(owner: dict, size: tuple, where: str) -> None:
+    if owner.get('input_size') is None:
+        owner['input_size'] = size
+    elif _size(owner['input_size']) != size:
+        raise ConfigError(f'{where}.input_size is {tuple(owner["input_size"])}, but model.codec.input_size is {size}: '
+                          'the network reads crops of the codec\'s size; state it once, in model.codec '
+                          '(the crops and datasets take it)')
+
+
+__all__ = ['complete_config', 'head_stride', 'CROPPERS']
