@@ -98,12 +98,13 @@ def test_coco_configs_follow_the_1x_schedule(name, kind, lr):
 
     from mmengine.config import Config
     cfg = Config.fromfile(str(Path(__file__).resolve().parents[1] / f'configs/detection/{name}.py'))
-    ipe = cfg.iters_per_epoch
-    assert cfg.train_cfg.max_iters == 12 * ipe and cfg.train_dataloader.batch_size * 8 == 16
-    assert cfg.optim_wrapper.optimizer.lr == lr
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop' and cfg.train_cfg.max_epochs == 12
+    assert cfg.train_dataloader.batch_size * 8 == 16 and cfg.optim_wrapper.optimizer.lr == lr
     steps = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR'][0]
-    assert steps.milestones == [8 * ipe, 11 * ipe]
-    assert cfg.param_scheduler[0].type == 'LinearLR' and cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert steps.by_epoch and steps.milestones == [8, 11] and steps.end == 12
+    warmup = cfg.param_scheduler[0]
+    assert warmup.type == 'LinearLR' and not warmup.by_epoch and warmup.end == 500   # iterations
+    assert cfg.train_dataloader.sampler.type == 'DefaultSampler' and cfg.default_hooks.checkpoint.by_epoch
     model = MODELS.build(cfg.model)
     det = model.head
     gen = det.anchor_generator if kind == 'fcos' else det.rpn.anchor_generator

@@ -21,7 +21,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True,  # 8 GPUs x 2 images = batch 16
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='DefaultSampler', shuffle=True),   # epochs, the last partial batch kept
     dataset=dict(type='CocoDetectionDataset', data_root=data_root, ann_file='annotations/instances_train2017.json',
                  data_prefix=dict(img='train2017/'), filter_empty_gt=True, metainfo=coco_categories,
                  pipeline=train_pipeline))
@@ -35,17 +35,15 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoDetectionMetric')  # ann_file comes from the dataset's metainfo
 test_evaluator = val_evaluator
 
-# 1x schedule = 12 epochs of COCO train2017 (117,266 images with boxes) at batch 16:
-# 7,330 iterations per epoch -> 87,960 iterations; LR steps after epochs 8 and 11 (58,640 / 80,630).
-iters_per_epoch = 7330
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=12 * iters_per_epoch, val_interval=iters_per_epoch)
+# 1x schedule = 12 epochs of COCO train2017 (117,266 images with boxes: 7,330 iterations per epoch at batch 16),
+# epoch-based as mmdet's: the same 12 epochs on any number of GPUs (the learning rates are for a total batch of 16);
+# a 500-iteration linear warm-up, then the LR x0.1 after epochs 8 and 11.
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),  # linear warmup
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=12 * iters_per_epoch,
-         milestones=[8 * iters_per_epoch, 11 * iters_per_epoch], gamma=0.1),
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),  # linear warmup (iterations)
+    dict(type='MultiStepLR', by_epoch=True, begin=0, end=12, milestones=[8, 11], gamma=0.1),
 ]
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=iters_per_epoch,
-                                     max_keep_ckpts=3),
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3),
                      logger=dict(type='LoggerHook', interval=50))

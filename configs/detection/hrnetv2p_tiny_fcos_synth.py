@@ -24,7 +24,7 @@ pipeline_train = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', 
                   dict(type='DetectionRandomFlip', prob=0.5), dict(type='PackDetectionInputs')]
 pipeline_test = [dict(type='LoadDetectionImage'), dict(type='DetectionResize', scale=(128, 128)), dict(type='PackDetectionInputs')]
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
+    batch_size=8, num_workers=0, persistent_workers=False, sampler=dict(type='InfiniteSampler'),   # iterations
     dataset=dict(data_root=data_root, pipeline=pipeline_train, filter_empty_gt=True,
                  metainfo=None))   # not COCO's 80 categories: the synthetic file's 4 decide
 val_dataloader = dict(
@@ -35,7 +35,7 @@ test_dataloader = val_dataloader
 # From scratch and tiny, AdamW learns several times faster than the paper's SGD here (measured:
 # SGD 0.02 / 0.05 vs AdamW 3e-3 after 90 iterations, see benchmarks/RESULTS.md).
 max_iters = 150
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4),
                      clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [

@@ -30,7 +30,7 @@ train_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskResize',
 test_pipeline = [dict(type='LoadMultiTaskInputs'), dict(type='MultiTaskResize', scale=(1333, 800)),
                  dict(type='PackMultiTaskInputs')]
 train_dataloader = dict(
-    batch_size=2, num_workers=2, persistent_workers=True, sampler=dict(type='InfiniteSampler', shuffle=True),
+    batch_size=2, num_workers=2, persistent_workers=True, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='CocoMultiTaskDataset', data_root=data_root, ann_file='annotations/instances_train2017.json',
                  kpt_file='annotations/person_keypoints_train2017.json', data_prefix=dict(img='train2017/'),
                  tasks=tasks, pipeline=train_pipeline))
@@ -47,17 +47,16 @@ val_evaluator = dict(type='MultiTaskEvaluator', metrics=[
     dict(type='MultiTaskOutputs', max_pictures=32),
 ])
 test_evaluator = val_evaluator
-# FCOS 1x-like schedule at batch 16 (8 x 2): SGD, warmup, steps at epochs 8 and 11 of 12.
-iters_per_epoch = 7330
+# FCOS 1x-like schedule for a total batch of 16 (8 x 2), epoch-based (the same 12 epochs on any number of GPUs):
+# SGD, a 500-iteration warm-up, steps after epochs 8 and 11.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
                      clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=12 * iters_per_epoch,
-         milestones=[8 * iters_per_epoch, 11 * iters_per_epoch], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, begin=0, end=12, milestones=[8, 11], gamma=0.1),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=12 * iters_per_epoch, val_interval=iters_per_epoch)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=iters_per_epoch, max_keep_ckpts=3),
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3),
                      logger=dict(type='LoggerHook', interval=50))

@@ -87,7 +87,8 @@ def _fill_size(owner: dict, size: tuple, where: str) -> None:
     if owner.get('input_size') is None:
         owner['input_size'] = size
     elif _size(owner['input_size']) != size:
-        raise ConfigError(f'{where}.input_size is {tuple(owner["input_size"])}, but model.codec.input_size is {size}: '
+        stated = _size(owner['input_size']) or owner['input_size']
+        raise ConfigError(f'{where}.input_size is {stated!r}, but model.codec.input_size is {size}: '
                           'the network reads crops of the codec\'s size; state it once, in model.codec '
                           '(the crops and datasets take it)')
 
