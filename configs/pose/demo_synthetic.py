@@ -4,36 +4,35 @@
 # Not the official recipe (see hrnet_w32_coco_256x192.py): no half-body, milder augmentation, lr 2e-3.
 _base_ = ['../_base_/default_runtime.py']
 data_root = 'work_dirs/pose_demo/data/'
-input_size = (72, 96)
 max_iters = 200
-codec = dict(type='PoseHeatmapCodec', input_size=input_size, sigma=1.5)   # heatmaps 18x24: input / stride 4, in code
 model = dict(
     type='PoseModel',
     data_preprocessor=dict(type='HRVDataPreprocessor'),
     backbone=dict(type='HRNet', arch='hrnet_w18_small_v1', multi_scale_output=False, out_indices=(0,),
                   preset='pose'),
     head=dict(type='PoseHead', num_keypoints=17),   # in_channels: the backbone's branch 0
-    codec=codec,
+    # crops of 72x96 (W x H) and sigma, stated once: the crops, datasets and targets take them; heatmaps 18x24 =
+    # input / stride 4, in code (tasks/pose/config.py)
+    codec=dict(type='PoseHeatmapCodec', input_size=(72, 96), sigma=1.5),
     test_cfg=dict(flip_test=True),
 )
 train_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
     dict(type='PoseRandomFlip', prob=0.5),
-    dict(type='TopDownAffine', input_size=input_size),
-    dict(type='PoseHeatmapTargets', codec=codec),
+    dict(type='TopDownAffine'),
+    dict(type='PoseHeatmapTargets'),
     dict(type='PackPoseInputs'),
 ]
-test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine', input_size=input_size),
-                 dict(type='PackPoseInputs')]
+test_pipeline = [dict(type='LoadPoseImage'), dict(type='TopDownAffine'), dict(type='PackPoseInputs')]
 train_dataloader = dict(
     batch_size=8, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='train/'), input_size=input_size, pipeline=train_pipeline))
+                 data_prefix=dict(img='train/'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/person_keypoints_val.json',
-                 data_prefix=dict(img='val/'), input_size=input_size, test_mode=True, pipeline=test_pipeline))
+                 data_prefix=dict(img='val/'), test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoKeypointMetric', num_vis=4)   # ann_file: the dataset's
 test_evaluator = val_evaluator

@@ -14,8 +14,8 @@ train_dataloader = dict(dataset=dict(
     pipeline=[dict(type='LoadPoseImage'),
               dict(type='TopDownRandomScaleRotation', scale_factor=0.2, rot_factor=15, rot_prob=0.5),
               dict(type='PoseRandomFlip', prob=0.5),
-              dict(type='TopDownAffine', input_size={{_base_.input_size}}),
-              dict(type='PoseHeatmapTargets', codec={{_base_.codec}}),
+              dict(type='TopDownAffine'),        # the model codec's crop size (tasks/pose/config.py)
+              dict(type='PoseHeatmapTargets'),   # and its targets
               dict(type='PackPoseInputs')]))
 # the joints' metadata (names, flip pairs, sigmas, skeleton): the PoseTrack preset, for the per-frame val file too
 val_dataloader = dict(dataset=dict(data_root=data_root, ann_file='annotations/person_keypoints_val.json',

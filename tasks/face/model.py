@@ -34,6 +34,7 @@ from hrvision.registry import MODELS, register_alias
 from hrvision.shape import fill, fill_concat_neck, neck_channels, norm_momentum
 from hrvision.weights import load_weights
 
+from .config import complete_config as _complete_config
 from .bridge import FaceBridge
 
 # The official face test (HRNet-Facial-Landmark-Detection lib/config/defaults.py and experiments/*/*.yaml):
@@ -84,11 +85,8 @@ class FaceModel(TaskModel):
         self.bridge = FaceBridge(self.codec)
         self.pretrained = pretrained
 
-    @staticmethod
-    def complete_config(cfg) -> None:
-        """The training targets' codec is the model's (:mod:`.config`), filled by ``prepare_config``."""
-        from .config import complete_config
-        complete_config(cfg)
+    # what the config leaves to code, filled by ``prepare_config``: the training targets take the model's codec
+    complete_config = staticmethod(_complete_config)
 
     def init_weights(self) -> None:
         """mmengine's hook point: default init, then the backbone weights from ``pretrained`` when given."""

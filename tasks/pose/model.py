@@ -33,6 +33,7 @@ from hrvision.shape import fill
 from hrvision.structures import DataSample
 from hrvision.weights import load_weights
 
+from .config import complete_config as _complete_config
 from .bridge import PoseBridge
 
 TEST_CFG = dict(flip_test=True, channels_last=False)   # flip_test: the official test configs' setting
@@ -82,11 +83,9 @@ class PoseModel(TaskModel):
         check_bool('model.test_cfg.channels_last', self.test_cfg['channels_last'])
         self.pretrained = pretrained
 
-    @staticmethod
-    def complete_config(cfg) -> None:
-        """Values the config leaves to code (the pipeline's heatmap size), filled by ``prepare_config``."""
-        from .config import complete_config
-        complete_config(cfg)
+    # what the config leaves to code, filled by ``prepare_config``: the crops, datasets and targets take the
+    # model's codec, its heatmap size follows from the branch the head reads (:mod:`.config`)
+    complete_config = staticmethod(_complete_config)
 
     def init_weights(self) -> None:
         """Official head init (normal 0.001); backbone weights from ``pretrained`` when given."""
