@@ -79,9 +79,11 @@ def setups(tmp_path_factory):
 
 
 def _test_loop(cfg_path, ckpt):
-    """What ``hrvision test`` predicts: the config's test dataloader through ``model.test_step``."""
+    """What ``hrvision test`` predicts: the config's test dataloader through ``model.test_step`` (the config read
+    as ``hrvision test`` reads it: ``prepare_config`` fills what follows from others, e.g. a pose crop's size)."""
+    from hrvision.engine.runner import prepare_config
     init_default_scope('hrvision')
-    cfg = Config.fromfile(cfg_path)
+    cfg = prepare_config(cfg_path)
     model = MODELS.build(cfg.model)
     model.load_state_dict(torch.load(ckpt, weights_only=True)['state_dict'])
     model.eval()

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
@@ -21,8 +20,9 @@ def _image_info(src, dst):
 
 
 def _format_only(cfg_path, ckpt, dataset_opts, metric_cfg):
+    from hrvision.engine.runner import prepare_config
     init_default_scope('hrvision')
-    cfg = Config.fromfile(cfg_path)
+    cfg = prepare_config(cfg_path)   # as hrvision test reads it (a pose crop's size follows from the model's codec)
     cfg.test_dataloader.dataset.update(dataset_opts)
     model = MODELS.build(cfg.model)
     model.load_state_dict(torch.load(ckpt, weights_only=True)['state_dict'])

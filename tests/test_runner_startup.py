@@ -49,3 +49,4 @@ def test_runner_start_formats_and_collects_once(tmp_path):
     r = subprocess.run([sys.executable, '-c', CODE, str(tmp_path)], capture_output=True, text=True, cwd=REPO,
                        timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-3000:]
+    assert 'should not accept any other arguments' not in r.stderr   # mmengine's warning for a name taken twice

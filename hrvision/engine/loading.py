@@ -10,6 +10,7 @@ tensor unset is refused unless the config sets ``allow_partial_load=True`` (the 
 """
 from __future__ import annotations
 
+import collections
 import os
 import os.path as osp
 
@@ -39,11 +40,22 @@ def _refuse_reordered(filename):
 class HRVRunner(Runner):
     """``Runner`` whose checkpoint loads are strict and reported (see the module docstring)."""
 
+    _names: collections.Counter = collections.Counter()   # runners built in this process, per experiment name
+
     def __init__(self, *args, **kwargs):
         # test_cfg and test_evaluator None with a test_dataloader: no test loop, the loader only holds the test
         # pipeline inference reads (mmengine wants the three all set or all None)
         if kwargs.get('test_cfg') is None and kwargs.get('test_evaluator') is None:
             kwargs['test_dataloader'] = None
+        # mmengine names a run <name>_<second>: the second runner of a name in this process gets <name>_2, ... so
+        # that runners started in the same second do not share one (see build_logger)
+        cfg = kwargs.get('cfg')
+        filename = getattr(cfg, 'filename', None) if cfg is not None else None
+        name = kwargs.get('experiment_name') or (osp.splitext(osp.basename(filename))[0] if filename else None)
+        if name:
+            HRVRunner._names[name] += 1
+            if HRVRunner._names[name] > 1:
+                kwargs['experiment_name'] = f'{name}_{HRVRunner._names[name]}'
         super().__init__(*args, **kwargs)
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
@@ -51,7 +63,8 @@ class HRVRunner(Runner):
         one for a name already taken: two runners of one config started in the same second in one process (the
         ablation commands run four) would share one log file, one message hub, and the work dir that pose metrics
         derive from the log file (each variant's results written into the first one's folder). A taken name gets a
-        suffix (``_2``, ``_3``, ...), before any of the three is built."""
+        suffix (``_2``, ``_3``, ...), before any of the three is built (``__init__`` numbers a process's runners
+        of one name already; this is for a name taken otherwise)."""
         from mmengine.logging import MMLogger
         base, n = self._experiment_name, 1
         while MMLogger.check_instance_created(self._experiment_name):
