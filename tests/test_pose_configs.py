@@ -68,3 +68,16 @@ def test_missing_pretrained_file_is_named(tmp_path):
     model = MODELS.build(dict(cfg.model, pretrained=str(tmp_path / 'hrnet_w18_nothere.pth')))
     with pytest.raises(FileNotFoundError, match='hrnet_w18_nothere.pth'):
         model.init_weights()
+
+
+def test_a_pipeline_built_without_the_config_step_is_refused_not_cropped_at_a_default():
+    """The shipped pipelines leave the crop size to ``prepare_config`` (the model's codec): built straight from the
+    file, ``TopDownAffine`` has no size to guess and says what to do, instead of cropping at a default size the
+    network may not read."""
+    from mmengine.runner import Runner
+
+    from hrvision.errors import ConfigError
+    cfg = Config.fromfile(osp.join(CFG, 'hrnet_w32_coco_384x288.py'))
+    with pytest.raises(ConfigError, match=r'TopDownAffine input_size is not set: .*prepare_config fills it from '
+                                          r'model\.codec\.input_size'):
+        Runner.build_dataloader(dict(cfg.test_dataloader, num_workers=0, persistent_workers=False))

@@ -157,9 +157,14 @@ class PoseRandomFlip:
 @TRANSFORMS.register_module()
 class TopDownAffine:
     """Crop ``input_size`` (W, H) around center/scale/rotation with ``cv2.warpAffine`` (bilinear, border 0);
-    visible joints follow the same affine (into ``keypoints`` in input-crop pixels)."""
+    visible joints follow the same affine (into ``keypoints`` in input-crop pixels). No default size: a config's
+    pipeline leaves it out and ``prepare_config`` fills the model codec's (``tasks/pose/config.py``); a default
+    would crop a pipeline built without it at a size the network does not read."""
 
-    def __init__(self, input_size: Sequence[int] = (192, 256)) -> None:
+    def __init__(self, input_size: Sequence[int] | None = None) -> None:
+        if input_size is None:
+            raise ConfigError('TopDownAffine input_size is not set: give (W, H), or leave it out of a config\'s '
+                              'pipeline, where prepare_config fills it from model.codec.input_size')
         self.input_size = (int(input_size[0]), int(input_size[1]))
 
     def __call__(self, results: dict) -> dict:
