@@ -138,6 +138,16 @@ def _loader_datasets(cfg: Config):
 loader_datasets = _loader_datasets   # the one walker over the dataloaders' datasets (tasks use it too)
 
 
+def loader_transforms(cfg: Config, *types: str):
+    """(where, transform dict) of every transform of the registered ``types`` (a deprecated name counts as its
+    new one) in the pipelines of the dataloaders' datasets, through wrappers (:func:`loader_datasets`)."""
+    from ..registry import TRANSFORMS
+    for where, ds in _loader_datasets(cfg):
+        for i, t in enumerate(ds.get('pipeline', None) or ()):
+            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) in types:
+                yield f'{where}.pipeline.{i}', t
+
+
 def _data_roots(cfg: Config) -> list[str]:
     """The data roots the config's datasets read, those of loaders whose loop is off (``val_cfg`` /
     ``test_cfg`` None, e.g. a test pipeline kept for inference) left out."""
@@ -446,4 +456,4 @@ def test(config: Any, checkpoint: str, allow_partial: bool = False, **kwargs: An
 
 
 __all__ = ['child_data_root', 'prepare_config', 'apply_options', 'complete_config', 'apply_data_root', 'check_override_keys', 'CODE_KEYS',
-           'code_keys', 'loader_datasets', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']
+           'code_keys', 'loader_datasets', 'loader_transforms', 'build_runner', 'train', 'test', 'check_config_keys', 'TrainingInterrupted']

@@ -17,7 +17,7 @@ import inspect
 
 from hrvision.codecs import fill_heatmap_size, fill_targets_codec
 from hrvision.errors import ConfigError
-from hrvision.registry import DATASETS, TRANSFORMS
+from hrvision.registry import DATASETS
 
 CROPPERS = ('TopDownAffine', 'TopDownHalfBody')   # the transforms whose input_size is the network's
 
@@ -38,15 +38,6 @@ def head_stride(model_cfg) -> int:
     return shapes[index].stride if isinstance(index, int) and 0 <= index < len(shapes) else shapes[0].stride
 
 
-def _targets(cfg):
-    """(where, transform dict) of every ``PoseHeatmapTargets`` in the dataloaders' pipelines."""
-    from hrvision.engine.runner import loader_datasets
-    for where, ds in loader_datasets(cfg):
-        for i, t in enumerate(ds.get('pipeline', None) or ()):
-            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) == 'PoseHeatmapTargets':
-                yield f'{where}.pipeline.{i}', t
-
-
 def _size(value) -> tuple | None:
     try:
         return tuple(int(v) for v in value)
@@ -56,12 +47,13 @@ def _size(value) -> tuple | None:
 
 def complete_config(cfg) -> None:
     """Fill what follows from ``model.codec`` (in place; module docstring); refuse a stated value that disagrees."""
-    from hrvision.engine.runner import loader_datasets
+    from hrvision.engine.runner import loader_datasets, loader_transforms
     model = cfg.get('model')
     if not isinstance(model, dict):
         return
     codec = model.get('codec')
-    missing = [(where, t) for where, t in _targets(cfg)
+    targets = list(loader_transforms(cfg, 'PoseHeatmapTargets'))
+    missing = [(where, t) for where, t in targets
                if isinstance(t.get('codec'), dict) and t['codec'].get('heatmap_size') is None]
     own = isinstance(codec, dict) and codec.get('heatmap_size') is None
     if missing or own:
@@ -72,15 +64,14 @@ def complete_config(cfg) -> None:
             t['codec'] = fill_heatmap_size(t['codec'], stride, f'{where}.codec')
     if not isinstance(codec, dict) or codec.get('input_size') is None:
         return   # a codec object or the class default: nothing stated to fill from
-    fill_targets_codec(list(_targets(cfg)), codec, 'PoseHeatmapCodec')
+    fill_targets_codec(targets, codec, 'PoseHeatmapCodec')
     size = _size(codec['input_size'])
     for where, ds in loader_datasets(cfg):
         cls = DATASETS.get(ds['type']) if isinstance(ds.get('type'), str) else None
         if cls is not None and 'input_size' in inspect.signature(cls.__init__).parameters:
             _fill_size(ds, size, where)
-        for i, t in enumerate(ds.get('pipeline', None) or ()):
-            if isinstance(t, dict) and TRANSFORMS.current_name(t.get('type')) in CROPPERS:
-                _fill_size(t, size, f'{where}.pipeline.{i}')
+    for where, t in loader_transforms(cfg, *CROPPERS):
+        _fill_size(t, size, where)
 
 
 def _fill_size(owner: dict, size: tuple, where: str) -> None:
